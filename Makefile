@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# vfio-utils: build, check, install.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+DESTDIR    ?=
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WERROR     ?= -Werror
+WARNINGS   := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon
+ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS)
+
+B          := build
+COMMANDS   := iommu-groups
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
+LIBCOMMON  := $(B)/libvfio-utils.a
+
+# Each command links only what it uses.
+LIBS_iommu-groups := -lpci
+
+# Build and test dependencies, by Debian package name.
+DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev
+DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish
+
+SIM_SRC    := tests/sim/machine.c tests/sim/tree.c tests/sim/layout.c
+
+.PHONY: all check test install uninstall deps demo clean bench format
+# Objects are not intermediate: keep them for incremental builds.
+.SECONDARY:
+
+all: $(COMMANDS:%=$(B)/%) $(B)/mkroot
+
+$(B)/%.o: %.c $(wildcard common/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/%: $(B)/cmd/%.o $(LIBCOMMON)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS_$*)
+
+$(B)/mkroot: $(SIM_SRC:%.c=$(B)/%.o) $(B)/tests/sim/mkroot.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpci
+
+$(B)/tests/sim/%.o: tests/sim/%.c $(wildcard tests/sim/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-format-truncation -c -o $@ $<
+
+check: all
+	tests/run
+
+test: check
+
+demo: all
+	tests/demo $(MACHINE)
+
+bench: all
+	tests/bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(FISHCOMPDIR)
+	install -m 0755 $(COMMANDS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	for c in $(COMMANDS); do \
+		s=$$(ls man/$$c.[0-9] | sed 's/.*\.//'); \
+		install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 man/$$c.$$s $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+		install -m 0644 completions/bash/$$c $(DESTDIR)$(BASHCOMPDIR)/ || exit 1; \
+		install -m 0644 completions/zsh/_$$c $(DESTDIR)$(ZSHCOMPDIR)/ || exit 1; \
+		install -m 0644 completions/fish/$$c.fish $(DESTDIR)$(FISHCOMPDIR)/ || exit 1; \
+	done
+	install -m 0644 completions/bash/vfio-utils-lib $(DESTDIR)$(BASHCOMPDIR)/
+
+uninstall:
+	for c in $(COMMANDS); do \
+		rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(MANDIR)/man[18]/$$c.[18] \
+			$(DESTDIR)$(BASHCOMPDIR)/$$c $(DESTDIR)$(ZSHCOMPDIR)/_$$c \
+			$(DESTDIR)$(FISHCOMPDIR)/$$c.fish; \
+	done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/vfio-utils-lib
+
+# Debian and Ubuntu: install with apt-get; elsewhere print what to install.
+deps:
+	@if command -v apt-get >/dev/null 2>&1; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends \
+			$(DEB_BUILD) $(DEB_TEST); \
+	else \
+		echo "Install, by their Debian names: $(DEB_BUILD) $(DEB_TEST)"; \
+		echo "(Fedora: pciutils-devel bats jq; Arch: pciutils bash-bats bash-bats-assert jq)"; \
+	fi
+
+clean:
+	rm -rf $(B)
+
+format:
+	clang-format -i cmd/*.c common/*.[ch] tests/sim/*.[ch]

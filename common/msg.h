@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Messages, verbosity and exit statuses shared by every vfio-utils command. */
+#ifndef VU_MSG_H
+#define VU_MSG_H
+
+#include <stdarg.h>
+#include <stdnoreturn.h>
+
+#define VU_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+enum {
+	VU_EXIT_OK = 0,	   /* done, or nothing needed doing */
+	VU_EXIT_FAIL = 1,  /* the operation failed */
+	VU_EXIT_USAGE = 2, /* bad option or unparsable argument */
+};
+
+enum {
+	VU_QUIET = -1,
+	VU_NORMAL = 0,
+	VU_VERBOSE = 1,
+};
+
+/* Run-wide: set once from -q/-v before any work starts. */
+extern int vu_verbosity;
+
+/* "NAME: message" on stderr, always printed. */
+void vu_err(const char *fmt, ...) VU_PRINTF(1, 2);
+/* "NAME: message: strerror(err)"; err may be positive or negative. */
+void vu_errc(int err, const char *fmt, ...) VU_PRINTF(2, 3);
+/* "NAME: warning: message" on stderr, silenced by -q. */
+void vu_warn(const char *fmt, ...) VU_PRINTF(1, 2);
+/* What the command did, on stdout, silenced by -q. */
+void vu_report(const char *fmt, ...) VU_PRINTF(1, 2);
+/* Each action as it happens, on stderr, only with -v. */
+void vu_verbose(const char *fmt, ...) VU_PRINTF(1, 2);
+
+/* Usage error: one line, the --help hint, exit 2. */
+noreturn void vu_usage_error(const char *fmt, ...) VU_PRINTF(1, 2);
+noreturn void vu_errtryhelp(void);
+noreturn void vu_print_version(void);
+
+/* Flush stdout at exit; a write error (full disk, closed pipe) becomes exit 1. */
+void vu_close_stdout_at_exit(void);
+
+#endif

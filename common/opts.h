@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The options every command shares, and their handling. */
+#ifndef VU_OPTS_H
+#define VU_OPTS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+/* Long-only options; commands number their own from VU_OPT_CMD. */
+enum {
+	VU_OPT_SYSROOT = 0x100,
+	VU_OPT_JSON,
+	VU_OPT_CMD = 0x200,
+};
+
+#define VU_LONGOPTS_COMMON                                                              \
+	{ "sysroot", required_argument, NULL, VU_OPT_SYSROOT },                         \
+	    { "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' }, \
+	    { "help", no_argument, NULL, 'h' },                                         \
+	{                                                                               \
+		"version", no_argument, NULL, 'V'                                       \
+	}
+
+#define VU_USAGE_COMMON                                                             \
+	"      --sysroot DIR  look up /sys, /proc, /dev, /run and /etc below DIR\n" \
+	"  -v, --verbose      log each action to stderr as it happens\n"            \
+	"  -q, --quiet        print errors only\n"                                  \
+	"  -h, --help         show this help and exit\n"                            \
+	"  -V, --version      show the version and exit\n"
+
+/* --sysroot, -v, -q and -V; false for an option the command must handle. */
+bool vu_common_opt(int c, const char *arg);
+/*
+ * After option parsing: take the sysroot from the option or from
+ * VFIO_UTILS_SYSROOT. A directory that cannot be used is a usage error.
+ */
+void vu_common_done(void);
+
+#endif

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Sysroot-aware access to sysfs, procfs and the other system trees. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sysfs.h"
+
+static char sysroot[PATH_MAX];
+
+int vu_sysroot_set(const char *dir)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	size_t len;
+
+	if (!dir)
+		dir = getenv("VFIO_UTILS_SYSROOT");
+	if (!dir || !*dir)
+		dir = "/";
+	/* Absolute, so that dry-run output and libpci's sysfs.path work from any cwd. */
+	if (!realpath(dir, real))
+		return -errno;
+	if (stat(real, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	len = strlen(real);
+	if (len == 1)
+		len = 0;
+	memcpy(sysroot, real, len);
+	sysroot[len] = '\0';
+	return 0;
+}
+
+const char *vu_sysroot(void)
+{
+	return sysroot;
+}
+
+int vu_path(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t rlen = strlen(sysroot);
+	va_list ap;
+	int n;
+
+	if (rlen >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, sysroot, rlen);
+	va_start(ap, fmt);
+	n = vsnprintf(buf + rlen, size - rlen, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - rlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+const char *vu_unrooted(const char *path)
+{
+	size_t rlen = strlen(sysroot);
+
+	if (rlen && strncmp(path, sysroot, rlen) == 0 && path[rlen] == '/')
+		return path + rlen;
+	return path;
+}
+
+int vu_read(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size);
+	if (n < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	if ((size_t)n == size)
+		return -EOVERFLOW;
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int vu_read_bytes(const char *path, void *buf, size_t size)
+{
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size);
+	err = n < 0 ? -errno : (int)n;
+	close(fd);
+	return err;
+}
+
+int vu_read_ulong(const char *path, unsigned long *val)
+{
+	char buf[64], *end;
+	int n = vu_read(path, buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	errno = 0;
+	*val = strtoul(buf, &end, 0);
+	if (errno || end == buf || (*end && *end != '\n'))
+		return -EINVAL;
+	return 0;
+}
+
+int vu_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
+	/* sysfs reports some errors only at close. */
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+int vu_readlink(const char *path, char *buf, size_t size)
+{
+	ssize_t n = readlink(path, buf, size);
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n == size)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int vu_link_name(const char *path, char *buf, size_t size)
+{
+	char target[PATH_MAX];
+	const char *base;
+	size_t len;
+	int n = vu_readlink(path, target, sizeof(target));
+
+	if (n < 0)
+		return n;
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	len = strlen(base);
+	if (len >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, base, len + 1);
+	return (int)len;
+}
+
+bool vu_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+int vu_listdir(const char *path, struct vu_names *out)
+{
+	struct dirent *e;
+	size_t cap = 0;
+	DIR *dir;
+
+	out->v = NULL;
+	out->n = 0;
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (out->n == cap) {
+			char **v = realloc(out->v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!v)
+				goto nomem;
+			out->v = v;
+		}
+		out->v[out->n] = strdup(e->d_name);
+		if (!out->v[out->n])
+			goto nomem;
+		out->n++;
+	}
+	closedir(dir);
+	qsort(out->v, out->n, sizeof(*out->v), cmp_version);
+	return 0;
+nomem:
+	closedir(dir);
+	vu_names_free(out);
+	return -ENOMEM;
+}
+
+void vu_names_free(struct vu_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

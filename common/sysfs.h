@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Sysroot-aware access to sysfs, procfs and the other system trees. */
+#ifndef VU_SYSFS_H
+#define VU_SYSFS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "msg.h"
+
+/*
+ * Run-wide, like chroot(2): set once from --sysroot or VFIO_UTILS_SYSROOT
+ * (the option wins). Every path under /sys, /proc, /dev, /run, /etc and
+ * /lib/modules is looked up below it. Returns 0 or -errno for a directory
+ * that cannot be used.
+ */
+int vu_sysroot_set(const char *dir);
+/* "" for the real root, else the directory without a trailing slash. */
+const char *vu_sysroot(void);
+
+/* Rooted path from a format: "/sys/..." becomes "<sysroot>/sys/...". */
+int vu_path(char *buf, size_t size, const char *fmt, ...) VU_PRINTF(3, 4);
+/* The path as the user knows it, without the sysroot prefix. */
+const char *vu_unrooted(const char *path);
+
+/* Whole small file, trailing newline stripped; length or -errno. */
+int vu_read(const char *path, char *buf, size_t size);
+/* Up to SIZE raw bytes from the start of a file; the count or -errno. */
+int vu_read_bytes(const char *path, void *buf, size_t size);
+/* A number in any base strtoul accepts ("0x10de", "1"); 0 or -errno. */
+int vu_read_ulong(const char *path, unsigned long *val);
+/* One write(2) of VAL; 0 or the kernel's -errno. */
+int vu_write(const char *path, const char *val);
+/* Target of a symlink; length or -errno. */
+int vu_readlink(const char *path, char *buf, size_t size);
+/* Last component of a symlink's target ("driver" -> "nvidia"); length or -errno. */
+int vu_link_name(const char *path, char *buf, size_t size);
+bool vu_exists(const char *path);
+
+/* Entries of a directory without dot entries, in version order (sort -V). */
+struct vu_names {
+	char **v;
+	size_t n;
+};
+int vu_listdir(const char *path, struct vu_names *out);
+void vu_names_free(struct vu_names *l);
+
+#endif

@@ -1,0 +1,48 @@
+# fish completion for iommu-groups (vfio-utils)
+
+function __vfio_utils_sysroot
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case '--sysroot=*'
+                string replace -- '--sysroot=' '' $tokens[$i]
+                return
+            case --sysroot
+                set -l next (math $i + 1)
+                test $next -le (count $tokens); and echo $tokens[$next]
+                return
+        end
+    end
+    echo $VFIO_UTILS_SYSROOT
+end
+
+function __vfio_utils_devices
+    set -l root (__vfio_utils_sysroot)
+    for d in $root/sys/bus/pci/devices/*
+        string replace -r '^0000:' '' (basename $d)
+    end
+end
+
+function __vfio_utils_groups
+    set -l root (__vfio_utils_sysroot)
+    for g in $root/sys/kernel/iommu_groups/*
+        basename $g
+    end
+end
+
+complete -c iommu-groups -f
+complete -c iommu-groups -s g -l gpu -d 'Groups holding a display controller'
+complete -c iommu-groups -s a -l all -d 'Let a vendor:device match several devices'
+complete -c iommu-groups -s k -l driver -d 'Append the driver in use'
+complete -c iommu-groups -l ids -d 'Print the vfio-pci.ids list'
+complete -c iommu-groups -l virsh -d 'Print the virsh node-device names'
+complete -c iommu-groups -s c -l check -d 'Can the devices be passed through?'
+complete -c iommu-groups -l status -d 'Is the IOMMU on?'
+complete -c iommu-groups -l json -d 'Machine-readable output'
+complete -c iommu-groups -l sysroot -r -a '(__fish_complete_directories)' -d 'Look up system trees below DIR'
+complete -c iommu-groups -s v -l verbose -d 'Log each action'
+complete -c iommu-groups -s q -l quiet -d 'Print errors only'
+complete -c iommu-groups -s h -l help -d 'Show help'
+complete -c iommu-groups -s V -l version -d 'Show version'
+complete -c iommu-groups -a '(__vfio_utils_devices)' -d Device
+complete -c iommu-groups -a '(__vfio_utils_groups)' -d 'IOMMU group'

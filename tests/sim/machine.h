@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Machine descriptions: posted IOMMU listings plus directives, parsed into a model. */
+#ifndef SIM_MACHINE_H
+#define SIM_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct m_dev {
+	unsigned domain, bus, dev, func;
+	unsigned vendor, device, class, rev; /* class: 24 bits with prog-if */
+	int group;			     /* -1: none */
+	char *class_text;		     /* "VGA compatible controller" as posted */
+	char *name_text;		     /* "NVIDIA Corporation TU106 [...]" as posted */
+	char *driver;			     /* bound at start; NULL: none */
+	char *reset_method;		     /* NULL: no reset file */
+	bool boot_vga;
+	bool removed; /* through its "remove" attribute, until a rescan */
+	/* faults */
+	bool unbind_blocks;
+	bool probe_nothing;
+	int bind_errno;
+	/* where the simulated kernel keeps its own state */
+	char *override; /* driver_override, NULL when unset */
+	int drm_minor;	/* -1 unless a DRM driver registered a card for it */
+	void *priv;
+};
+
+enum m_modstate { M_MOD_AVAILABLE, M_MOD_LOADED, M_MOD_BUILTIN, M_MOD_ABSENT };
+
+struct m_mod {
+	char *name;
+	enum m_modstate state;
+	char **deps; /* modules whose symbols this one uses */
+	size_t ndeps;
+	char *softdep; /* "pre: a b post: c" */
+	char *driver;  /* PCI or platform driver it registers, NULL: none */
+	bool platform;
+	int refcnt; /* held by users other than modules (open device nodes) */
+};
+
+/* A driver the kernel knows: registered while its module is loaded or built in. */
+struct m_driver {
+	char *name;
+	bool platform;
+	int mod;    /* index into mods, -1: built into the kernel */
+	char **ids; /* dynamic IDs added through new_id, "vvvv dddd" */
+	size_t nids;
+	bool registered;
+};
+
+struct m_console {
+	char *name; /* "(M) frame buffer device" */
+	bool bound;
+};
+
+struct m_mount {
+	int dev; /* index into devs */
+	char *target;
+	char *fstype;
+	bool swap;
+};
+
+struct m_netif {
+	int dev;
+	char *name;
+	bool up;
+};
+
+struct m_holder {
+	char *node; /* "/dev/dri/card0" */
+	char *comm;
+};
+
+struct machine {
+	char *path;
+	struct m_dev *devs;
+	size_t ndevs;
+	struct m_mod *mods;
+	size_t nmods;
+	struct m_driver *drivers;
+	size_t ndrivers;
+	struct m_console *consoles;
+	size_t nconsoles;
+	bool no_vtconsole;
+	char *fb_kind;	 /* "efi-framebuffer", "simple-framebuffer", ...; NULL: none */
+	char *fb_driver; /* driver bound to it; NULL: unbound */
+	int fb_dev;	 /* GPU whose BAR the framebuffer sits in, -1: none */
+	char *iommu;	 /* "amd", "intel", "off" */
+	char *cpu;	 /* "AuthenticAMD", "GenuineIntel" */
+	char *cmdline;
+	char *kernel;
+	char *init; /* "systemd", "openrc", "runit", "none" */
+	char *dm;   /* display manager service, NULL: none */
+	struct m_mount *mounts;
+	size_t nmounts;
+	struct m_netif *netifs;
+	size_t nnetifs;
+	struct m_holder *holders;
+	size_t nholders;
+};
+
+/* Parse FILE; on error print "FILE:LINE: message" and return -1. */
+int machine_load(struct machine *m, const char *file);
+/* Fill in what a real host would have where the description is silent. */
+int machine_complete(struct machine *m);
+void machine_free(struct machine *m);
+
+struct m_driver *machine_find_driver(const struct machine *m, const char *name);
+int machine_find_dev(const struct machine *m, unsigned domain, unsigned bus, unsigned dev,
+		     unsigned func);
+struct m_mod *machine_find_mod(const struct machine *m, const char *name);
+/* The module that registers DRIVER, NULL for built-in drivers like pcieport. */
+struct m_mod *machine_driver_mod(const struct machine *m, const char *driver);
+void m_dev_name(const struct m_dev *d, char buf[20]);
+bool m_dev_is_bridge(const struct m_dev *d);
+
+#endif
