@@ -30,15 +30,17 @@ LIBS_iommu-groups := -lpci
 
 # Build and test dependencies, by Debian package name.
 DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev
-DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish
+DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
+              libfuse3-dev fuse3 kmod libkmod-dev
 
 SIM_SRC    := tests/sim/machine.c tests/sim/tree.c tests/sim/layout.c
+SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs.c
 
 .PHONY: all check test install uninstall deps demo clean bench format
 # Objects are not intermediate: keep them for incremental builds.
 .SECONDARY:
 
-all: $(COMMANDS:%=$(B)/%) $(B)/mkroot
+all: $(COMMANDS:%=$(B)/%) $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall
 
 $(B)/%.o: %.c $(wildcard common/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -52,6 +54,21 @@ $(B)/%: $(B)/cmd/%.o $(LIBCOMMON)
 
 $(B)/mkroot: $(SIM_SRC:%.c=$(B)/%.o) $(B)/tests/sim/mkroot.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpci
+
+$(B)/simfs: $(SIMFS_SRC:%.c=$(B)/%.o)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $$(pkg-config --libs fuse3) -lpci
+
+$(B)/kmodcall: $(B)/tests/sim/kmodcall.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lkmod
+
+$(B)/kmodtrap.so: tests/sim/kmodtrap.c tests/sim/modtree.c tests/sim/modtree.h
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-format-truncation -fPIC -shared -o $@ \
+		tests/sim/kmodtrap.c tests/sim/modtree.c -ldl
+
+$(B)/tests/sim/simfs.o: tests/sim/simfs.c $(wildcard tests/sim/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $$(pkg-config --cflags fuse3) $(ALL_CFLAGS) -Wno-missing-prototypes \
+		-Wno-format-truncation -c -o $@ $<
 
 $(B)/tests/sim/%.o: tests/sim/%.c $(wildcard tests/sim/*.h) Makefile
 	@mkdir -p $(dir $@)

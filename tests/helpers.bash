@@ -39,3 +39,52 @@ machine_from_stdin() {
 fixtures() {
 	ls "$MACHINES"/*.txt
 }
+
+PATH=$TESTS/sim:$PATH
+KVER=$(uname -r)
+
+# The simulator needs root and /dev/fuse: without them a suite skips, loudly,
+# and tests/run turns the skip into a failure when VU_REQUIRE_SIM=1 (CI).
+require_sim() {
+	local why
+	why=$(sim check 2>&1) || skip "SIMULATOR UNAVAILABLE: $why"
+}
+
+# sim_up NAME|FILE [DIRECTIVE...]: a simulated machine for this test, its root in
+# $SIMROOT; directives are appended to the description.
+sim_up() {
+	local src=$1
+	shift
+	require_sim
+	[ -f "$src" ] || src=$MACHINES/$src.txt
+	if [ $# -gt 0 ]; then
+		{ cat "$src"; printf '%s\n' "$@"; } >"$BATS_TEST_TMPDIR/machine.txt"
+		src=$BATS_TEST_TMPDIR/machine.txt
+	fi
+	SIMROOT=$BATS_TEST_TMPDIR/sim
+	sim up "$src" "$SIMROOT"
+}
+
+sim_down() {
+	[ -n "${SIMROOT:-}" ] && sim down "$SIMROOT"
+	return 0
+}
+
+# The driver a simulated device is bound to, "" when none.
+driver_of() {
+	local link
+	link=$(readlink "$SIMROOT/sys/bus/pci/devices/$1/driver") || { echo ""; return 0; }
+	basename "$link"
+}
+
+# Run a command with the simulator's sysroot and module trap.
+on_sim() {
+	sim exec "$SIMROOT" -- "$@"
+}
+
+# A process that runs (a zombie does not: orphans' zombies linger where init does not reap).
+alive_pid() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}

@@ -248,6 +248,14 @@ static int nvidia_minor(const struct machine *m, int dev)
 	return k;
 }
 
+static void devnode(struct t_node *root, const char *path, int kind, void *obj)
+{
+	struct t_node *n = t_file(root, path, 0666, "", 0);
+
+	n->kind = kind;
+	n->obj = obj;
+}
+
 static void uevent(struct t_node *root, const char *dir, const struct m_dev *d)
 {
 	char name[20];
@@ -323,9 +331,9 @@ void layout_dev_binding(struct t_node *root, struct machine *m, int i, const cha
 			snprintf(p, sizeof(p), "%s/drm/renderD%d", dir, 128 + minor);
 			linkf(root, p, "/sys/class/drm/renderD%d", 128 + minor);
 			snprintf(p, sizeof(p), "/dev/dri/card%d", minor);
-			t_file(root, p, 0666, "", 0);
+			devnode(root, p, K_DEVNODE, d);
 			snprintf(p, sizeof(p), "/dev/dri/renderD%d", 128 + minor);
-			t_file(root, p, 0666, "", 0);
+			devnode(root, p, K_DEVNODE, d);
 		}
 	}
 	if (strcmp(d->driver, "nvidia") == 0) {
@@ -338,13 +346,14 @@ void layout_dev_binding(struct t_node *root, struct machine *m, int i, const cha
 		    "Model: \t\t %s\nIRQ:   \t\t %d\nBus Location: \t %s\nDevice Minor: \t %d\n",
 		    d->name_text ? d->name_text : "NVIDIA GPU", 24 + i, name, minor);
 		snprintf(p, sizeof(p), "/dev/nvidia%d", minor);
-		t_file(root, p, 0666, "", 0);
+		devnode(root, p, K_DEVNODE, d);
 	}
 	if (strcmp(d->driver, "vfio-pci") == 0 && d->group >= 0) {
 		char p[64];
 
 		snprintf(p, sizeof(p), "/dev/vfio/%d", d->group);
-		t_file(root, p, 0600, "", 0);
+		if (!t_lookup(root, p))
+			devnode(root, p, K_GROUPNODE, d);
 	}
 }
 
@@ -450,6 +459,27 @@ void layout_modules(struct t_node *root, struct machine *m)
 	t_file(root, "/proc/modules", RO, procmod, len);
 }
 
+void layout_module_nodes(struct t_node *root, struct machine *m)
+{
+	static const char *const nodes[][2] = {
+		{ "nvidia", "/dev/nvidiactl" },
+		{ "nvidia_modeset", "/dev/nvidia-modeset" },
+		{ "nvidia_uvm", "/dev/nvidia-uvm" },
+		{ "vfio", "/dev/vfio/vfio" },
+	};
+
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(*nodes); i++) {
+		struct m_mod *mod = machine_find_mod(m, nodes[i][0]);
+		struct t_node *n = t_lookup(root, nodes[i][1]);
+		bool live = mod && (mod->state == M_MOD_LOADED || mod->state == M_MOD_BUILTIN);
+
+		if (live && !n)
+			devnode(root, nodes[i][1], K_MODNODE, mod);
+		else if (!live && n)
+			t_remove(n);
+	}
+}
+
 void layout_console(struct t_node *root, struct machine *m, int i)
 {
 	struct m_console *c = &m->consoles[i];
@@ -457,7 +487,7 @@ void layout_console(struct t_node *root, struct machine *m, int i)
 
 	snprintf(dir, sizeof(dir), "/sys/devices/virtual/vtconsole/vtcon%d", i);
 	snprintf(link, sizeof(link), "/sys/class/vtconsole/vtcon%d", i);
-	if (!c->name) {
+	if (!c->present) {
 		removef(root, "%s", dir);
 		removef(root, "%s", link);
 		return;
@@ -476,6 +506,13 @@ void layout_framebuffer(struct t_node *root, struct machine *m)
 		return;
 	snprintf(name, sizeof(name), "%s.0", m->fb_kind);
 	snprintf(dir, sizeof(dir), "/sys/devices/platform/%s", name);
+	if (m->fb_gone) {
+		/* Unregistered: the device and every link to it are gone. */
+		removef(root, "/sys/bus/platform/drivers/%s/%s", m->fb_kind, name);
+		removef(root, "/sys/bus/platform/devices/%s", name);
+		removef(root, "%s", dir);
+		return;
+	}
 	t_mkdir(root, dir);
 	attr(root, dir, "modalias", RO, K_PLAIN, NULL, "platform:%s\n", m->fb_kind);
 	attr(root, dir, "driver_override", RW, K_PLAT_OVERRIDE, NULL, "(null)\n");
@@ -594,7 +631,7 @@ static void net_devices(struct t_node *root, struct machine *m)
 	t_mkdir(root, "/sys/class/net");
 }
 
-static void iomem(struct t_node *root, struct machine *m)
+void layout_iomem(struct t_node *root, struct machine *m)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -623,7 +660,8 @@ static void iomem(struct t_node *root, struct machine *m)
 			vram(m, (int)i) + 0xfffffff, d->domain, d->bus, vram(m, (int)i),
 			vram(m, (int)i) + 0xfffffff, name);
 		/* The firmware's framebuffer stays reserved until its driver lets go. */
-		if (m->fb_kind && m->fb_dev == (int)i && m->fb_driver && *m->fb_driver)
+		if (m->fb_kind && !m->fb_gone && m->fb_dev == (int)i && m->fb_driver &&
+		    *m->fb_driver)
 			fprintf(f, "    %llx-%llx : BOOTFB\n", vram(m, (int)i),
 				vram(m, (int)i) + 0x7e8fff);
 	}
@@ -650,7 +688,7 @@ static void proc_files(struct t_node *root, struct machine *m)
 		"     timer\n"
 		" 24:          0       1820   %sPCI-MSI 524288-edge      nvme0q0\n",
 		on ? "IR-" : "");
-	iomem(root, m);
+	layout_iomem(root, m);
 	if (on) {
 		const char *name = strcmp(m->iommu, "amd") == 0 ? "ivhd0" : "dmar0";
 		char dir[PATH_MAX];
@@ -756,10 +794,8 @@ void layout_build(struct t_node *root, struct machine *m)
 	net_devices(root, m);
 	proc_files(root, m);
 	init_files(root, m);
-	if (machine_find_mod(m, "nvidia") && machine_find_mod(m, "nvidia")->state == M_MOD_LOADED) {
-		t_file(root, "/dev/nvidiactl", 0666, "", 0);
-		t_file(root, "/dev/nvidia-modeset", 0666, "", 0);
-	}
+	t_mkdir(root, "/dev/vfio");
+	layout_module_nodes(root, m);
 }
 
 /* The vendor's name is what the listing's name starts with, as lspci joins them. */

@@ -21,7 +21,10 @@ enum sim_kind {
 	K_RESET,
 	K_VTCON_BIND, /* obj: struct m_console */
 	K_PLAT_OVERRIDE,
-	K_CONTROL, /* the simulator's own control file */
+	K_CONTROL,   /* the simulator's own control file */
+	K_DEVNODE,   /* obj: struct m_dev whose node this is (DRM card, /dev/nvidiaN) */
+	K_MODNODE,   /* obj: struct m_mod a node pins (/dev/nvidiactl) */
+	K_GROUPNODE, /* /dev/vfio/N; obj: the first device of the group */
 };
 
 /* The whole tree as the machine boots. */
@@ -34,6 +37,9 @@ void layout_driver(struct t_node *root, struct machine *m, struct m_driver *drv)
 void layout_modules(struct t_node *root, struct machine *m);
 void layout_console(struct t_node *root, struct machine *m, int i);
 void layout_framebuffer(struct t_node *root, struct machine *m);
+void layout_iomem(struct t_node *root, struct machine *m);
+/* /dev nodes of loaded modules (nvidiactl, vfio/vfio). */
+void layout_module_nodes(struct t_node *root, struct machine *m);
 void layout_dev_remove(struct t_node *root, struct machine *m, int dev);
 void layout_dev_add(struct t_node *root, struct machine *m, int dev);
 

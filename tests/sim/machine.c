@@ -208,12 +208,13 @@ static char *rest(char *s)
 }
 
 static const char *const errnos[][2] = {
-	{ "EIO", "5" },	    { "ENODEV", "19" }, { "EBUSY", "16" },	{ "EINVAL", "22" },
-	{ "EAGAIN", "11" }, { "ENOMEM", "12" }, { "ENXIO", "6" },	{ "EPERM", "1" },
-	{ "ENOENT", "2" },  { "EEXIST", "17" }, { "ETIMEDOUT", "110" },
+	{ "EPERM", "1" },   { "ENOENT", "2" },	{ "EINTR", "4" },	 { "EIO", "5" },
+	{ "ENXIO", "6" },   { "EAGAIN", "11" }, { "EWOULDBLOCK", "11" }, { "ENOMEM", "12" },
+	{ "EACCES", "13" }, { "EBUSY", "16" },	{ "EEXIST", "17" },	 { "ENODEV", "19" },
+	{ "EINVAL", "22" }, { "ENOSPC", "28" }, { "ETIMEDOUT", "110" },	 { "EPROBE_DEFER", "517" },
 };
 
-static int parse_errno(const char *s)
+int parse_errno(const char *s)
 {
 	for (size_t i = 0; i < sizeof(errnos) / sizeof(*errnos); i++)
 		if (strcmp(s, errnos[i][0]) == 0)
@@ -421,14 +422,18 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 
 		if (!what || (i = dev_arg(p, next_word(&s))) < 0)
 			return what ? -1 : perr(p, "fault: expected a fault and a device");
-		if (strcmp(what, "unbind-blocks") == 0)
+		if (strcmp(what, "unbind-blocks") == 0) {
 			m->devs[i].unbind_blocks = true;
-		else if (strcmp(what, "probe-nothing") == 0)
+		} else if (strcmp(what, "probe-nothing") == 0) {
 			m->devs[i].probe_nothing = true;
-		else if (strcmp(what, "bind-fails") == 0) {
+			if ((w = next_word(&s)))
+				m->devs[i].probe_nothing_driver = xstrdup(w);
+		} else if (strcmp(what, "bind-fails") == 0) {
 			if (!(w = next_word(&s)) || parse_errno(w) <= 0)
 				return perr(p, "fault bind-fails: expected an errno like EIO");
 			m->devs[i].bind_errno = parse_errno(w);
+			if ((w = next_word(&s)))
+				m->devs[i].bind_errno_driver = xstrdup(w);
 		} else
 			return perr(p, "fault: unknown fault '%s'", what);
 	} else {
@@ -542,6 +547,12 @@ struct m_mod *machine_driver_mod(const struct machine *m, const char *driver)
 	return NULL;
 }
 
+static void set_default(char **field, const char *val)
+{
+	if (!*field)
+		*field = xstrdup(val);
+}
+
 /* The driver a stock distribution kernel binds to a device of this kind. */
 static const char *default_driver(const struct m_dev *d)
 {
@@ -628,7 +639,6 @@ static const struct {
 	{ "iwlwifi", "iwlwifi", "cfg80211" },
 	{ "ccp", "ccp", "" },
 	{ "mei_me", "mei_me", "mei" },
-	{ "vfio-pci", "vfio_pci", "vfio_pci_core" },
 };
 
 /* Modules that come with others, as a distribution loads them. */
@@ -646,8 +656,6 @@ static const struct {
 	{ "rtw88_core", "mac80211,cfg80211" },
 	{ "mac80211", "cfg80211" },
 	{ "libahci", "libata" },
-	{ "vfio_pci_core", "vfio,irqbypass" },
-	{ "vfio_iommu_type1", "vfio" },
 };
 
 static void mod_set_deps(struct m_mod *mod, const char *deps)
@@ -660,6 +668,18 @@ static void mod_set_deps(struct m_mod *mod, const char *deps)
 	free(copy);
 }
 
+/* NAME with its dependencies, unless the description said otherwise. */
+static struct m_mod *known_mod(struct machine *m, const char *name, const char *deps,
+			       const char *driver)
+{
+	struct m_mod *mod = add_mod(m, name);
+
+	mod_set_deps(mod, deps);
+	if (driver)
+		set_default(&mod->driver, driver);
+	return mod;
+}
+
 /* Make NAME loaded, and everything it depends on. */
 static int load_with_deps(struct machine *m, const char *name, int depth)
 {
@@ -668,7 +688,7 @@ static int load_with_deps(struct machine *m, const char *name, int depth)
 	if (depth > 16)
 		return -1;
 	if (mod->state == M_MOD_ABSENT) {
-		fprintf(stderr, "%s: module %s is in use but declared absent\n", m->path, name);
+		fprintf(stderr, "%s: module %s is needed but declared absent\n", m->path, name);
 		return -1;
 	}
 	if (mod->state != M_MOD_BUILTIN)
@@ -686,17 +706,115 @@ static int load_with_deps(struct machine *m, const char *name, int depth)
 	return 0;
 }
 
-static void set_default(char **field, const char *val)
+int machine_kver(const struct machine *m)
 {
-	if (!*field)
-		*field = xstrdup(val);
+	int major = 0, minor = 0;
+
+	sscanf(m->kernel, "%d.%d", &major, &minor);
+	return major * 1000 + minor;
+}
+
+/*
+ * The vfio modules as the kernel version ships them: vfio_pci_core split
+ * out in 5.15, vfio_virqfd folded into vfio in 6.2.
+ */
+static void vfio_modules(struct machine *m)
+{
+	int kver = machine_kver(m);
+	struct m_mod *vfio = known_mod(m, "vfio", kver < 6002 ? "" : "irqbypass", NULL);
+
+	set_default(&vfio->softdep, "post: vfio_iommu_type1");
+	known_mod(m, "vfio_iommu_type1", "vfio", NULL);
+	known_mod(m, "irqbypass", "", NULL);
+	if (kver < 6002)
+		known_mod(m, "vfio_virqfd", "vfio", NULL);
+	if (kver >= 5015) {
+		known_mod(m, "vfio_pci_core",
+			  kver < 6002 ? "vfio,irqbypass,vfio_virqfd" : "vfio,irqbypass", NULL);
+		known_mod(m, "vfio_pci", "vfio_pci_core", "vfio-pci");
+	} else {
+		known_mod(m, "vfio_pci", "vfio,irqbypass,vfio_virqfd", "vfio-pci");
+	}
+}
+
+/* A built-in module cannot depend on a loadable one. */
+static void builtin_deps(struct machine *m, struct m_mod *mod, int depth)
+{
+	for (size_t i = 0; depth < 16 && i < mod->ndeps; i++) {
+		struct m_mod *dep = machine_find_mod(m, mod->deps[i]);
+
+		if (dep && dep->state != M_MOD_BUILTIN) {
+			dep->state = M_MOD_BUILTIN;
+			builtin_deps(m, dep, depth + 1);
+		}
+	}
+}
+
+static int complete_modules(struct machine *m)
+{
+	struct m_mod *mod;
+
+	for (size_t i = 0; i < sizeof(known_drivers) / sizeof(*known_drivers); i++) {
+		bool used = machine_find_mod(m, known_drivers[i].module) != NULL;
+
+		for (size_t j = 0; j < m->ndevs && !used; j++)
+			used = m->devs[j].native &&
+			       strcmp(m->devs[j].native, known_drivers[i].driver) == 0;
+		if (used)
+			known_mod(m, known_drivers[i].module, known_drivers[i].deps,
+				  known_drivers[i].driver);
+	}
+	vfio_modules(m);
+	for (size_t i = 0; i < m->ndevs; i++) {
+		const char *drv = m->devs[i].native;
+
+		/* A driver nobody described: a module of that name provides it. */
+		if (drv && strcmp(drv, "pcieport") != 0 && !machine_driver_mod(m, drv))
+			known_mod(m, drv, "", drv);
+	}
+	for (size_t i = 0; i < sizeof(companions) / sizeof(*companions); i++) {
+		bool wanted = machine_find_mod(m, companions[i].module) != NULL;
+
+		/* nvidia's companions come with it. */
+		if (strncmp(companions[i].module, "nvidia_", 7) == 0)
+			wanted = wanted || machine_driver_mod(m, "nvidia");
+		for (size_t j = 0; j < m->nmods && !wanted; j++)
+			for (size_t k = 0; k < m->mods[j].ndeps && !wanted; k++)
+				wanted = strcmp(m->mods[j].deps[k], companions[i].module) == 0;
+		if (wanted)
+			known_mod(m, companions[i].module, companions[i].deps, NULL);
+	}
+	/* Whatever a module depends on exists too. */
+	for (size_t i = 0; i < m->nmods; i++)
+		for (size_t k = 0; k < m->mods[i].ndeps; k++)
+			if (!machine_find_mod(m, m->mods[i].deps[k]))
+				add_mod(m, m->mods[i].deps[k]);
+	for (size_t i = 0; i < m->nmods; i++)
+		if (m->mods[i].state == M_MOD_BUILTIN)
+			builtin_deps(m, &m->mods[i], 0);
+
+	/* What is bound at boot is loaded, with what it needs. */
+	for (size_t i = 0; i < m->ndevs; i++) {
+		const char *drv = m->devs[i].driver;
+
+		if (drv && (mod = machine_driver_mod(m, drv)) &&
+		    load_with_deps(m, mod->name, 0) < 0)
+			return -1;
+	}
+	mod = machine_find_mod(m, "nvidia");
+	if (mod && mod->state == M_MOD_LOADED)
+		for (size_t i = 0; i < sizeof(companions) / sizeof(*companions); i++)
+			if (strncmp(companions[i].module, "nvidia_", 7) == 0 &&
+			    machine_find_mod(m, companions[i].module)->state != M_MOD_ABSENT &&
+			    load_with_deps(m, companions[i].module, 0) < 0)
+				return -1;
+	return 0;
 }
 
 int machine_complete(struct machine *m)
 {
 	bool any_group = false, amd = false, have_boot_vga = false;
 	struct utsname u;
-	struct m_mod *mod;
 	char buf[512];
 
 	for (size_t i = 0; i < m->ndevs; i++) {
@@ -706,8 +824,13 @@ int machine_complete(struct machine *m)
 		if ((d->class >> 8) == 0x0600 && d->vendor == 0x1022)
 			amd = true;
 		have_boot_vga = have_boot_vga || d->boot_vga;
-		if (!d->driver && default_driver(d))
-			d->driver = xstrdup(default_driver(d));
+		/* "driver DEV none": unbound at boot, though a driver matches. */
+		if (d->driver && strcmp(d->driver, "none") != 0)
+			d->native = xstrdup(d->driver);
+		else if (default_driver(d))
+			d->native = xstrdup(default_driver(d));
+		if (!d->driver && d->native)
+			d->driver = xstrdup(d->native);
 		if (d->driver && strcmp(d->driver, "none") == 0) {
 			free(d->driver);
 			d->driver = NULL;
@@ -715,7 +838,7 @@ int machine_complete(struct machine *m)
 		if (!d->reset_method && !m_dev_is_bridge(d) && d->bus != 0)
 			d->reset_method = xstrdup((d->class >> 16) == 0x03 ? "flr bus" : "bus");
 	}
-	/* The firmware shows its screen on the first display controller. */
+	/* The firmware shows its screen on the first display controller listed. */
 	for (size_t i = 0; i < m->ndevs && !have_boot_vga; i++)
 		if ((m->devs[i].class >> 16) == 0x03)
 			m->devs[i].boot_vga = have_boot_vga = true;
@@ -738,10 +861,13 @@ int machine_complete(struct machine *m)
 	set_default(&m->dm, "gdm");
 	if (!m->no_vtconsole && m->nconsoles == 0) {
 		m->consoles = xrealloc(NULL, 2 * sizeof(*m->consoles));
-		m->consoles[0] = (struct m_console){ xstrdup("(S) dummy device"), true };
-		m->consoles[1] = (struct m_console){ xstrdup("(M) frame buffer device"), true };
+		m->consoles[0] = (struct m_console){ xstrdup("(S) dummy device"), true, true };
+		m->consoles[1] =
+		    (struct m_console){ xstrdup("(M) frame buffer device"), true, true };
 		m->nconsoles = 2;
 	}
+	for (size_t i = 0; i < m->nconsoles; i++)
+		m->consoles[i].present = true;
 	set_default(&m->fb_kind, "efi-framebuffer");
 	if (strcmp(m->fb_kind, "none") == 0) {
 		free(m->fb_kind);
@@ -753,56 +879,8 @@ int machine_complete(struct machine *m)
 		if (m->devs[i].boot_vga)
 			m->fb_dev = (int)i;
 
-	/* Module table: what the description says, completed from what drivers need. */
-	for (size_t i = 0; i < sizeof(known_drivers) / sizeof(*known_drivers); i++) {
-		mod = machine_find_mod(m, known_drivers[i].module);
-		if (!mod) {
-			bool used = strcmp(known_drivers[i].driver, "vfio-pci") == 0;
-
-			for (size_t j = 0; j < m->ndevs && !used; j++)
-				used = m->devs[j].driver &&
-				       strcmp(m->devs[j].driver, known_drivers[i].driver) == 0;
-			if (!used)
-				continue;
-			mod = add_mod(m, known_drivers[i].module);
-		}
-		set_default(&mod->driver, known_drivers[i].driver);
-		mod_set_deps(mod, known_drivers[i].deps);
-	}
-	for (size_t i = 0; i < sizeof(companions) / sizeof(*companions); i++) {
-		bool wanted = machine_find_mod(m, companions[i].module) != NULL;
-
-		/* nvidia's companions come with it; vfio's with vfio_pci. */
-		if (strncmp(companions[i].module, "nvidia_", 7) == 0)
-			wanted = wanted || machine_driver_mod(m, "nvidia");
-		for (size_t j = 0; j < m->nmods && !wanted; j++)
-			for (size_t k = 0; k < m->mods[j].ndeps && !wanted; k++)
-				wanted = strcmp(m->mods[j].deps[k], companions[i].module) == 0;
-		if (wanted)
-			mod_set_deps(add_mod(m, companions[i].module), companions[i].deps);
-	}
-	if ((mod = machine_find_mod(m, "vfio")) && !mod->softdep)
-		mod->softdep = xstrdup("post: vfio_iommu_type1");
-	for (size_t i = 0; i < m->ndevs; i++) {
-		const char *drv = m->devs[i].driver;
-
-		if (!drv || strcmp(drv, "pcieport") == 0)
-			continue;
-		mod = machine_driver_mod(m, drv);
-		if (!mod) {
-			/* A driver nobody described: a module of that name provides it. */
-			mod = add_mod(m, drv);
-			mod->driver = xstrdup(drv);
-		}
-		if (load_with_deps(m, mod->name, 0) < 0)
-			return -1;
-	}
-	if (machine_driver_mod(m, "nvidia"))
-		for (size_t i = 0; i < sizeof(companions) / sizeof(*companions); i++)
-			if (strncmp(companions[i].module, "nvidia_", 7) == 0 &&
-			    machine_find_mod(m, "nvidia")->state == M_MOD_LOADED &&
-			    load_with_deps(m, companions[i].module, 0) < 0)
-				return -1;
+	if (complete_modules(m) < 0)
+		return -1;
 
 	/* The drivers: from modules, the PCI port driver and the framebuffer's. */
 	add_driver(m, "pcieport", false, -1);
@@ -832,6 +910,9 @@ void machine_free(struct machine *m)
 		free(m->devs[i].driver);
 		free(m->devs[i].reset_method);
 		free(m->devs[i].override);
+		free(m->devs[i].native);
+		free(m->devs[i].probe_nothing_driver);
+		free(m->devs[i].bind_errno_driver);
 	}
 	for (size_t i = 0; i < m->nmods; i++) {
 		for (size_t j = 0; j < m->mods[i].ndeps; j++)

@@ -13,16 +13,20 @@ struct m_dev {
 	char *class_text;		     /* "VGA compatible controller" as posted */
 	char *name_text;		     /* "NVIDIA Corporation TU106 [...]" as posted */
 	char *driver;			     /* bound at start; NULL: none */
+	char *native;			     /* the driver whose ID table matches it */
 	char *reset_method;		     /* NULL: no reset file */
 	bool boot_vga;
 	bool removed; /* through its "remove" attribute, until a rescan */
-	/* faults */
+	/* faults; a fault's driver NULL means any driver */
 	bool unbind_blocks;
 	bool probe_nothing;
+	char *probe_nothing_driver;
 	int bind_errno;
+	char *bind_errno_driver;
 	/* where the simulated kernel keeps its own state */
 	char *override; /* driver_override, NULL when unset */
 	int drm_minor;	/* -1 unless a DRM driver registered a card for it */
+	int opens;	/* open device nodes: an unbind waits for them */
 	void *priv;
 };
 
@@ -36,7 +40,8 @@ struct m_mod {
 	char *softdep; /* "pre: a b post: c" */
 	char *driver;  /* PCI or platform driver it registers, NULL: none */
 	bool platform;
-	int refcnt; /* held by users other than modules (open device nodes) */
+	int refcnt;		      /* held by users other than modules (open device nodes) */
+	int load_errno, unload_errno; /* faults */
 };
 
 /* A driver the kernel knows: registered while its module is loaded or built in. */
@@ -52,6 +57,7 @@ struct m_driver {
 struct m_console {
 	char *name; /* "(M) frame buffer device" */
 	bool bound;
+	bool present; /* fbcon consoles exist only while some framebuffer does */
 };
 
 struct m_mount {
@@ -86,6 +92,7 @@ struct machine {
 	char *fb_kind;	 /* "efi-framebuffer", "simple-framebuffer", ...; NULL: none */
 	char *fb_driver; /* driver bound to it; NULL: unbound */
 	int fb_dev;	 /* GPU whose BAR the framebuffer sits in, -1: none */
+	bool fb_gone;	 /* the platform device was unregistered (evicted) */
 	char *iommu;	 /* "amd", "intel", "off" */
 	char *cpu;	 /* "AuthenticAMD", "GenuineIntel" */
 	char *cmdline;
@@ -100,6 +107,8 @@ struct machine {
 	size_t nholders;
 };
 
+/* The kernel version as major * 1000 + minor: 6.1 is 6001. */
+int machine_kver(const struct machine *m);
 /* Parse FILE; on error print "FILE:LINE: message" and return -1. */
 int machine_load(struct machine *m, const char *file);
 /* Fill in what a real host would have where the description is silent. */
@@ -114,5 +123,6 @@ struct m_mod *machine_find_mod(const struct machine *m, const char *name);
 struct m_mod *machine_driver_mod(const struct machine *m, const char *driver);
 void m_dev_name(const struct m_dev *d, char buf[20]);
 bool m_dev_is_bridge(const struct m_dev *d);
+int parse_errno(const char *s);
 
 #endif

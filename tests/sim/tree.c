@@ -121,6 +121,39 @@ struct t_node *t_lookup(struct t_node *root, const char *path)
 	return n;
 }
 
+struct t_node *t_resolve(struct t_node *root, const char *path)
+{
+	char buf[PATH_MAX], *save, *c;
+	struct t_node *n = root;
+	int hops = 0;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (c = strtok_r(buf, "/", &save); c && n; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			n = n->parent ? n->parent : n;
+			continue;
+		}
+		n = t_child(n, c);
+		while (n && n->type == T_LINK && hops++ < 16) {
+			char target[PATH_MAX];
+			struct t_node *dir = n->parent;
+
+			/* Relative targets resolve from the link's directory. */
+			if (n->data[0] == '/') {
+				n = t_resolve(root, n->data);
+				continue;
+			}
+			t_path(dir, target, sizeof(target));
+			snprintf(target + strlen(target), sizeof(target) - strlen(target), "/%s",
+				 n->data);
+			n = t_resolve(root, target);
+		}
+	}
+	return n;
+}
+
 /* Directory holding the last component of PATH, created as needed. */
 static struct t_node *parent_of(struct t_node *root, const char *path, const char **base)
 {

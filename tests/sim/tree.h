@@ -28,6 +28,8 @@ struct t_node *t_new_root(void);
 /* Path relative to root ("/sys/bus/pci"), without following links. */
 struct t_node *t_lookup(struct t_node *root, const char *path);
 struct t_node *t_child(struct t_node *dir, const char *name);
+/* Path relative to root, following symlinks as path resolution does. */
+struct t_node *t_resolve(struct t_node *root, const char *path);
 struct t_node *t_mkdir(struct t_node *root, const char *path);
 /* Create or replace a file; parents are created. */
 struct t_node *t_file(struct t_node *root, const char *path, mode_t mode, const char *data,

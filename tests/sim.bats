@@ -1,0 +1,417 @@
+#!/usr/bin/env bats
+# The kernel simulator itself, shown through plain shell: echo, cat, readlink,
+# real modprobe and libkmod.
+
+load helpers
+
+setup() {
+	sim_up b550-5600g-rtx2060
+	S=$SIMROOT/sys
+	GPU=0000:01:00.0 AUDIO=0000:01:00.1
+}
+
+teardown() {
+	sim_down
+}
+
+# put VALUE FILE: what a shell's echo VALUE > FILE prints on failure.
+put() {
+	bash -c 'echo "$1" >"$2"' put "$1" "$2" 2>&1
+}
+
+# Load the vfio modules as a command would: real modprobe, trapped syscalls.
+load_vfio() {
+	on_sim modprobe -d "$SIMROOT" -S "$(cat "$SIMROOT/proc/sys/kernel/osrelease")" vfio-pci
+}
+
+@test "the machine boots as a desktop: drivers bound, modules loaded, consoles and framebuffer" {
+	assert_equal "$(driver_of $GPU)" nvidia
+	assert_equal "$(driver_of $AUDIO)" snd_hda_intel
+	assert_equal "$(driver_of 0000:02:00.2)" pcieport
+	assert_equal "$(cat $S/bus/pci/devices/$GPU/driver_override)" "(null)"
+	assert_equal "$(cat $S/module/nvidia/initstate)" live
+	[ ! -e "$S/module/vfio_pci" ]
+	assert_equal "$(cat $S/class/vtconsole/vtcon0/name)" "(S) dummy device"
+	assert_equal "$(cat $S/class/vtconsole/vtcon1/name)" "(M) frame buffer device"
+	assert_equal "$(cat $S/class/vtconsole/vtcon1/bind)" 1
+	assert_equal "$(basename "$(readlink $S/bus/platform/devices/efi-framebuffer.0/driver)")" efi-framebuffer
+	run grep BOOTFB "$SIMROOT/proc/iomem"
+	assert_success
+	assert_equal "$(readlink $S/bus/pci/devices/$GPU/iommu_group)" "../../../kernel/iommu_groups/8"
+	diff <(guides-loop "$SIMROOT") <(iommu-groups --sysroot "$SIMROOT")
+}
+
+@test "driver_override, unbind and drivers_probe move the driver link, as libvirt's sequence does" {
+	load_vfio
+	echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override
+	assert_equal "$(cat $S/bus/pci/devices/$GPU/driver_override)" vfio-pci
+	assert_equal "$(driver_of $GPU)" nvidia # setting it does not rebind
+	echo $GPU >$S/bus/pci/drivers/nvidia/unbind
+	assert_equal "$(driver_of $GPU)" ""
+	[ ! -e "$S/bus/pci/drivers/nvidia/$GPU" ]
+	echo $GPU >$S/bus/pci/drivers_probe
+	assert_equal "$(driver_of $GPU)" vfio-pci
+	[ -L "$S/bus/pci/drivers/vfio-pci/$GPU" ]
+	[ -e "$SIMROOT/dev/vfio/8" ]
+	# and back: clear the override, unbind, reprobe
+	echo >$S/bus/pci/devices/$GPU/driver_override
+	assert_equal "$(cat $S/bus/pci/devices/$GPU/driver_override)" "(null)"
+	echo $GPU >$S/bus/pci/drivers/vfio-pci/unbind
+	echo $GPU >$S/bus/pci/drivers_probe
+	assert_equal "$(driver_of $GPU)" nvidia
+	[ ! -e "$SIMROOT/dev/vfio/8" ]
+}
+
+@test "bind answers ENODEV, EBUSY, EINVAL and the probe's own errno" {
+	load_vfio
+	run put 0000:07:00.0 $S/bus/pci/drivers/nvidia/bind
+	assert_output --partial "No such device" # unknown device
+	run put 01:00.0 $S/bus/pci/drivers/nvidia/bind
+	assert_output --partial "No such device" # the domain is required
+	run put $AUDIO $S/bus/pci/drivers/nvidia/bind
+	assert_output --partial "No such device" # the driver does not match
+	run put $GPU $S/bus/pci/drivers/nvidia/bind
+	assert_output --partial "Device or resource busy" # already bound
+	echo vfio-pci >$S/bus/pci/devices/0000:02:00.2/driver_override
+	echo 0000:02:00.2 >$S/bus/pci/drivers/pcieport/unbind
+	run put 0000:02:00.2 $S/bus/pci/drivers/vfio-pci/bind
+	assert_output --partial "Invalid argument" # vfio-pci takes no bridge
+	assert_equal "$(driver_of 0000:02:00.2)" ""
+	sim ctl "$SIMROOT" fault $AUDIO bind-fails EIO
+	echo $AUDIO >$S/bus/pci/drivers/snd_hda_intel/unbind
+	run put $AUDIO $S/bus/pci/drivers/snd_hda_intel/bind
+	assert_output --partial "Input/output error"
+	sim ctl "$SIMROOT" fault $AUDIO bind-fails EPROBE_DEFER
+	run put $AUDIO $S/bus/pci/drivers/snd_hda_intel/bind
+	assert_output --partial "Resource temporarily unavailable"
+	sim ctl "$SIMROOT" fault $AUDIO clear
+	echo $AUDIO >$S/bus/pci/drivers/snd_hda_intel/bind
+	assert_equal "$(driver_of $AUDIO)" snd_hda_intel
+}
+
+@test "before Linux 5.13 every bind failure is ENODEV" {
+	sim_down
+	sim_up b550-5600g-rtx2060 "kernel 5.10.0-28-amd64"
+	run put $GPU $S/bus/pci/drivers/nvidia/bind
+	assert_output --partial "No such device"
+}
+
+@test "vfio-pci refuses a device without an IOMMU group" {
+	sim_down
+	sim_up z690-no-iommu
+	load_vfio
+	echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override
+	echo $GPU >$S/bus/pci/drivers/nvidia/unbind
+	run put $GPU $S/bus/pci/drivers/vfio-pci/bind
+	assert_output --partial "Invalid argument"
+	echo $GPU >$S/bus/pci/drivers_probe # succeeds, binds nothing
+	assert_equal "$(driver_of $GPU)" ""
+}
+
+@test "unbind answers ENODEV for a device the driver does not have" {
+	run put $AUDIO $S/bus/pci/drivers/nvidia/unbind
+	assert_output --partial "No such device"
+	run put 0000:07:00.0 $S/bus/pci/drivers/nvidia/unbind
+	assert_output --partial "No such device"
+}
+
+@test "drivers_probe succeeds whether or not anything bound; ENODEV for an unknown device" {
+	run put 0000:07:00.0 $S/bus/pci/drivers_probe
+	assert_output --partial "No such device"
+	sim ctl "$SIMROOT" fault $AUDIO probe-nothing
+	echo $AUDIO >$S/bus/pci/drivers/snd_hda_intel/unbind
+	echo $AUDIO >$S/bus/pci/drivers_probe
+	assert_equal "$(driver_of $AUDIO)" ""
+	# an override naming a driver that is not loaded also binds nothing, silently
+	echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override
+	echo $GPU >$S/bus/pci/drivers/nvidia/unbind
+	echo $GPU >$S/bus/pci/drivers_probe
+	assert_equal "$(driver_of $GPU)" ""
+}
+
+@test "new_id binds every device with the ID; a repeat is EEXIST; remove_id" {
+	load_vfio
+	echo $AUDIO >$S/bus/pci/drivers/snd_hda_intel/unbind
+	echo "10de 10f9" >$S/bus/pci/drivers/vfio-pci/new_id
+	assert_equal "$(driver_of $AUDIO)" vfio-pci
+	assert_equal "$(driver_of $GPU)" nvidia # bound devices stay
+	run put "10de 10f9" $S/bus/pci/drivers/vfio-pci/new_id
+	assert_output --partial "File exists"
+	run put "nonsense" $S/bus/pci/drivers/vfio-pci/new_id
+	assert_output --partial "Invalid argument"
+	echo "10de 10f9" >$S/bus/pci/drivers/vfio-pci/remove_id
+	run put "10de 10f9" $S/bus/pci/drivers/vfio-pci/remove_id
+	assert_output --partial "No such device"
+}
+
+@test "attributes refuse the wrong direction; sysfs refuses new files" {
+	run put 0x1234 $S/bus/pci/devices/$GPU/vendor
+	assert_output --partial "Permission denied"
+	run cat $S/bus/pci/drivers/nvidia/unbind
+	assert_output --partial "Permission denied"
+	run touch $S/bus/pci/devices/$GPU/newfile
+	assert_failure
+	run mkdir $S/bus/pci/drivers/mine
+	assert_output --partial "Operation not permitted"
+}
+
+@test "an unbind blocks until the test releases it, and then completes" {
+	sim ctl "$SIMROOT" fault $GPU unbind-blocks
+	bash -c "echo $GPU >$S/bus/pci/drivers/nvidia/unbind; echo done >$BATS_TEST_TMPDIR/done" &
+	sleep 0.3
+	[ ! -e "$BATS_TEST_TMPDIR/done" ]
+	assert_equal "$(driver_of $GPU)" nvidia
+	run sim status "$SIMROOT"
+	assert_line "blocked unbind $GPU"
+	sim ctl "$SIMROOT" release $GPU
+	wait
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/done")" done
+	assert_equal "$(driver_of $GPU)" ""
+}
+
+@test "an unbind waits while a process holds the device node, as nvidia's does" {
+	sleep 100 3<"$SIMROOT/dev/nvidia0" &
+	holder=$!
+	assert_equal "$(cat $S/module/nvidia/refcnt)" 3 # two modules and the open node
+	bash -c "echo $GPU >$S/bus/pci/drivers/nvidia/unbind" &
+	writer=$!
+	sleep 0.3
+	assert_equal "$(driver_of $GPU)" nvidia
+	kill $holder
+	wait $holder || true
+	wait $writer
+	assert_equal "$(driver_of $GPU)" ""
+	assert_equal "$(cat $S/module/nvidia/refcnt)" 2
+}
+
+@test "a holder directive starts a named process holding the node" {
+	sim_down
+	sim_up b550-5600g-rtx2060 "holder /dev/nvidia0 Xorg"
+	pid=$(head -1 "$SIMROOT/.sim/holders")
+	assert_equal "$(cat "$SIMROOT/proc/$pid/comm")" Xorg
+	[ "$(stat -L -c %i "$SIMROOT/proc/$pid/fd/3")" = "$(stat -c %i "$SIMROOT/dev/nvidia0")" ]
+	assert_equal "$(cat $S/module/nvidia/refcnt)" 3
+}
+
+@test "state holds across many commands" {
+	load_vfio
+	for i in 1 2 3; do
+		echo vfio-pci >$S/bus/pci/devices/$AUDIO/driver_override
+		echo $AUDIO >$S/bus/pci/drivers/snd_hda_intel/unbind
+		echo $AUDIO >$S/bus/pci/drivers_probe
+		assert_equal "$(driver_of $AUDIO)" vfio-pci
+		echo >$S/bus/pci/devices/$AUDIO/driver_override
+		echo $AUDIO >$S/bus/pci/drivers/vfio-pci/unbind
+		echo $AUDIO >$S/bus/pci/drivers_probe
+		assert_equal "$(driver_of $AUDIO)" snd_hda_intel
+	done
+	assert_equal "$(cat $S/module/vfio_pci/initstate)" live
+}
+
+@test "remove and rescan: the device goes and comes back with its driver" {
+	echo 1 >$S/bus/pci/devices/$AUDIO/remove
+	[ ! -e "$S/bus/pci/devices/$AUDIO" ]
+	run iommu-groups --sysroot "$SIMROOT" --json 8
+	assert_equal "$(jq '.groups[0].devices | length' <<<"$output")" 1
+	echo 1 >$S/bus/pci/rescan
+	assert_equal "$(driver_of $AUDIO)" snd_hda_intel
+}
+
+@test "reset takes 1 only" {
+	echo 1 >$S/bus/pci/devices/$GPU/reset
+	run put 0 $S/bus/pci/devices/$GPU/reset
+	assert_output --partial "Invalid argument"
+	run sim status "$SIMROOT"
+	assert_line "resets 1"
+}
+
+@test "vtconsole bind: a system console ignores it silently, a framebuffer console obeys" {
+	echo 0 >$S/class/vtconsole/vtcon0/bind
+	assert_equal "$(cat $S/class/vtconsole/vtcon0/bind)" 1
+	echo 0 >$S/class/vtconsole/vtcon1/bind
+	assert_equal "$(cat $S/class/vtconsole/vtcon1/bind)" 0
+	echo 1 >$S/class/vtconsole/vtcon1/bind
+	assert_equal "$(cat $S/class/vtconsole/vtcon1/bind)" 1
+}
+
+@test "the firmware framebuffer: unbind, rebind, EBUSY, ENODEV; BOOTFB follows it" {
+	fb=$S/bus/platform/drivers/efi-framebuffer
+	echo efi-framebuffer.0 >$fb/unbind
+	[ ! -e "$S/bus/platform/devices/efi-framebuffer.0/driver" ]
+	run grep -c BOOTFB "$SIMROOT/proc/iomem"
+	assert_output 0
+	run put efi-framebuffer.0 $fb/unbind
+	assert_output --partial "No such device"
+	echo efi-framebuffer.0 >$fb/bind
+	run put efi-framebuffer.0 $fb/bind
+	assert_output --partial "Device or resource busy"
+	run put simple-framebuffer.0 $fb/bind
+	assert_output --partial "No such device"
+	run grep -c BOOTFB "$SIMROOT/proc/iomem"
+	assert_output 1
+}
+
+@test "the framebuffer console vanishes with the last framebuffer and returns with the next" {
+	sim_down
+	sim_up x570-rtx2070s-group
+	echo efi-framebuffer.0 >$S/bus/platform/drivers/efi-framebuffer/unbind
+	[ -e "$S/class/vtconsole/vtcon1" ] # nvidia-drm still has one
+	echo 0000:09:00.0 >$S/bus/pci/drivers/nvidia/unbind
+	[ ! -e "$S/class/vtconsole/vtcon1" ]
+	echo 0000:09:00.0 >$S/bus/pci/drivers_probe
+	assert_equal "$(cat $S/class/vtconsole/vtcon1/bind)" 1
+}
+
+@test "simple-framebuffer kernels: no efi-framebuffer.0, and the guides' echo fails" {
+	sim_down
+	sim_up x570-rtx2070s-group "framebuffer simple-framebuffer"
+	[ ! -e "$S/bus/platform/devices/efi-framebuffer.0" ]
+	assert_equal "$(basename "$(readlink $S/bus/platform/devices/simple-framebuffer.0/driver)")" simple-framebuffer
+	run put efi-framebuffer.0 $S/bus/platform/drivers/efi-framebuffer/unbind
+	assert_output --partial "No such file or directory"
+}
+
+@test "vfio-pci taking the boot GPU unregisters the firmware framebuffer (Linux 6.0+), not before" {
+	sim_down
+	sim_up x570-rtx2070s-group "kernel 6.1.0-13-amd64"
+	load_vfio
+	echo vfio-pci >$S/bus/pci/devices/0000:09:00.0/driver_override
+	echo 0000:09:00.0 >$S/bus/pci/drivers/nvidia/unbind
+	echo 0000:09:00.0 >$S/bus/pci/drivers_probe
+	assert_equal "$(driver_of 0000:09:00.0)" vfio-pci
+	[ ! -e "$S/bus/platform/devices/efi-framebuffer.0" ]
+	run grep -c BOOTFB "$SIMROOT/proc/iomem"
+	assert_output 0
+	sim_down
+	sim_up x570-rtx2070s-group "kernel 5.15.0-91-generic"
+	load_vfio
+	echo vfio-pci >$S/bus/pci/devices/0000:09:00.0/driver_override
+	echo 0000:09:00.0 >$S/bus/pci/drivers/nvidia/unbind
+	echo 0000:09:00.0 >$S/bus/pci/drivers_probe
+	[ -e "$S/bus/platform/devices/efi-framebuffer.0/driver" ]
+}
+
+@test "modules: real modprobe resolves from the simulated tree; loads go to the simulated kernel" {
+	run modprobe -d "$SIMROOT" -S "$KVER" --show-depends vfio-pci
+	assert_success
+	assert_line --index 0 --partial "/kernel/drivers/irqbypass.ko"
+	assert_line --index -1 --partial "/kernel/drivers/vfio_pci.ko"
+	run modprobe -d "$SIMROOT" -S "$KVER" -R pci:v000010DEd00001F03sv00001043sd0000870Abc03sc00i00
+	assert_output nvidia
+	load_vfio
+	assert_equal "$(cat $S/module/vfio_pci/initstate)" live
+	assert_equal "$(cat $S/module/vfio/refcnt)" 2 # vfio_iommu_type1 (softdep) and vfio_pci_core
+	[ -L "$S/module/vfio/holders/vfio_pci_core" ]
+	[ -d "$S/bus/pci/drivers/vfio-pci" ]
+	run grep -c '^vfio' "$SIMROOT/proc/modules"
+	assert_output 4
+	[ -e "$SIMROOT/dev/vfio/vfio" ]
+}
+
+@test "modules: in use is EWOULDBLOCK; removal unbinds the driver's devices; /sys/module follows" {
+	run on_sim kmodcall "$SIMROOT/lib/modules/$KVER" remove nvidia
+	assert_failure
+	assert_output --partial "Resource temporarily unavailable"
+	for m in nvidia_drm nvidia_uvm nvidia_modeset nvidia; do
+		on_sim kmodcall "$SIMROOT/lib/modules/$KVER" remove $m
+	done
+	[ ! -e "$S/module/nvidia" ]
+	[ ! -e "$S/bus/pci/drivers/nvidia" ]
+	assert_equal "$(driver_of $GPU)" ""
+	run grep -c '^nvidia' "$SIMROOT/proc/modules"
+	assert_output 0
+	# loading it again binds the device again
+	on_sim modprobe -d "$SIMROOT" -S "$KVER" nvidia
+	assert_equal "$(driver_of $GPU)" nvidia
+}
+
+@test "modules: a missing dependency is ENOENT, a loaded one EEXIST, injected faults their errno" {
+	run on_sim kmodcall "$SIMROOT/lib/modules/$KVER" insert vfio_pci
+	assert_failure
+	assert_output --partial "No such file or directory"
+	run on_sim kmodcall "$SIMROOT/lib/modules/$KVER" insert nvidia
+	assert_output --partial "File exists"
+	sim ctl "$SIMROOT" fault module snd_hda_intel unload EBUSY
+	run on_sim kmodcall "$SIMROOT/lib/modules/$KVER" remove snd_hda_intel
+	assert_output --partial "Device or resource busy"
+	assert_equal "$(driver_of $AUDIO)" snd_hda_intel
+}
+
+@test "modules: built in counts as loaded; absent cannot be found" {
+	sim_down
+	sim_up b550-5600g-rtx2060 "module vfio_pci builtin" "module nvidia_uvm absent"
+	[ -d "$S/bus/pci/drivers/vfio-pci" ]
+	[ -d "$S/module/vfio_pci" ]
+	[ ! -e "$S/module/vfio_pci/initstate" ]
+	run grep vfio_pci "$SIMROOT/lib/modules/$KVER/modules.builtin"
+	assert_success
+	run modprobe -d "$SIMROOT" -S "$KVER" --show-depends vfio_pci
+	assert_output "builtin vfio_pci"
+	run modprobe -d "$SIMROOT" -S "$KVER" --show-depends nvidia_uvm
+	assert_failure
+}
+
+@test "modules: the vfio set follows the kernel version" {
+	sim_down
+	sim_up b550-5600g-rtx2060 "kernel 5.10.0-28-amd64"
+	run modprobe -d "$SIMROOT" -S 5.10.0-28-amd64 --show-depends vfio-pci
+	assert_output --partial vfio_virqfd.ko
+	refute_output --partial vfio_pci_core
+}
+
+@test "without a sysroot the trap refuses: nothing reaches the real kernel" {
+	run env -u VFIO_UTILS_SYSROOT LD_PRELOAD="$BUILD/kmodtrap.so" \
+		kmodcall "$SIMROOT/lib/modules/$KVER" insert irqbypass
+	assert_failure
+	assert_output --partial "Operation not permitted"
+}
+
+@test "write faults: a chosen attribute fails with a chosen errno, once" {
+	sim ctl "$SIMROOT" fault write /sys/bus/pci/devices/$GPU/driver_override EBUSY once
+	run put vfio-pci $S/bus/pci/devices/$GPU/driver_override
+	assert_output --partial "Device or resource busy"
+	echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override
+	assert_equal "$(cat $S/bus/pci/devices/$GPU/driver_override)" vfio-pci
+}
+
+@test "the kernel command line, cmdline directive and /proc files" {
+	sim_down
+	sim_up b550-5600g-rtx2060 "cmdline BOOT_IMAGE=/vmlinuz ro quiet amd_iommu=on iommu=pt pcie_acs_override=downstream"
+	assert_equal "$(cat "$SIMROOT/proc/cmdline")" "BOOT_IMAGE=/vmlinuz ro quiet amd_iommu=on iommu=pt pcie_acs_override=downstream"
+	assert_equal "$(cat "$SIMROOT/proc/sys/kernel/osrelease")" "$KVER"
+	run iommu-groups --sysroot "$SIMROOT" --status
+	assert_line --index 1 "Kernel parameters:   amd_iommu=on iommu=pt pcie_acs_override=downstream"
+}
+
+@test "each posted machine runs as a simulated machine" {
+	for f in "$MACHINES"/*.txt; do
+		sim_down
+		sim_up "$f"
+		[ -d "$S/bus/pci/devices" ]
+		# the guides' loop only works where there are groups (see iommu-groups.bats)
+		grep -q '^IOMMU Group' "$f" || continue
+		diff <(guides-loop "$SIMROOT") <(iommu-groups --sysroot "$SIMROOT")
+	done
+}
+
+@test "sim down leaves no mount and no process, even after kill -9 of the simulator" {
+	sim_down
+	sim_up b550-5600g-rtx2060 "holder /dev/nvidia0 Xorg" "fault unbind-blocks 01:00.0"
+	holder=$(head -1 "$SIMROOT/.sim/holders")
+	sleep 1000 3<"$SIMROOT/dev/dri/card1" &
+	sleeper=$!
+	bash -c "echo $GPU >$SIMROOT/sys/bus/pci/drivers/nvidia/unbind" 2>/dev/null &
+	writer=$!
+	sleep 0.2
+	kill -9 "$(cat "$SIMROOT/.sim/pid")"
+	sim down "$SIMROOT"
+	run grep -c " $SIMROOT/.simfs " /proc/self/mountinfo
+	assert_output 0
+	wait $writer || true # woken with an error, not left stuck
+	run alive_pid "$holder"
+	assert_failure
+	wait $sleeper || true
+	run alive_pid "$sleeper"
+	assert_failure
+	SIMROOT=
+}

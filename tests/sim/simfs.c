@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* simfs: the kernel simulator's FUSE server, serving a machine's /sys, /proc and /dev. */
+#define FUSE_USE_VERSION 34
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <pci/pci.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "modtree.h"
+#include "simkern.h"
+
+struct pending {
+	fuse_req_t req;
+	int dev;
+	size_t size;
+};
+
+struct holder {
+	pid_t pid;
+	bool opened;
+};
+
+static struct {
+	struct sim k;
+	struct machine m;
+	struct t_node *tree, *proc;
+	char root[PATH_MAX];
+	struct pending *pending;
+	size_t npending;
+	struct holder *holders;
+	size_t nholders;
+	time_t boot;
+} S;
+
+static struct t_node *node(fuse_ino_t ino)
+{
+	struct t_node *n = t_by_ino(ino);
+
+	return n && !n->removed ? n : NULL;
+}
+
+static void fill_stat(const struct t_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_nlink = n->type == T_DIR ? 2 : 1;
+	st->st_mtime = st->st_ctime = st->st_atime = S.boot;
+	st->st_blksize = 4096;
+	switch (n->type) {
+	case T_DIR:
+		st->st_mode = S_IFDIR | n->mode;
+		break;
+	case T_FILE:
+		st->st_mode = S_IFREG | n->mode;
+		st->st_size = (off_t)n->len;
+		break;
+	case T_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_size = (off_t)n->len;
+		break;
+	}
+}
+
+static bool numeric(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* /proc/PID of the simulated machine is the real process: who holds which node. */
+static struct t_node *proc_pid(const char *pid)
+{
+	char path[64];
+	struct t_node *n;
+
+	snprintf(path, sizeof(path), "/proc/%s", pid);
+	if (access(path, F_OK) < 0)
+		return NULL;
+	n = t_file(S.tree, path, 0777, "", 0);
+	n->type = T_LINK;
+	t_set_data(n, path, strlen(path));
+	return n;
+}
+
+static void refresh_proc(void)
+{
+	struct dirent *e;
+	DIR *d;
+
+	for (size_t i = S.proc->nkids; i-- > 0;) {
+		struct t_node *k = S.proc->kids[i];
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%s", k->name);
+		if (numeric(k->name) && access(path, F_OK) < 0)
+			t_remove(k);
+	}
+	if (!(d = opendir("/proc")))
+		return;
+	while ((e = readdir(d)))
+		if (numeric(e->d_name) && !t_child(S.proc, e->d_name))
+			proc_pid(e->d_name);
+	closedir(d);
+}
+
+static void reply_entry(fuse_req_t req, struct t_node *n)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = n->ino;
+	e.generation = 1;
+	/* Nothing is cached: links and files come and go with every bind. */
+	e.attr_timeout = 0;
+	e.entry_timeout = 0;
+	fill_stat(n, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct t_node *p = node(parent), *n;
+
+	if (!p)
+		return (void)fuse_reply_err(req, ENOENT);
+	if (p->type != T_DIR)
+		return (void)fuse_reply_err(req, ENOTDIR);
+	n = t_child(p, name);
+	if (!n && p == S.proc && numeric(name))
+		n = proc_pid(name);
+	if (!n)
+		return (void)fuse_reply_err(req, ENOENT);
+	reply_entry(req, n);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct t_node *n = node(ino);
+	struct stat st;
+
+	(void)fi;
+	if (!n)
+		return (void)fuse_reply_err(req, ENOENT);
+	fill_stat(n, &st);
+	fuse_reply_attr(req, &st, 0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	(void)attr;
+	(void)to_set;
+	/* sysfs ignores O_TRUNC and chmod alike: report what is there. */
+	op_getattr(req, ino, fi);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct t_node *n = node(ino);
+
+	if (!n || n->type != T_LINK)
+		return (void)fuse_reply_err(req, n ? EINVAL : ENOENT);
+	fuse_reply_readlink(req, n->data);
+}
+
+struct snapshot {
+	size_t n;
+	struct {
+		char *name;
+		fuse_ino_t ino;
+		mode_t mode;
+	} * e;
+};
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct t_node *n = node(ino);
+	struct snapshot *s;
+
+	if (!n)
+		return (void)fuse_reply_err(req, ENOENT);
+	if (n->type != T_DIR)
+		return (void)fuse_reply_err(req, ENOTDIR);
+	if (n == S.proc)
+		refresh_proc();
+	s = calloc(1, sizeof(*s));
+	s->e = calloc(n->nkids + 2, sizeof(*s->e));
+	if (!s || !s->e)
+		abort();
+	s->e[s->n++] = (typeof(*s->e)){ strdup("."), n->ino, S_IFDIR };
+	s->e[s->n++] =
+	    (typeof(*s->e)){ strdup(".."), n->parent ? n->parent->ino : n->ino, S_IFDIR };
+	for (size_t i = 0; i < n->nkids; i++) {
+		const struct t_node *k = n->kids[i];
+
+		s->e[s->n++] = (typeof(*s->e)){ strdup(k->name), k->ino,
+						k->type == T_DIR    ? S_IFDIR
+						: k->type == T_LINK ? S_IFLNK
+								    : S_IFREG };
+	}
+	fi->fh = (uintptr_t)s;
+	fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct snapshot *s = (struct snapshot *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	(void)ino;
+	if (!buf)
+		return (void)fuse_reply_err(req, ENOMEM);
+	for (size_t i = (size_t)off; i < s->n; i++) {
+		struct stat st = { .st_ino = s->e[i].ino, .st_mode = s->e[i].mode };
+		size_t len = fuse_add_direntry(req, buf + used, size - used, s->e[i].name, &st,
+					       (off_t)i + 1);
+
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct snapshot *s = (struct snapshot *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->e[i].name);
+	free(s->e);
+	free(s);
+	fuse_reply_err(req, 0);
+}
+
+static void check_pending(void)
+{
+	for (size_t i = 0; i < S.npending;) {
+		if (!sk_unblock(&S.k, S.pending[i].dev)) {
+			i++;
+			continue;
+		}
+		fuse_reply_write(S.pending[i].req, S.pending[i].size);
+		S.pending[i] = S.pending[--S.npending];
+	}
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct t_node *n = node(ino);
+	int acc = fi->flags & O_ACCMODE;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	long token;
+
+	if (!n)
+		return (void)fuse_reply_err(req, ENOENT);
+	if (n->type == T_DIR)
+		return (void)fuse_reply_err(req, EISDIR);
+	/* kernfs: no write without a store method, no read without a show method. */
+	if ((acc != O_RDONLY && !(n->mode & 0222)) || (acc != O_WRONLY && !(n->mode & 0444)))
+		return (void)fuse_reply_err(req, EACCES);
+	token = sk_open(&S.k, n);
+	for (size_t i = 0; i < S.nholders; i++)
+		if (S.holders[i].pid == ctx->pid)
+			S.holders[i].opened = true;
+	fi->fh = (uint64_t)token;
+	/* Every read and write reaches the simulated kernel. */
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void control_status(struct t_node *n)
+{
+	char buf[8192];
+	size_t len, opened = 0;
+
+	for (size_t i = 0; i < S.nholders; i++)
+		opened += S.holders[i].opened;
+	len = (size_t)snprintf(buf, sizeof(buf), "holders %zu/%zu\nresets %lu\n", opened,
+			       S.nholders, S.k.resets);
+	for (size_t i = 0; i < S.npending && len < sizeof(buf) - 64; i++) {
+		char name[20];
+
+		m_dev_name(&S.m.devs[S.pending[i].dev], name);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "blocked unbind %s\n", name);
+	}
+	t_set_data(n, buf, len);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct t_node *n = node(ino);
+
+	(void)fi;
+	if (!n)
+		return (void)fuse_reply_err(req, ENOENT);
+	if (n->kind == K_CONTROL && off == 0)
+		control_status(n);
+	if ((size_t)off >= n->len)
+		return (void)fuse_reply_buf(req, NULL, 0);
+	fuse_reply_buf(req, n->data + off,
+		       size < n->len - (size_t)off ? size : n->len - (size_t)off);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct t_node *n = node(ino);
+	int dev = -1, r;
+
+	(void)off;
+	(void)fi;
+	if (!n)
+		return (void)fuse_reply_err(req, ENOENT);
+	r = sk_write(&S.k, n, buf, size, &dev);
+	if (r == SK_BLOCKED) {
+		/* Answered when the device is released, as the kernel's unbind returns. */
+		S.pending = realloc(S.pending, (S.npending + 1) * sizeof(*S.pending));
+		if (!S.pending)
+			abort();
+		S.pending[S.npending++] = (struct pending){ req, dev, size };
+		return;
+	}
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+	check_pending();
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct t_node *n = t_by_ino(ino);
+
+	if (n)
+		sk_release(&S.k, n, (long)fi->fh);
+	fuse_reply_err(req, 0);
+	check_pending();
+}
+
+static void op_eperm(fuse_req_t req)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode)
+{
+	(void)p, (void)name, (void)mode;
+	op_eperm(req);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)p, (void)name, (void)mode, (void)rdev;
+	op_eperm(req);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t p, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	(void)p, (void)name, (void)mode, (void)fi;
+	op_eperm(req);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *name)
+{
+	(void)p, (void)name;
+	op_eperm(req);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st = { .f_bsize = 4096, .f_namemax = 255 };
+
+	(void)ino;
+	fuse_reply_statfs(req, &st);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	(void)ino, (void)nlookup;
+	fuse_reply_none(req);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.release = op_release,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.create = op_create,
+};
+
+static struct pci_access *pacc;
+
+static const char *vendor_name(unsigned vendor)
+{
+	static char buf[256];
+
+	return pci_lookup_name(pacc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
+			       vendor);
+}
+
+static int mkdirp(const char *path)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *c = p + 1; *c; c++)
+		if (*c == '/') {
+			*c = '\0';
+			mkdir(p, 0755);
+			*c = '/';
+		}
+	return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* What is not the kernel's lives on disk: /etc, /usr, /lib, /run. */
+static int prepare_root(void)
+{
+	static const char *const served[] = { "sys", "proc", "dev" };
+	static const char *const ondisk[] = { "etc", "usr", "lib", "run" };
+	char path[PATH_MAX + 64], target[64];
+
+	if (mkdirp(S.root) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/.simfs", S.root);
+	mkdirp(path);
+	snprintf(path, sizeof(path), "%s/.sim", S.root);
+	mkdirp(path);
+	for (size_t i = 0; i < sizeof(served) / sizeof(*served); i++) {
+		snprintf(path, sizeof(path), "%s/%s", S.root, served[i]);
+		snprintf(target, sizeof(target), ".simfs/%s", served[i]);
+		unlink(path);
+		if (symlink(target, path) < 0) {
+			fprintf(stderr, "simfs: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(ondisk) / sizeof(*ondisk); i++) {
+		struct t_node *n = t_child(S.tree, ondisk[i]);
+		int err;
+
+		if (!n)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", S.root, ondisk[i]);
+		if ((err = t_dump(n, path)) < 0) {
+			fprintf(stderr, "simfs: %s: %s\n", path, strerror(-err));
+			return -1;
+		}
+		t_remove(n);
+	}
+	return modtree_write(&S.m, S.root);
+}
+
+/* Processes that hold a device node open, as the description asks. */
+static void spawn_holders(void)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.sim/holders", S.root);
+	f = fopen(path, "we");
+	S.holders = calloc(S.m.nholders + 1, sizeof(*S.holders));
+	for (size_t i = 0; i < S.m.nholders; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close_range(3, ~0U, 0);
+			prctl(PR_SET_NAME, S.m.holders[i].comm);
+			snprintf(path, sizeof(path), "%s%s", S.root, S.m.holders[i].node);
+			if (open(path, O_RDONLY) < 0)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		if (pid > 0) {
+			S.holders[S.nholders++].pid = pid;
+			if (f)
+				fprintf(f, "%d\n", pid);
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static int daemonize(void)
+{
+	char path[PATH_MAX + 64];
+	int ready[2], fd;
+	char c = 0;
+	pid_t pid;
+	FILE *f;
+
+	if (pipe(ready) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(ready[1]);
+		/* Return to the caller only once the mount answers. */
+		_exit(read(ready[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(ready[0]);
+	setsid();
+	snprintf(path, sizeof(path), "%s/.sim/pid", S.root);
+	if ((f = fopen(path, "we"))) {
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/.sim/log", S.root);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+	spawn_holders();
+	if (write(ready[1], &c, 1) != 1)
+		return -1;
+	close(ready[1]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char *fargv[] = { argv[0], "-o", "fsname=vfio-utils-sim,subtype=vfio-utils-sim", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
+	char mnt[PATH_MAX + 16];
+	struct fuse_session *se;
+	bool foreground = false;
+	int err;
+
+	if (argc > 1 && strcmp(argv[1], "-f") == 0) {
+		foreground = true;
+		argv++, argc--;
+	}
+	if (argc != 3) {
+		fprintf(stderr, "usage: simfs [-f] MACHINE ROOT\n");
+		return 2;
+	}
+	if (!realpath(argv[2], S.root) && (mkdirp(argv[2]) < 0 || !realpath(argv[2], S.root))) {
+		fprintf(stderr, "simfs: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	S.boot = time(NULL);
+	if (machine_load(&S.m, argv[1]) < 0 || machine_complete(&S.m) < 0)
+		return 1;
+	S.tree = t_new_root();
+	sk_boot(&S.k, &S.m, S.tree);
+	S.proc = t_lookup(S.tree, "/proc");
+	t_file(S.tree, "/control", 0600, "", 0)->kind = K_CONTROL;
+	pacc = pci_alloc();
+	pci_init(pacc);
+	layout_pci_ids(S.tree, &S.m, vendor_name);
+	pci_cleanup(pacc);
+	if (prepare_root() < 0)
+		return 1;
+
+	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
+	if (!se || fuse_set_signal_handlers(se) != 0)
+		return 1;
+	snprintf(mnt, sizeof(mnt), "%s/.simfs", S.root);
+	if (fuse_session_mount(se, mnt) != 0) {
+		fprintf(stderr, "simfs: cannot mount %s (root and /dev/fuse needed)\n", mnt);
+		return 1;
+	}
+	if (!foreground && daemonize() < 0) {
+		fuse_session_unmount(se);
+		return 1;
+	}
+	if (foreground)
+		spawn_holders();
+	err = fuse_session_loop(se);
+	/* Nothing may stay blocked on a simulator that is going away. */
+	for (size_t i = 0; i < S.npending; i++)
+		fuse_reply_err(S.pending[i].req, EIO);
+	for (size_t i = 0; i < S.nholders; i++)
+		kill(S.holders[i].pid, SIGKILL);
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The simulated kernel: what writes to sysfs and module system calls do to the machine. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simkern.h"
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+static int dev_index(struct sim *s, const struct m_dev *d)
+{
+	return (int)(d - s->m->devs);
+}
+
+/* A device by its exact kernel name, as bind and unbind want it. */
+static int find_dev(struct sim *s, const char *name)
+{
+	for (size_t i = 0; i < s->m->ndevs; i++) {
+		char n[20];
+
+		m_dev_name(&s->m->devs[i], n);
+		if (!s->m->devs[i].removed && strcmp(n, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The control file takes the short spelling too. */
+static int find_dev_loose(struct sim *s, const char *name)
+{
+	char full[32];
+
+	if (strlen(name) == 7) {
+		snprintf(full, sizeof(full), "0000:%s", name);
+		name = full;
+	}
+	return find_dev(s, name);
+}
+
+/* fbcon has a console while any framebuffer exists: firmware's or a DRM driver's. */
+static void update_consoles(struct sim *s)
+{
+	struct machine *m = s->m;
+	bool fb = m->fb_kind && !m->fb_gone && m->fb_driver && *m->fb_driver;
+
+	for (size_t i = 0; i < m->ndevs && !fb; i++)
+		fb = m->devs[i].driver && m->devs[i].drm_minor >= 0;
+	for (size_t i = 0; i < m->nconsoles; i++) {
+		struct m_console *c = &m->consoles[i];
+
+		if (strncmp(c->name, "(M)", 3) != 0 || c->present == fb)
+			continue;
+		c->present = fb;
+		/* A new framebuffer gets the console at once. */
+		if (fb)
+			c->bound = true;
+		layout_console(s->root, m, (int)i);
+	}
+}
+
+static bool driver_matches(struct sim *s, const struct m_dev *d, const struct m_driver *drv)
+{
+	(void)s;
+	if (drv->platform || !drv->registered)
+		return false;
+	/* driver_override: that driver and no other. */
+	if (d->override)
+		return strcmp(d->override, drv->name) == 0;
+	if (d->native && strcmp(d->native, drv->name) == 0)
+		return true;
+	for (size_t i = 0; i < drv->nids; i++) {
+		unsigned v, dv;
+
+		if (sscanf(drv->ids[i], "%x %x", &v, &dv) == 2 && v == d->vendor && dv == d->device)
+			return true;
+	}
+	return false;
+}
+
+static void set_override_node(struct sim *s, int i)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	struct t_node *n;
+	const char *o = s->m->devs[i].override;
+
+	layout_dev_path(s->m, i, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/driver_override", dir);
+	if ((n = t_lookup(s->root, path))) {
+		char buf[256];
+
+		snprintf(buf, sizeof(buf), "%s\n", o ? o : "(null)");
+		t_set_data(n, buf, strlen(buf));
+	}
+}
+
+/* The firmware framebuffer on the GPU vfio-pci takes is unregistered (Linux 6.0+). */
+static void evict_framebuffer(struct sim *s, int i)
+{
+	struct machine *m = s->m;
+
+	if (s->kver < 6000 || !m->fb_kind || m->fb_gone || m->fb_dev != i)
+		return;
+	m->fb_gone = true;
+	layout_framebuffer(s->root, m);
+	free(m->fb_driver);
+	m->fb_driver = xstrdup("");
+	layout_iomem(s->root, m);
+}
+
+/* The driver's probe: 0 when it bound the device, else its errno. */
+static int probe(struct sim *s, int i, struct m_driver *drv)
+{
+	struct m_dev *d = &s->m->devs[i];
+
+	if (d->probe_nothing &&
+	    (!d->probe_nothing_driver || strcmp(d->probe_nothing_driver, drv->name) == 0))
+		return -ENODEV;
+	if (d->bind_errno &&
+	    (!d->bind_errno_driver || strcmp(d->bind_errno_driver, drv->name) == 0))
+		return -d->bind_errno;
+	if (strcmp(drv->name, "vfio-pci") == 0) {
+		/* vfio-pci needs an IOMMU group and takes no bridges. */
+		if (d->group < 0 || strcmp(s->m->iommu, "off") == 0 || m_dev_is_bridge(d))
+			return -EINVAL;
+	}
+	d->driver = xstrdup(drv->name);
+	layout_dev_binding(s->root, s->m, i, NULL);
+	if (strcmp(drv->name, "vfio-pci") == 0 && (d->class >> 16) == 0x03)
+		evict_framebuffer(s, i);
+	update_consoles(s);
+	return 0;
+}
+
+static void unbind(struct sim *s, int i)
+{
+	struct m_dev *d = &s->m->devs[i];
+	char *old = d->driver;
+
+	d->driver = NULL;
+	layout_dev_binding(s->root, s->m, i, old);
+	free(old);
+	update_consoles(s);
+}
+
+/* What the kernel does for a device without a driver: try each matching driver. */
+static void attach(struct sim *s, int i)
+{
+	struct m_dev *d = &s->m->devs[i];
+
+	if (d->driver || d->removed)
+		return;
+	for (size_t k = 0; k < s->m->ndrivers; k++)
+		if (driver_matches(s, d, &s->m->drivers[k]) && probe(s, i, &s->m->drivers[k]) == 0)
+			return;
+}
+
+static void attach_all(struct sim *s, struct m_driver *drv)
+{
+	for (size_t i = 0; i < s->m->ndevs; i++) {
+		struct m_dev *d = &s->m->devs[i];
+
+		if (!d->driver && !d->removed && driver_matches(s, d, drv))
+			probe(s, (int)i, drv);
+	}
+}
+
+static bool unbind_waits(struct sim *s, int i)
+{
+	const struct m_dev *d = &s->m->devs[i];
+
+	if (d->unbind_blocks || d->opens > 0)
+		return true;
+	return d->driver && strcmp(d->driver, "vfio-pci") == 0 && d->group >= 0 &&
+	       d->group < s->ngroups && s->group_opens[d->group] > 0;
+}
+
+bool sk_unblock(struct sim *s, int dev)
+{
+	if (unbind_waits(s, dev))
+		return false;
+	if (s->m->devs[dev].driver)
+		unbind(s, dev);
+	return true;
+}
+
+static int pci_bind(struct sim *s, struct m_driver *drv, const char *name)
+{
+	int i = find_dev(s, name);
+
+	if (i < 0 || !driver_matches(s, &s->m->devs[i], drv))
+		return -ENODEV;
+	/* Linux 5.13 made "already bound" EBUSY; before, every failure was ENODEV. */
+	if (s->m->devs[i].driver)
+		return s->kver >= 5013 ? -EBUSY : -ENODEV;
+	i = probe(s, i, drv);
+	if (s->kver < 5013 && i)
+		return -ENODEV;
+	/* EPROBE_DEFER is the kernel's own; userspace sees EAGAIN. */
+	return i == -517 ? -EAGAIN : i;
+}
+
+static int platform_name_matches(struct sim *s, const char *name)
+{
+	char fb[64];
+
+	if (!s->m->fb_kind || s->m->fb_gone)
+		return 0;
+	snprintf(fb, sizeof(fb), "%s.0", s->m->fb_kind);
+	return strcmp(fb, name) == 0;
+}
+
+static int platform_bind(struct sim *s, struct m_driver *drv, const char *name, bool bind)
+{
+	struct machine *m = s->m;
+
+	if (!platform_name_matches(s, name) || strcmp(drv->name, m->fb_kind) != 0)
+		return -ENODEV;
+	if (bind && m->fb_driver && *m->fb_driver)
+		return -EBUSY;
+	if (!bind && (!m->fb_driver || strcmp(m->fb_driver, drv->name) != 0))
+		return -ENODEV;
+	free(m->fb_driver);
+	m->fb_driver = xstrdup(bind ? drv->name : "");
+	layout_framebuffer(s->root, m);
+	layout_iomem(s->root, m);
+	update_consoles(s);
+	return 0;
+}
+
+static int new_id(struct sim *s, struct m_driver *drv, const char *val, bool add)
+{
+	unsigned v, d;
+	char id[16];
+
+	if (sscanf(val, "%x %x", &v, &d) != 2 || v > 0xffff || d > 0xffff)
+		return -EINVAL;
+	snprintf(id, sizeof(id), "%04x %04x", v, d);
+	for (size_t i = 0; i < drv->nids; i++) {
+		if (strcmp(drv->ids[i], id) != 0)
+			continue;
+		if (add)
+			return -EEXIST;
+		free(drv->ids[i]);
+		drv->ids[i] = drv->ids[--drv->nids];
+		return 0;
+	}
+	if (!add)
+		return -ENODEV;
+	drv->ids = realloc(drv->ids, (drv->nids + 1) * sizeof(*drv->ids));
+	if (!drv->ids)
+		abort();
+	drv->ids[drv->nids++] = xstrdup(id);
+	/* new_id probes every device the ID now matches. */
+	attach_all(s, drv);
+	return 0;
+}
+
+static void rescan(struct sim *s)
+{
+	for (size_t i = 0; i < s->m->ndevs; i++) {
+		if (!s->m->devs[i].removed)
+			continue;
+		s->m->devs[i].removed = false;
+		layout_dev_add(s->root, s->m, (int)i);
+		attach(s, (int)i);
+	}
+}
+
+static int write_fault(struct sim *s, struct t_node *n)
+{
+	for (size_t i = 0; i < s->nwfaults; i++) {
+		struct sk_wfault *f = &s->wfaults[i];
+		int err = f->err;
+
+		if (f->node != n)
+			continue;
+		if (f->once)
+			*f = s->wfaults[--s->nwfaults];
+		return -err;
+	}
+	return 0;
+}
+
+int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *dev)
+{
+	char val[4096];
+	int err, i;
+
+	if (len >= sizeof(val))
+		return -EINVAL;
+	memcpy(val, buf, len);
+	val[len] = '\0';
+	/* sysfs attributes take one value; the trailing newline of echo is not part of it. */
+	if (len && val[len - 1] == '\n')
+		val[len - 1] = '\0';
+	if ((err = write_fault(s, n)))
+		return err;
+
+	switch (n->kind) {
+	case K_PLAIN:
+		t_set_data(n, buf, len);
+		return (int)len;
+	case K_DRIVER_OVERRIDE: {
+		struct m_dev *d = n->obj;
+
+		free(d->override);
+		d->override = val[0] ? xstrdup(val) : NULL;
+		set_override_node(s, dev_index(s, d));
+		return (int)len;
+	}
+	case K_BIND:
+		err = ((struct m_driver *)n->obj)->platform ? platform_bind(s, n->obj, val, true)
+							    : pci_bind(s, n->obj, val);
+		return err ? err : (int)len;
+	case K_UNBIND: {
+		struct m_driver *drv = n->obj;
+
+		if (drv->platform) {
+			err = platform_bind(s, drv, val, false);
+			return err ? err : (int)len;
+		}
+		i = find_dev(s, val);
+		if (i < 0 || !s->m->devs[i].driver || strcmp(s->m->devs[i].driver, drv->name) != 0)
+			return -ENODEV;
+		if (unbind_waits(s, i)) {
+			*dev = i;
+			return SK_BLOCKED;
+		}
+		unbind(s, i);
+		return (int)len;
+	}
+	case K_NEW_ID:
+	case K_REMOVE_ID:
+		err = new_id(s, n->obj, val, n->kind == K_NEW_ID);
+		return err ? err : (int)len;
+	case K_DRIVERS_PROBE:
+		/* Succeeds whether or not a driver bound: only the driver link tells. */
+		if ((i = find_dev(s, val)) < 0)
+			return -ENODEV;
+		attach(s, i);
+		return (int)len;
+	case K_BUS_RESCAN:
+	case K_DEV_RESCAN:
+		if (strtol(val, NULL, 0))
+			rescan(s);
+		return (int)len;
+	case K_DEV_REMOVE: {
+		struct m_dev *d = n->obj;
+
+		i = dev_index(s, d);
+		if (!strtol(val, NULL, 0))
+			return (int)len;
+		if (d->driver && unbind_waits(s, i)) {
+			*dev = i;
+			return SK_BLOCKED;
+		}
+		if (d->driver)
+			unbind(s, i);
+		d->removed = true;
+		layout_dev_remove(s->root, s->m, i);
+		return (int)len;
+	}
+	case K_RESET:
+		if (strcmp(val, "1") != 0)
+			return -EINVAL;
+		s->resets++;
+		return (int)len;
+	case K_VTCON_BIND: {
+		struct m_console *c = n->obj;
+		char data[4];
+
+		/* The kernel accepts every write; a system console just stays bound. */
+		if (strncmp(c->name, "(S)", 3) != 0)
+			c->bound = strtol(val, NULL, 0) != 0;
+		snprintf(data, sizeof(data), "%d\n", c->bound);
+		t_set_data(n, data, strlen(data));
+		return (int)len;
+	}
+	case K_PLAT_OVERRIDE:
+		t_set_data(n, buf, len);
+		return (int)len;
+	case K_CONTROL:
+		err = sk_control(s, val);
+		return err ? err : (int)len;
+	default:
+		return (int)len;
+	}
+}
+
+static struct m_mod *dev_module(struct sim *s, const struct m_dev *d)
+{
+	return d->driver ? machine_driver_mod(s->m, d->driver) : NULL;
+}
+
+long sk_open(struct sim *s, struct t_node *n)
+{
+	struct m_mod *mod = NULL;
+
+	switch (n->kind) {
+	case K_DEVNODE:
+		((struct m_dev *)n->obj)->opens++;
+		mod = dev_module(s, n->obj);
+		break;
+	case K_MODNODE:
+		mod = n->obj;
+		break;
+	case K_GROUPNODE: {
+		const struct m_dev *d = n->obj;
+
+		if (d->group >= 0 && d->group < s->ngroups)
+			s->group_opens[d->group]++;
+		mod = machine_find_mod(s->m, "vfio");
+		break;
+	}
+	default:
+		return -1;
+	}
+	if (!mod)
+		return 0;
+	mod->refcnt++;
+	layout_modules(s->root, s->m);
+	return (long)(mod - s->m->mods) + 1;
+}
+
+void sk_release(struct sim *s, struct t_node *n, long token)
+{
+	if (token < 0)
+		return;
+	if (n->kind == K_DEVNODE)
+		((struct m_dev *)n->obj)->opens--;
+	if (n->kind == K_GROUPNODE) {
+		const struct m_dev *d = n->obj;
+
+		if (d->group >= 0 && d->group < s->ngroups)
+			s->group_opens[d->group]--;
+	}
+	if (token > 0) {
+		s->m->mods[token - 1].refcnt--;
+		layout_modules(s->root, s->m);
+	}
+}
+
+/* Modules that nvidia_drm's presence changes: nvidia's DRM cards. */
+static void refresh_cards(struct sim *s)
+{
+	for (size_t i = 0; i < s->m->ndevs; i++) {
+		struct m_dev *d = &s->m->devs[i];
+
+		if (d->driver && strcmp(d->driver, "nvidia") == 0)
+			layout_dev_binding(s->root, s->m, (int)i, d->driver);
+	}
+	update_consoles(s);
+}
+
+static bool live(const struct m_mod *mod)
+{
+	return mod->state == M_MOD_LOADED || mod->state == M_MOD_BUILTIN;
+}
+
+int sk_load(struct sim *s, const char *name)
+{
+	struct m_mod *mod = machine_find_mod(s->m, name);
+	struct m_driver *drv;
+
+	if (!mod || mod->state == M_MOD_ABSENT)
+		return -ENOENT;
+	if (mod->load_errno)
+		return -mod->load_errno;
+	if (live(mod))
+		return -EEXIST;
+	/* A symbol of a module that is not loaded: "Unknown symbol in module". */
+	for (size_t i = 0; i < mod->ndeps; i++) {
+		struct m_mod *dep = machine_find_mod(s->m, mod->deps[i]);
+
+		if (!dep || !live(dep))
+			return -ENOENT;
+	}
+	mod->state = M_MOD_LOADED;
+	layout_modules(s->root, s->m);
+	layout_module_nodes(s->root, s->m);
+	if (mod->driver && (drv = machine_find_driver(s->m, mod->driver))) {
+		drv->registered = true;
+		layout_driver(s->root, s->m, drv);
+		attach_all(s, drv);
+	}
+	if (strcmp(mod->name, "nvidia_drm") == 0)
+		refresh_cards(s);
+	return 0;
+}
+
+int sk_unload(struct sim *s, const char *name)
+{
+	struct m_mod *mod = machine_find_mod(s->m, name);
+	struct m_driver *drv;
+
+	if (!mod || mod->state != M_MOD_LOADED)
+		return -ENOENT;
+	if (mod->unload_errno)
+		return -mod->unload_errno;
+	for (size_t i = 0; i < s->m->nmods; i++) {
+		const struct m_mod *u = &s->m->mods[i];
+
+		for (size_t k = 0; u->state == M_MOD_LOADED && k < u->ndeps; k++)
+			if (strcmp(u->deps[k], mod->name) == 0)
+				return -EWOULDBLOCK; /* other modules depend on it */
+	}
+	if (mod->refcnt > 0)
+		return -EWOULDBLOCK;
+	/* The driver goes, and with it every binding it had. */
+	if (mod->driver && (drv = machine_find_driver(s->m, mod->driver))) {
+		for (size_t i = 0; i < s->m->ndevs; i++)
+			if (s->m->devs[i].driver && strcmp(s->m->devs[i].driver, drv->name) == 0)
+				unbind(s, (int)i);
+		drv->registered = false;
+		layout_driver(s->root, s->m, drv);
+	}
+	mod->state = M_MOD_AVAILABLE;
+	layout_modules(s->root, s->m);
+	layout_module_nodes(s->root, s->m);
+	if (strcmp(mod->name, "nvidia_drm") == 0)
+		refresh_cards(s);
+	return 0;
+}
+
+/* fault DEV unbind-blocks | probe-nothing [DRV] | bind-fails ERRNO [DRV] | clear */
+static int dev_fault(struct sim *s, char *args)
+{
+	char *dev = strtok(args, " "), *what = strtok(NULL, " "), *arg = strtok(NULL, " ");
+	char *drv = strtok(NULL, " ");
+	struct m_dev *d;
+	int i;
+
+	if (!dev || !what || (i = find_dev_loose(s, dev)) < 0)
+		return -ENODEV;
+	d = &s->m->devs[i];
+	if (strcmp(what, "unbind-blocks") == 0) {
+		d->unbind_blocks = true;
+	} else if (strcmp(what, "probe-nothing") == 0) {
+		d->probe_nothing = true;
+		free(d->probe_nothing_driver);
+		d->probe_nothing_driver = arg ? xstrdup(arg) : NULL;
+	} else if (strcmp(what, "bind-fails") == 0) {
+		if (!arg || parse_errno(arg) <= 0)
+			return -EINVAL;
+		d->bind_errno = parse_errno(arg);
+		free(d->bind_errno_driver);
+		d->bind_errno_driver = drv ? xstrdup(drv) : NULL;
+	} else if (strcmp(what, "clear") == 0) {
+		d->unbind_blocks = d->probe_nothing = false;
+		d->bind_errno = 0;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int sk_control(struct sim *s, const char *cmd)
+{
+	char buf[4096], *verb, *rest;
+	int i;
+
+	snprintf(buf, sizeof(buf), "%s", cmd);
+	verb = strtok_r(buf, " ", &rest);
+	if (!verb)
+		return -EINVAL;
+	if (strcmp(verb, "load") == 0 || strcmp(verb, "unload") == 0) {
+		char *name = strtok_r(NULL, " ", &rest);
+
+		if (!name)
+			return -EINVAL;
+		return verb[0] == 'l' ? sk_load(s, name) : sk_unload(s, name);
+	}
+	if (strcmp(verb, "release") == 0) {
+		char *dev = strtok_r(NULL, " ", &rest);
+
+		if (!dev || (i = find_dev_loose(s, dev)) < 0)
+			return -ENODEV;
+		s->m->devs[i].unbind_blocks = false;
+		return 0;
+	}
+	if (strcmp(verb, "fault") != 0)
+		return -EINVAL;
+	while (isspace((unsigned char)*rest))
+		rest++;
+	if (strncmp(rest, "write ", 6) == 0) {
+		char *path = strtok_r(rest + 6, " ", &rest), *err = strtok_r(NULL, " ", &rest);
+		char *once = strtok_r(NULL, " ", &rest);
+		struct t_node *n = path ? t_resolve(s->root, path) : NULL;
+
+		if (!n)
+			return -ENOENT;
+		if (!err || parse_errno(err) <= 0)
+			return -EINVAL;
+		s->wfaults = realloc(s->wfaults, (s->nwfaults + 1) * sizeof(*s->wfaults));
+		if (!s->wfaults)
+			abort();
+		s->wfaults[s->nwfaults++] =
+		    (struct sk_wfault){ n, parse_errno(err), once && strcmp(once, "once") == 0 };
+		return 0;
+	}
+	if (strncmp(rest, "module ", 7) == 0) {
+		char *name = strtok_r(rest + 7, " ", &rest), *op = strtok_r(NULL, " ", &rest);
+		char *err = strtok_r(NULL, " ", &rest);
+		struct m_mod *mod = name ? machine_find_mod(s->m, name) : NULL;
+		int e = err ? parse_errno(err) : 0;
+
+		if (!mod || !op || e < 0)
+			return -EINVAL;
+		if (strcmp(op, "load") == 0)
+			mod->load_errno = e;
+		else if (strcmp(op, "unload") == 0)
+			mod->unload_errno = e;
+		else
+			return -EINVAL;
+		return 0;
+	}
+	return dev_fault(s, rest);
+}
+
+void sk_boot(struct sim *s, struct machine *m, struct t_node *root)
+{
+	memset(s, 0, sizeof(*s));
+	s->m = m;
+	s->root = root;
+	s->kver = machine_kver(m);
+	for (size_t i = 0; i < m->ndevs; i++)
+		if (m->devs[i].group + 1 > s->ngroups)
+			s->ngroups = m->devs[i].group + 1;
+	s->group_opens = calloc((size_t)s->ngroups + 1, sizeof(*s->group_opens));
+	if (!s->group_opens)
+		abort();
+	layout_build(root, m);
+	update_consoles(s);
+}

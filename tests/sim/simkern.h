@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The simulated kernel: what writes to sysfs and module system calls do to the machine. */
+#ifndef SIM_SIMKERN_H
+#define SIM_SIMKERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "layout.h"
+
+/* sk_write's answer when the write must wait, as an unbind of a device in use does. */
+#define SK_BLOCKED 1000000
+
+struct sk_wfault {
+	struct t_node *node;
+	int err;
+	bool once;
+};
+
+struct sim {
+	struct machine *m;
+	struct t_node *root;
+	int kver;
+	int *group_opens; /* open /dev/vfio/N, per group number */
+	int ngroups;
+	struct sk_wfault *wfaults;
+	size_t nwfaults;
+	unsigned long resets;
+};
+
+/* Boot: the tree laid out from the machine, consoles matched to framebuffers. */
+void sk_boot(struct sim *s, struct machine *m, struct t_node *root);
+
+/*
+ * A write of BUF to N: its length, a negative errno, or SK_BLOCKED with
+ * *DEV set to the device whose unbind must wait.
+ */
+int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *dev);
+/* A blocked unbind of DEV may go on now; it does, and true is returned. */
+bool sk_unblock(struct sim *s, int dev);
+/* Device nodes: an open pins the driver's module until its release. */
+long sk_open(struct sim *s, struct t_node *n);
+void sk_release(struct sim *s, struct t_node *n, long token);
+
+/* Module system calls, as the preloaded trap forwards them. */
+int sk_load(struct sim *s, const char *name);
+int sk_unload(struct sim *s, const char *name);
+/* The control file: "load NAME", "release DEV", "fault ...". */
+int sk_control(struct sim *s, const char *cmd);
+
+#endif
