@@ -16,20 +16,22 @@ CFLAGS     ?= -O2 -g
 WERROR     ?= -Werror
 WARNINGS   := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon
+CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon $(shell pkg-config --cflags libxml-2.0)
 ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS)
 
 B          := build
-COMMANDS   := iommu-groups
+COMMANDS   := iommu-groups vfio-bind vfio-unbind
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIBCOMMON  := $(B)/libvfio-utils.a
 
 # Each command links only what it uses.
 LIBS_iommu-groups := -lpci
+LIBS_vfio-bind    := -lkmod
+LIBS_vfio-unbind  := -lkmod
 
 # Build and test dependencies, by Debian package name.
-DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev
+DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev
 DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
               libfuse3-dev fuse3 kmod libkmod-dev
 

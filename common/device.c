@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The device model: PCI functions, their class, IOMMU group and bound driver. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,69 +11,71 @@
 #include "msg.h"
 #include "sysfs.h"
 
-static int read_hex(const char *name, const char *attr, unsigned *val)
-{
+/* Attributes are read relative to the device's directory, opened once. */
+struct devdir {
+	int fd;
 	char path[PATH_MAX];
-	unsigned long v;
-	int err;
+};
 
-	err = vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", name, attr);
-	if (!err)
-		err = vu_read_ulong(path, &v);
+static int read_hex(const struct devdir *dd, const char *attr, unsigned *val)
+{
+	unsigned long v;
+	int err = vu_read_ulong_at(dd->fd, attr, &v);
+
 	if (err == -EINVAL) {
-		vu_err("%s: unexpected contents", path);
+		vu_err("%s/%s: unexpected contents", dd->path, attr);
 		return err;
 	}
 	if (err) {
-		vu_errc(err, "%s: cannot read", path);
+		vu_errc(err, "%s/%s: cannot read", dd->path, attr);
 		return err;
 	}
 	*val = (unsigned)v;
 	return 0;
 }
 
-static int read_link(const char *name, const char *attr, char *buf, size_t size)
+static int read_link(const struct devdir *dd, const char *attr, char *buf, size_t size)
 {
-	char path[PATH_MAX];
-	int n;
+	int n = vu_link_name_at(dd->fd, attr, buf, size);
 
-	n = vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", name, attr);
-	if (!n)
-		n = vu_link_name(path, buf, size);
 	if (n == -ENOENT) {
 		buf[0] = '\0';
 		return 0;
 	}
 	if (n < 0) {
-		vu_errc(n, "%s: cannot read link", path);
+		vu_errc(n, "%s/%s: cannot read link", dd->path, attr);
 		return n;
 	}
 	return 0;
 }
 
 /* Kernels before 4.11 have no "revision" attribute: config space byte 8 holds it. */
-static int read_revision(const char *name, unsigned *rev)
+static int read_revision(const struct devdir *dd, unsigned *rev)
 {
 	unsigned char config[9];
-	char path[PATH_MAX];
-	int err;
+	ssize_t n;
+	int fd;
 
-	err = vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/revision", name);
-	if (err || vu_exists(path))
-		return err ? err : read_hex(name, "revision", rev);
-	err = vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/config", name);
-	if (!err)
-		err = vu_read_bytes(path, config, sizeof(config));
-	if (err < 0) {
-		vu_errc(err, "%s: cannot read", path);
+	if (faccessat(dd->fd, "revision", F_OK, 0) == 0)
+		return read_hex(dd, "revision", rev);
+	fd = openat(dd->fd, "config", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, config, sizeof(config));
+	if (n < 0) {
+		int err = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		vu_errc(err, "%s/config: cannot read", dd->path);
 		return err;
 	}
-	*rev = err == (int)sizeof(config) ? config[8] : 0;
+	close(fd);
+	*rev = n == (ssize_t)sizeof(config) ? config[8] : 0;
 	return 0;
 }
 
 int vu_dev_read(const char *name, struct vu_dev *d)
 {
+	struct devdir dd;
 	char group[32];
 	char *end;
 	int err;
@@ -80,19 +84,30 @@ int vu_dev_read(const char *name, struct vu_dev *d)
 	if (vu_addr_from_name(name, &d->addr) < 0)
 		return -EINVAL;
 	vu_addr_name(&d->addr, d->name);
-	if ((err = read_hex(name, "vendor", &d->vendor)) < 0 ||
-	    (err = read_hex(name, "device", &d->device)) < 0 ||
-	    (err = read_hex(name, "class", &d->class)) < 0 ||
-	    (err = read_revision(name, &d->rev)) < 0 ||
-	    (err = read_link(name, "driver", d->driver, sizeof(d->driver))) < 0 ||
-	    (err = read_link(name, "iommu_group", group, sizeof(group))) < 0)
+	if ((err = vu_path(dd.path, sizeof(dd.path), "/sys/bus/pci/devices/%s", name)) < 0)
 		return err;
+	dd.fd = open(dd.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dd.fd < 0) {
+		err = -errno;
+		vu_errc(err, "%s: cannot open", dd.path);
+		return err;
+	}
+	if ((err = read_hex(&dd, "vendor", &d->vendor)) < 0 ||
+	    (err = read_hex(&dd, "device", &d->device)) < 0 ||
+	    (err = read_hex(&dd, "class", &d->class)) < 0 ||
+	    (err = read_revision(&dd, &d->rev)) < 0 ||
+	    (err = read_link(&dd, "driver", d->driver, sizeof(d->driver))) < 0 ||
+	    (err = read_link(&dd, "iommu_group", group, sizeof(group))) < 0) {
+		close(dd.fd);
+		return err;
+	}
+	close(dd.fd);
 	d->group = -1;
 	if (group[0]) {
 		long g = strtol(group, &end, 10);
 
 		if (*end || g < 0 || g > 0x7fffffff) {
-			vu_err("/sys/bus/pci/devices/%s/iommu_group: not a group: %s", name, group);
+			vu_err("%s/iommu_group: not a group: %s", dd.path, group);
 			return -EINVAL;
 		}
 		d->group = (int)g;

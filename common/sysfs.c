@@ -72,10 +72,15 @@ const char *vu_unrooted(const char *path)
 
 int vu_read(const char *path, char *buf, size_t size)
 {
+	return vu_read_at(AT_FDCWD, path, buf, size);
+}
+
+int vu_read_at(int dirfd, const char *name, char *buf, size_t size)
+{
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, size);
@@ -94,24 +99,15 @@ int vu_read(const char *path, char *buf, size_t size)
 	return (int)n;
 }
 
-int vu_read_bytes(const char *path, void *buf, size_t size)
-{
-	ssize_t n;
-	int fd, err;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size);
-	err = n < 0 ? -errno : (int)n;
-	close(fd);
-	return err;
-}
-
 int vu_read_ulong(const char *path, unsigned long *val)
 {
+	return vu_read_ulong_at(AT_FDCWD, path, val);
+}
+
+int vu_read_ulong_at(int dirfd, const char *name, unsigned long *val)
+{
 	char buf[64], *end;
-	int n = vu_read(path, buf, sizeof(buf));
+	int n = vu_read_at(dirfd, name, buf, sizeof(buf));
 
 	if (n < 0)
 		return n;
@@ -144,7 +140,7 @@ int vu_write(const char *path, const char *val)
 
 int vu_readlink(const char *path, char *buf, size_t size)
 {
-	ssize_t n = readlink(path, buf, size);
+	ssize_t n = readlinkat(AT_FDCWD, path, buf, size);
 
 	if (n < 0)
 		return -errno;
@@ -156,13 +152,21 @@ int vu_readlink(const char *path, char *buf, size_t size)
 
 int vu_link_name(const char *path, char *buf, size_t size)
 {
+	return vu_link_name_at(AT_FDCWD, path, buf, size);
+}
+
+int vu_link_name_at(int dirfd, const char *name, char *buf, size_t size)
+{
 	char target[PATH_MAX];
 	const char *base;
 	size_t len;
-	int n = vu_readlink(path, target, sizeof(target));
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target));
 
 	if (n < 0)
-		return n;
+		return -errno;
+	if ((size_t)n == sizeof(target))
+		return -ENAMETOOLONG;
+	target[n] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
 	len = strlen(base);

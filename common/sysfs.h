@@ -26,8 +26,11 @@ const char *vu_unrooted(const char *path);
 
 /* Whole small file, trailing newline stripped; length or -errno. */
 int vu_read(const char *path, char *buf, size_t size);
-/* Up to SIZE raw bytes from the start of a file; the count or -errno. */
-int vu_read_bytes(const char *path, void *buf, size_t size);
+/* The same, relative to an open directory: one path walk for many attributes. */
+int vu_read_at(int dirfd, const char *name, char *buf, size_t size);
+int vu_read_ulong_at(int dirfd, const char *name, unsigned long *val);
+int vu_link_name_at(int dirfd, const char *name, char *buf, size_t size);
+
 /* A number in any base strtoul accepts ("0x10de", "1"); 0 or -errno. */
 int vu_read_ulong(const char *path, unsigned long *val);
 /* One write(2) of VAL; 0 or the kernel's -errno. */

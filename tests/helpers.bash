@@ -88,3 +88,18 @@ alive_pid() {
 	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
 	[ -n "$state" ] && [ "$state" != Z ]
 }
+
+# Everything vfio-bind and vfio-unbind may change: each device's driver and
+# driver_override, the loaded modules. Two snapshots equal: the machine is as it was.
+sim_snapshot() {
+	local d link
+	for d in "$SIMROOT"/sys/bus/pci/devices/*; do
+		link=$(readlink "$d/driver" 2>/dev/null) || link=-
+		printf '%s %s %s\n' "${d##*/}" "${link##*/}" "$(cat "$d/driver_override")"
+	done
+	awk '{ print "module " $1 }' "$SIMROOT/proc/modules" | sort
+}
+
+# The guides' dual-GPU and single-GPU machines, for the vfio suites.
+DUAL=b550-5600g-rtx2060   # seed 001: RTX 2060 in group 8 for the VM, the iGPU for the host
+SINGLE=x570-rtx2070s-group # seed 002: one RTX 2070 SUPER, four functions, bridges in group 2

@@ -793,6 +793,13 @@ static int complete_modules(struct machine *m)
 		if (m->mods[i].state == M_MOD_BUILTIN)
 			builtin_deps(m, &m->mods[i], 0);
 
+	/* A virtualization host runs kvm, which holds irqbypass. */
+	known_mod(m, "kvm", "irqbypass", NULL);
+	mod = known_mod(m, strcmp(m->cpu, "AuthenticAMD") == 0 ? "kvm_amd" : "kvm_intel", "kvm",
+			NULL);
+	if (mod->state == M_MOD_AVAILABLE && load_with_deps(m, mod->name, 0) < 0)
+		return -1;
+
 	/* What is bound at boot is loaded, with what it needs. */
 	for (size_t i = 0; i < m->ndevs; i++) {
 		const char *drv = m->devs[i].driver;

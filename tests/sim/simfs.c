@@ -21,8 +21,10 @@
 
 struct pending {
 	fuse_req_t req;
-	int dev;
+	int dev; /* a blocked unbind's device, -1 for a write held by a fault */
 	size_t size;
+	struct t_node *node;
+	char *buf;
 };
 
 struct holder {
@@ -115,13 +117,15 @@ static void refresh_proc(void)
 static void reply_entry(fuse_req_t req, struct t_node *n)
 {
 	struct fuse_entry_param e;
+	/* /proc/PID names the same link for ever; the top directories never go. */
+	bool stable = (n->parent == S.proc && numeric(n->name)) || n->parent == S.tree;
 
 	memset(&e, 0, sizeof(e));
 	e.ino = n->ino;
 	e.generation = 1;
-	/* Nothing is cached: links and files come and go with every bind. */
-	e.attr_timeout = 0;
-	e.entry_timeout = 0;
+	/* Everything else is not cached: links and files come and go with every bind. */
+	e.attr_timeout = stable ? 60 : 0;
+	e.entry_timeout = stable ? 60 : 0;
 	fill_stat(n, &e.attr);
 	fuse_reply_entry(req, &e);
 }
@@ -248,13 +252,34 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void check_pending(void)
 {
+	bool writes = S.k.release_writes;
+
+	S.k.release_writes = false;
 	for (size_t i = 0; i < S.npending;) {
-		if (!sk_unblock(&S.k, S.pending[i].dev)) {
+		struct pending *p = &S.pending[i];
+		int dev = -1, r;
+
+		if (p->dev >= 0 && !sk_unblock(&S.k, p->dev)) {
 			i++;
 			continue;
 		}
-		fuse_reply_write(S.pending[i].req, S.pending[i].size);
-		S.pending[i] = S.pending[--S.npending];
+		if (p->dev < 0 && !writes) {
+			i++;
+			continue;
+		}
+		/* A held write takes effect now, as if it had just arrived. */
+		r = p->dev < 0 ? sk_write(&S.k, p->node, p->buf, p->size, &dev) : (int)p->size;
+		if (r == SK_BLOCKED) {
+			p->dev = dev;
+			i++;
+			continue;
+		}
+		if (r < 0)
+			fuse_reply_err(p->req, -r);
+		else
+			fuse_reply_write(p->req, p->size);
+		free(p->buf);
+		*p = S.pending[--S.npending];
 	}
 }
 
@@ -294,6 +319,14 @@ static void control_status(struct t_node *n)
 	for (size_t i = 0; i < S.npending && len < sizeof(buf) - 64; i++) {
 		char name[20];
 
+		if (S.pending[i].dev < 0) {
+			char path[PATH_MAX];
+
+			t_path(S.pending[i].node, path, sizeof(path));
+			len +=
+			    (size_t)snprintf(buf + len, sizeof(buf) - len, "held write %s\n", path);
+			continue;
+		}
 		m_dev_name(&S.m.devs[S.pending[i].dev], name);
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "blocked unbind %s\n", name);
 	}
@@ -332,7 +365,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		S.pending = realloc(S.pending, (S.npending + 1) * sizeof(*S.pending));
 		if (!S.pending)
 			abort();
-		S.pending[S.npending++] = (struct pending){ req, dev, size };
+		S.pending[S.npending++] = (struct pending){ req, dev, size, n, NULL };
+		if (dev < 0 && (S.pending[S.npending - 1].buf = malloc(size)))
+			memcpy(S.pending[S.npending - 1].buf, buf, size);
 		return;
 	}
 	if (r < 0)

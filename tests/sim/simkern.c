@@ -281,13 +281,13 @@ static int write_fault(struct sim *s, struct t_node *n)
 {
 	for (size_t i = 0; i < s->nwfaults; i++) {
 		struct sk_wfault *f = &s->wfaults[i];
-		int err = f->err;
+		int err = f->block ? SK_BLOCKED : -f->err;
 
 		if (f->node != n)
 			continue;
-		if (f->once)
+		if (f->once || f->block)
 			*f = s->wfaults[--s->nwfaults];
-		return -err;
+		return err;
 	}
 	return 0;
 }
@@ -304,8 +304,10 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	/* sysfs attributes take one value; the trailing newline of echo is not part of it. */
 	if (len && val[len - 1] == '\n')
 		val[len - 1] = '\0';
-	if ((err = write_fault(s, n)))
+	if ((err = write_fault(s, n))) {
+		*dev = -1;
 		return err;
+	}
 
 	switch (n->kind) {
 	case K_PLAIN:
@@ -584,6 +586,11 @@ int sk_control(struct sim *s, const char *cmd)
 	if (strcmp(verb, "release") == 0) {
 		char *dev = strtok_r(NULL, " ", &rest);
 
+		if (dev && strcmp(dev, "writes") == 0) {
+			s->release_writes = true;
+			return 0;
+		}
+
 		if (!dev || (i = find_dev_loose(s, dev)) < 0)
 			return -ENODEV;
 		s->m->devs[i].unbind_blocks = false;
@@ -600,13 +607,16 @@ int sk_control(struct sim *s, const char *cmd)
 
 		if (!n)
 			return -ENOENT;
-		if (!err || parse_errno(err) <= 0)
+		bool block = err && strcmp(err, "block") == 0;
+
+		if (!err || (!block && parse_errno(err) <= 0))
 			return -EINVAL;
 		s->wfaults = realloc(s->wfaults, (s->nwfaults + 1) * sizeof(*s->wfaults));
 		if (!s->wfaults)
 			abort();
 		s->wfaults[s->nwfaults++] =
-		    (struct sk_wfault){ n, parse_errno(err), once && strcmp(once, "once") == 0 };
+		    (struct sk_wfault){ n, block ? 0 : parse_errno(err),
+					once && strcmp(once, "once") == 0, block };
 		return 0;
 	}
 	if (strncmp(rest, "module ", 7) == 0) {

@@ -15,6 +15,7 @@ struct sk_wfault {
 	struct t_node *node;
 	int err;
 	bool once;
+	bool block; /* the write waits until "release writes", then takes effect */
 };
 
 struct sim {
@@ -26,6 +27,7 @@ struct sim {
 	struct sk_wfault *wfaults;
 	size_t nwfaults;
 	unsigned long resets;
+	bool release_writes; /* set by "release writes", taken by the server */
 };
 
 /* Boot: the tree laid out from the machine, consoles matched to framebuffers. */
@@ -33,7 +35,8 @@ void sk_boot(struct sim *s, struct machine *m, struct t_node *root);
 
 /*
  * A write of BUF to N: its length, a negative errno, or SK_BLOCKED with
- * *DEV set to the device whose unbind must wait.
+ * *DEV set to the device whose unbind must wait (-1: a write held by a
+ * "block" fault, to be written again once released).
  */
 int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *dev);
 /* A blocked unbind of DEV may go on now; it does, and true is returned. */

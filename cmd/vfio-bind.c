@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vfio-bind: hand devices, or their whole IOMMU groups, to vfio-pci, all or nothing. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "act.h"
+#include "device.h"
+#include "domxml.h"
+#include "holders.h"
+#include "inuse.h"
+#include "json.h"
+#include "kmod.h"
+#include "msg.h"
+#include "opts.h"
+#include "sysfs.h"
+#include "vfio.h"
+
+enum {
+	OPT_DOMAIN_XML = VU_OPT_CMD,
+	OPT_UNLOAD,
+	OPT_TIMEOUT,
+};
+
+struct opts {
+	bool group, all, unload, force, json;
+	int timeout_ms;
+	const char *xml;
+};
+
+struct result {
+	struct vu_dev *dev;
+	char from[VU_DRIVER_MAX];
+	const char *outcome; /* "bound", "already", "failed", "rolled back" */
+};
+
+static noreturn void usage(void)
+{
+	fputs(
+	    "Usage: vfio-bind [options] DEVICE...\n"
+	    "       vfio-bind [options] --domain-xml FILE|-\n"
+	    "\n"
+	    "Hand PCI devices to vfio-pci for a virtual machine, the way libvirt does:\n"
+	    "driver_override, unbind, drivers_probe, then check. All or nothing: when one\n"
+	    "device fails, those already done go back to their drivers.\n"
+	    "\n"
+	    "DEVICE is 0000:01:00.0, 01:00.0, pci_0000_01_00_0 or vendor:device (10de:1f03).\n"
+	    "\n"
+	    "Options:\n"
+	    "  -g, --group            every device of each one's IOMMU group too (bridges aside)\n"
+	    "      --domain-xml FILE  the PCI host devices of a libvirt domain ('-': stdin)\n"
+	    "  -a, --all              let a vendor:device match several devices\n"
+	    "      --unload           then remove the modules of the drivers they had\n"
+	    "      --timeout SECONDS  give up on an unbind or probe after this long (20)\n"
+	    "  -f, --force            do it even though the host uses the group or a node\n"
+	    "  -n, --dry-run          print the commands that would do it, change nothing\n"
+	    "      --json             report as JSON\n" VU_USAGE_COMMON "\n"
+	    "Exit status: 0 done (or already so), 1 failed or refused (nothing changed),\n"
+	    "2 usage error.\n"
+	    "See vfio-bind(8).\n",
+	    stdout);
+	exit(VU_EXIT_OK);
+}
+
+static int parse_timeout(const char *s)
+{
+	char *end;
+	double t = strtod(s, &end);
+
+	if (end == s || *end || t <= 0 || t > 86400)
+		vu_usage_error("--timeout: '%s' is not a number of seconds", s);
+	return (int)(t * 1000);
+}
+
+static int add_dev(struct vu_dev ***v, size_t *n, struct vu_dev *d)
+{
+	struct vu_dev **nv;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i] == d)
+			return 0;
+	if (!(nv = realloc(*v, (*n + 1) * sizeof(*nv))))
+		return -ENOMEM;
+	*v = nv;
+	nv[(*n)++] = d;
+	return 0;
+}
+
+/* --group: each device's group members, bridges left out, in address order. */
+static int expand_groups(const struct vu_devs *devs, struct vu_dev ***targets, size_t *n)
+{
+	struct vu_dev **out = NULL;
+	size_t nout = 0;
+	int status = VU_EXIT_OK;
+
+	for (size_t i = 0; i < devs->n; i++) {
+		struct vu_dev *d = &devs->v[i];
+		bool in = false;
+
+		for (size_t k = 0; k < *n && !in; k++)
+			in = (*targets)[k] == d ||
+			     (d->group >= 0 && (*targets)[k]->group == d->group &&
+			      !vu_dev_is_bridge(d));
+		if (in && add_dev(&out, &nout, d) < 0)
+			return VU_EXIT_FAIL;
+	}
+	for (size_t k = 0; k < *n; k++)
+		if ((*targets)[k]->group < 0) {
+			vu_err("%s: in no IOMMU group: the IOMMU is probably off (see "
+			       "'iommu-groups --status')",
+			       (*targets)[k]->name);
+			status = VU_EXIT_FAIL;
+		}
+	free(*targets);
+	*targets = out;
+	*n = nout;
+	return status;
+}
+
+/* Modules to remove for --unload, holders first; those still driving other devices stay. */
+static void unload_plan(const struct vu_devs *devs, struct vu_dev **targets, size_t n,
+			struct vu_names *plan);
+
+static int add_unique(struct vu_names *l, const char *s)
+{
+	char **v;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 0;
+	if (!(v = realloc(l->v, (l->n + 1) * sizeof(*v))))
+		return -ENOMEM;
+	l->v = v;
+	if (!(l->v[l->n] = strdup(s)))
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void holders_first(const char *mod, struct vu_names *plan, int depth)
+{
+	struct vu_names h;
+
+	if (depth > 16 || vu_mod_holders(mod, &h) < 0)
+		return;
+	for (size_t i = 0; i < h.n; i++)
+		holders_first(h.v[i], plan, depth + 1);
+	vu_names_free(&h);
+	add_unique(plan, mod);
+}
+
+static bool is_target(struct vu_dev **targets, size_t n, const struct vu_dev *d)
+{
+	for (size_t i = 0; i < n; i++)
+		if (targets[i] == d)
+			return true;
+	return false;
+}
+
+static void unload_plan(const struct vu_devs *devs, struct vu_dev **targets, size_t n,
+			struct vu_names *plan)
+{
+	plan->v = NULL;
+	plan->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		char mod[VU_STATE_TEXT], other[VU_STATE_TEXT];
+		const struct vu_dev *user = NULL;
+
+		if (!targets[i]->driver[0] || strcmp(targets[i]->driver, "vfio-pci") == 0 ||
+		    vu_driver_module(targets[i]->driver, mod, sizeof(mod)) < 0 || !mod[0])
+			continue;
+		/* A module that still drives a device of the host stays. */
+		for (size_t k = 0; k < devs->n && !user; k++)
+			if (devs->v[k].driver[0] && !is_target(targets, n, &devs->v[k]) &&
+			    vu_driver_module(devs->v[k].driver, other, sizeof(other)) == 0 &&
+			    strcmp(other, mod) == 0)
+				user = &devs->v[k];
+		if (user)
+			vu_report("%s: still drives %s: left loaded", mod, user->name);
+		else
+			holders_first(mod, plan, 0);
+	}
+}
+
+/* A module held by something other than modules: an open node, a process. */
+static bool module_busy(const char *mod, char *why, size_t size)
+{
+	char path[PATH_MAX];
+	unsigned long refcnt;
+	struct vu_names h;
+	size_t nholders = 0;
+
+	if (vu_path(path, sizeof(path), "/sys/module/%s/refcnt", mod) < 0 ||
+	    vu_read_ulong(path, &refcnt) < 0)
+		return false;
+	if (vu_mod_holders(mod, &h) == 0) {
+		nholders = h.n;
+		vu_names_free(&h);
+	}
+	if (refcnt <= nholders)
+		return false;
+	snprintf(why, size, "module %s is in use (%lu users besides modules)", mod,
+		 refcnt - nholders);
+	return true;
+}
+
+/* Everything that keeps the plan from being safe; nothing has changed yet. */
+static int refusals(const struct vu_devs *devs, struct vu_dev **targets, size_t n,
+		    const struct vu_names *unload, bool force)
+{
+	struct vu_inuse_list inuse;
+	struct vu_holders held = { 0 };
+	int refused = 0;
+	char why[768];
+
+	vu_inuse_scan(&inuse);
+	vu_vfio_holders(targets, n, &held);
+	for (size_t i = 0; i < n; i++) {
+		const struct vu_dev *d = targets[i];
+
+		if (d->group < 0) {
+			vu_err("%s: in no IOMMU group: the IOMMU is probably off (see "
+			       "'iommu-groups --status')",
+			       d->name);
+			refused |= 2;
+			continue;
+		}
+		if (vu_dev_is_bridge(d)) {
+			vu_err("%s: is a PCI bridge: vfio-pci never takes bridges", d->name);
+			refused |= 1;
+		}
+		for (size_t k = 0; k < devs->n; k++) {
+			const char *w = vu_inuse_why(&inuse, devs->v[k].name);
+
+			if (devs->v[k].group == d->group && w) {
+				vu_err(
+				    "%s: its IOMMU group %d holds %s, which %s: the host needs it",
+				    d->name, d->group, devs->v[k].name, w);
+				refused |= 1;
+			}
+		}
+		if (strcmp(d->driver, "vfio-pci") != 0 &&
+		    vu_vfio_held(&held, d, why, sizeof(why))) {
+			vu_err("%s: %s: an unbind would block in the kernel until they let go "
+			       "(stop them "
+			       "first, e.g. 'dm-ctl stop')",
+			       d->name, why);
+			refused |= 1;
+		}
+	}
+	for (size_t i = 0; i < unload->n; i++)
+		if (module_busy(unload->v[i], why, sizeof(why))) {
+			vu_err("%s: cannot be unloaded: %s", unload->v[i], why);
+			refused |= 1;
+		}
+	vu_inuse_free(&inuse);
+	vu_holders_free(&held);
+	if (refused && (refused & 2 || !force)) {
+		vu_err("nothing changed%s", refused & 2 ? "" : " (--force does it anyway)");
+		return VU_EXIT_FAIL;
+	}
+	return VU_EXIT_OK;
+}
+
+static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const char *dev)
+{
+	char done[1024] = "";
+	size_t len = 0;
+	int status = VU_EXIT_OK;
+
+	/* Remembered before removal: vfio-unbind reloads them, whatever happens next. */
+	for (size_t i = 0; i < plan->n; i++)
+		vu_records_set(&v->modules, plan->v[i], "dev", dev, NULL);
+	if (!vu_dry_run && vu_state_write(VU_STATE_MODULES, &v->modules) < 0)
+		return VU_EXIT_FAIL;
+	for (size_t i = 0; i < plan->n; i++) {
+		int err;
+
+		vu_act_command("rmmod %s", plan->v[i]);
+		if (vu_dry_run)
+			continue;
+		err = vu_mod_unload(v->kmod, plan->v[i]);
+		if (err == -ENOENT)
+			continue; /* already gone */
+		if (err < 0) {
+			vu_errc(err, "%s: cannot unload", plan->v[i]);
+			vu_records_del(&v->modules, plan->v[i]);
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		len += (size_t)snprintf(done + len, sizeof(done) - len, " %s", plan->v[i]);
+	}
+	if (len)
+		vu_report("unloaded%s", done);
+	return status;
+}
+
+static void json_report(struct result *res, size_t n, const struct vu_names *unload, int status)
+{
+	struct vu_json j;
+
+	vu_json_init(&j, stdout);
+	vu_json_obj(&j, NULL);
+	vu_json_bool(&j, "ok", status == VU_EXIT_OK);
+	vu_json_arr(&j, "devices");
+	for (size_t i = 0; i < n; i++) {
+		vu_json_obj(&j, NULL);
+		vu_json_str(&j, "slot", res[i].dev->name);
+		vu_json_str(&j, "from", res[i].from[0] ? res[i].from : NULL);
+		vu_json_str(&j, "driver", res[i].dev->driver[0] ? res[i].dev->driver : NULL);
+		vu_json_str(&j, "result", res[i].outcome);
+		vu_json_end(&j);
+	}
+	vu_json_end(&j);
+	vu_json_arr(&j, "unloaded");
+	for (size_t i = 0; i < unload->n; i++)
+		vu_json_str(&j, NULL, unload->v[i]);
+	vu_json_end(&j);
+	vu_json_end(&j);
+}
+
+static int bind_all(struct vu_vfio *v, struct result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool already = strcmp(res[i].dev->driver, "vfio-pci") == 0;
+		int err = vu_vfio_bind(v, res[i].dev);
+
+		if (err == 0) {
+			res[i].outcome = already ? "already" : "bound";
+			continue;
+		}
+		res[i].outcome = "failed";
+		/*
+		 * All or nothing: what this run changed goes back, the failed device
+		 * too, unless its unbind is still pending in the kernel: that one
+		 * stays remembered for vfio-unbind --restore.
+		 */
+		for (size_t k = i + 1; k-- > 0;) {
+			if ((k < i && strcmp(res[k].outcome, "bound") != 0) ||
+			    (k == i && err == -ETIMEDOUT))
+				continue;
+			if (vu_vfio_restore(v, res[k].dev) == 0 && k < i)
+				res[k].outcome = "rolled back";
+		}
+		if (err != -ETIMEDOUT)
+			vu_vfio_unload_loaded(v);
+		return VU_EXIT_FAIL;
+	}
+	return VU_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "group", no_argument, NULL, 'g' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
+		{ "unload", no_argument, NULL, OPT_UNLOAD },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "force", no_argument, NULL, 'f' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .timeout_ms = 20000 };
+	struct vu_names unload = { 0 };
+	struct vu_vfio v = { 0 };
+	struct vu_dev **targets = NULL;
+	struct result *res;
+	struct vu_devs devs;
+	size_t n = 0;
+	int opt, status, lock;
+
+	while ((opt = getopt_long(argc, argv, "gafnvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case 'g':
+			o.group = true;
+			break;
+		case 'a':
+			o.all = true;
+			break;
+		case OPT_DOMAIN_XML:
+			o.xml = optarg;
+			break;
+		case OPT_UNLOAD:
+			o.unload = true;
+			break;
+		case OPT_TIMEOUT:
+			o.timeout_ms = parse_timeout(optarg);
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			o.json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	if (optind == argc && !o.xml)
+		vu_usage_error("no devices: name them, or give --domain-xml");
+	vu_common_done();
+	/* JSON replaces the report lines; errors still go to stderr. */
+	if (o.json && vu_verbosity == VU_NORMAL)
+		vu_verbosity = VU_QUIET;
+
+	if (vu_devs_scan(&devs) < 0)
+		return VU_EXIT_FAIL;
+	status = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n);
+	if (o.xml) {
+		int s = vu_domxml_devices(o.xml, &devs, &targets, &n);
+
+		status = s > status ? s : status;
+	}
+	if (status == VU_EXIT_OK && o.group)
+		status = expand_groups(&devs, &targets, &n);
+	if (status != VU_EXIT_OK || n == 0)
+		return status;
+	if (o.unload)
+		unload_plan(&devs, targets, n, &unload);
+	if (refusals(&devs, targets, n, &unload, o.force) != VU_EXIT_OK)
+		return VU_EXIT_FAIL;
+
+	res = calloc(n, sizeof(*res));
+	if (!res || vu_kmod_open(&v.kmod) < 0) {
+		vu_errc(ENOMEM, "cannot set up libkmod");
+		return VU_EXIT_FAIL;
+	}
+	lock = vu_vfio_begin(&v, o.timeout_ms);
+	if (lock < 0 && !vu_dry_run)
+		return VU_EXIT_FAIL;
+	/* Another run may have changed them while we waited for the lock. */
+	for (size_t i = 0; i < n; i++) {
+		res[i].dev = targets[i];
+		vu_dev_refresh_driver(targets[i]);
+		snprintf(res[i].from, sizeof(res[i].from), "%s", targets[i]->driver);
+	}
+	if (vu_vfio_remember(&v, targets, n) < 0 || vu_vfio_load(&v) < 0)
+		status = VU_EXIT_FAIL;
+	else
+		status = bind_all(&v, res, n);
+	if (status == VU_EXIT_OK && unload.n)
+		status = unload_modules(&v, &unload, targets[0]->name);
+	/* Devices the failed run never reached are not vfio-bind's to remember. */
+	for (size_t i = 0; status != VU_EXIT_OK && i < n; i++)
+		if (!res[i].outcome && res[i].dev->driver[0] &&
+		    strcmp(res[i].dev->driver, "vfio-pci"))
+			vu_records_del(&v.devices, res[i].dev->name);
+	if (vu_vfio_end(&v) < 0)
+		status = VU_EXIT_FAIL;
+	vu_state_unlock(lock);
+	if (o.json)
+		json_report(res, n, &unload, status);
+	vu_kmod_close(v.kmod);
+	vu_names_free(&unload);
+	free(res);
+	free(targets);
+	vu_devs_free(&devs);
+	return status;
+}

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vfio-unbind: give devices back from vfio-pci to the drivers they had, modules reloaded. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "act.h"
+#include "device.h"
+#include "domxml.h"
+#include "holders.h"
+#include "json.h"
+#include "kmod.h"
+#include "msg.h"
+#include "opts.h"
+#include "sysfs.h"
+#include "vfio.h"
+
+enum {
+	OPT_DOMAIN_XML = VU_OPT_CMD,
+	OPT_RESTORE,
+	OPT_UNLOAD_VFIO,
+	OPT_TIMEOUT,
+};
+
+struct opts {
+	bool restore, all, unload_vfio, force, json;
+	int timeout_ms;
+	const char *xml;
+};
+
+struct result {
+	struct vu_dev *dev;
+	const char *outcome; /* "restored", "unchanged", "in use", "failed" */
+};
+
+/* In removal order; each is removed only when loaded as a module. */
+static const char *const vfio_modules[] = { "vfio_pci", "vfio_pci_core", "vfio_iommu_type1",
+					    "vfio_virqfd", "vfio" };
+
+static noreturn void usage(void)
+{
+	fputs("Usage: vfio-unbind [options] DEVICE...\n"
+	      "       vfio-unbind [options] --restore\n"
+	      "       vfio-unbind [options] --domain-xml FILE|-\n"
+	      "\n"
+	      "Give PCI devices back from vfio-pci to the drivers they had before vfio-bind:\n"
+	      "driver_override as it was, unbind, the driver's module loaded, reprobe, check;\n"
+	      "then reload the modules vfio-bind removed. Keeps going past a device that fails.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --restore          every device vfio-bind remembers\n"
+	      "      --domain-xml FILE  the PCI host devices of a libvirt domain ('-': stdin)\n"
+	      "  -a, --all              let a vendor:device match several devices\n"
+	      "      --unload-vfio      then remove the vfio modules, if no device uses vfio-pci\n"
+	      "      --timeout SECONDS  give up on an unbind or probe after this long (20)\n"
+	      "  -f, --force            take devices back even from a running VM\n"
+	      "  -n, --dry-run          print the commands that would do it, change nothing\n"
+	      "      --json             report as JSON\n" VU_USAGE_COMMON "\n"
+	      "Exit status: 0 done (or nothing to do), 1 some device or module failed,\n"
+	      "2 usage error.\n"
+	      "See vfio-unbind(8).\n",
+	      stdout);
+	exit(VU_EXIT_OK);
+}
+
+static int parse_timeout(const char *s)
+{
+	char *end;
+	double t = strtod(s, &end);
+
+	if (end == s || *end || t <= 0 || t > 86400)
+		vu_usage_error("--timeout: '%s' is not a number of seconds", s);
+	return (int)(t * 1000);
+}
+
+/* --restore: the devices remembered, those the machine still has. */
+static int remembered(const struct vu_vfio *v, const struct vu_devs *devs, struct vu_dev ***out,
+		      size_t *n)
+{
+	for (size_t i = 0; i < v->devices.n; i++) {
+		struct vu_dev *d = vu_devs_find(devs, v->devices.v[i].key), **nv;
+
+		if (!d) {
+			vu_warn("%s: remembered, but the machine has no such device now",
+				v->devices.v[i].key);
+			continue;
+		}
+		if (!(nv = realloc(*out, (*n + 1) * sizeof(*nv))))
+			return -ENOMEM;
+		*out = nv;
+		nv[(*n)++] = d;
+	}
+	return 0;
+}
+
+/* Modules vfio-bind removed for devices now given back, reloaded in reverse order. */
+static int reload_modules(struct vu_vfio *v)
+{
+	char done[1024] = "";
+	size_t len = 0;
+	int status = VU_EXIT_OK;
+
+	for (size_t i = v->modules.n; i-- > 0;) {
+		char name[VU_STATE_TEXT];
+		const char *dev = vu_record_get(&v->modules.v[i], "dev");
+		enum vu_modstate st;
+		int err = 0;
+
+		snprintf(name, sizeof(name), "%s", v->modules.v[i].key);
+		if (dev && vu_records_find(&v->devices, dev))
+			continue; /* its device is still on vfio-pci */
+		st = vu_mod_state(v->kmod, name);
+		if (st == VU_MOD_UNLOADED) {
+			vu_act_command("%s %s", vu_act_modprobe(), name);
+			if (!vu_dry_run)
+				err = vu_mod_load(v->kmod, name, NULL);
+		}
+		if (err < 0) {
+			vu_errc(err, "%s: cannot load it again", name);
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		if (st == VU_MOD_UNLOADED)
+			len += (size_t)snprintf(done + len, sizeof(done) - len, " %s", name);
+		vu_records_del(&v->modules, name);
+	}
+	if (len && !vu_dry_run)
+		vu_report("loaded again%s", done);
+	return status;
+}
+
+/* Given back by this run: under dry run only the plan says so, the driver link does not. */
+static bool planned(const struct result *res, size_t n, const char *name)
+{
+	for (size_t i = 0; vu_dry_run && i < n; i++)
+		if (strcmp(res[i].dev->name, name) == 0 && strcmp(res[i].outcome, "restored") == 0)
+			return true;
+	return false;
+}
+
+static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const struct result *res,
+		       size_t n)
+{
+	int status = VU_EXIT_OK;
+
+	for (size_t i = 0; i < devs->n; i++) {
+		struct vu_dev d = devs->v[i];
+
+		vu_dev_refresh_driver(&d);
+		if (strcmp(d.driver, "vfio-pci") == 0 && !planned(res, n, d.name)) {
+			vu_err(
+			    "vfio-pci still drives %s (another VM?): the vfio modules stay loaded",
+			    d.name);
+			return VU_EXIT_FAIL;
+		}
+	}
+	for (size_t i = 0; i < sizeof(vfio_modules) / sizeof(*vfio_modules); i++) {
+		int err;
+
+		if (vu_mod_state(v->kmod, vfio_modules[i]) != VU_MOD_LOADED)
+			continue;
+		vu_act_command("rmmod %s", vfio_modules[i]);
+		if (vu_dry_run)
+			continue;
+		if ((err = vu_mod_unload(v->kmod, vfio_modules[i])) < 0) {
+			vu_errc(err, "%s: cannot unload", vfio_modules[i]);
+			status = VU_EXIT_FAIL;
+		} else {
+			vu_report("unloaded %s", vfio_modules[i]);
+		}
+	}
+	return status;
+}
+
+static void json_report(const struct result *res, size_t n, int status)
+{
+	struct vu_json j;
+
+	vu_json_init(&j, stdout);
+	vu_json_obj(&j, NULL);
+	vu_json_bool(&j, "ok", status == VU_EXIT_OK);
+	vu_json_arr(&j, "devices");
+	for (size_t i = 0; i < n; i++) {
+		vu_json_obj(&j, NULL);
+		vu_json_str(&j, "slot", res[i].dev->name);
+		vu_json_str(&j, "driver", res[i].dev->driver[0] ? res[i].dev->driver : NULL);
+		vu_json_str(&j, "result", res[i].outcome);
+		vu_json_end(&j);
+	}
+	vu_json_end(&j);
+	vu_json_end(&j);
+}
+
+static int restore_all(struct vu_vfio *v, struct result *res, size_t n, const struct opts *o)
+{
+	int status = VU_EXIT_OK, failed = 0;
+	struct vu_dev **devs = calloc(n + 1, sizeof(*devs));
+	struct vu_holders held = { 0 };
+	char why[768];
+
+	size_t nvfio = 0;
+
+	/* Only a running VM's group can hold up an unbind from vfio-pci. */
+	for (size_t i = 0; devs && i < n; i++)
+		if (strcmp(res[i].dev->driver, "vfio-pci") == 0)
+			devs[nvfio++] = res[i].dev;
+	if (devs && nvfio && !o->force)
+		vu_vfio_holders(devs, nvfio, &held);
+	free(devs);
+	for (size_t i = 0; i < n; i++) {
+		struct vu_dev *d = res[i].dev;
+		bool on_vfio = strcmp(d->driver, "vfio-pci") == 0;
+
+		/* A running VM holds its group: an unbind would block until it stops. */
+		if (on_vfio && !o->force && vu_vfio_held(&held, d, why, sizeof(why))) {
+			res[i].outcome = "in use";
+			if (o->restore) {
+				vu_warn("%s: %s: a VM still uses it: left on vfio-pci", d->name,
+					why);
+			} else {
+				vu_err("%s: %s: a VM still uses it (--force takes it anyway)",
+				       d->name, why);
+				failed++;
+			}
+			continue;
+		}
+		if (vu_vfio_restore(v, d) < 0) {
+			res[i].outcome = "failed";
+			failed++;
+			continue;
+		}
+		res[i].outcome = on_vfio ? "restored" : "unchanged";
+	}
+	vu_holders_free(&held);
+	if (failed) {
+		vu_err("%d of %zu devices not given back", failed, n);
+		status = VU_EXIT_FAIL;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "restore", no_argument, NULL, OPT_RESTORE },
+		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
+		{ "all", no_argument, NULL, 'a' },
+		{ "unload-vfio", no_argument, NULL, OPT_UNLOAD_VFIO },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "force", no_argument, NULL, 'f' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .timeout_ms = 20000 };
+	struct vu_vfio v = { 0 };
+	struct vu_dev **targets = NULL;
+	struct result *res = NULL;
+	struct vu_devs devs;
+	size_t n = 0;
+	int opt, status, lock;
+
+	while ((opt = getopt_long(argc, argv, "afnvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_RESTORE:
+			o.restore = true;
+			break;
+		case OPT_DOMAIN_XML:
+			o.xml = optarg;
+			break;
+		case 'a':
+			o.all = true;
+			break;
+		case OPT_UNLOAD_VFIO:
+			o.unload_vfio = true;
+			break;
+		case OPT_TIMEOUT:
+			o.timeout_ms = parse_timeout(optarg);
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			o.json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	if (o.restore && (optind < argc || o.xml))
+		vu_usage_error("--restore takes every remembered device: name none");
+	if (!o.restore && !o.xml && optind == argc && !o.unload_vfio)
+		vu_usage_error("no devices: name them, or use --restore or --domain-xml");
+	vu_common_done();
+	if (o.json && vu_verbosity == VU_NORMAL)
+		vu_verbosity = VU_QUIET;
+
+	if (vu_devs_scan(&devs) < 0)
+		return VU_EXIT_FAIL;
+	status = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n);
+	if (o.xml) {
+		int s = vu_domxml_devices(o.xml, &devs, &targets, &n);
+
+		status = s > status ? s : status;
+	}
+	if (status != VU_EXIT_OK)
+		return status;
+	if (vu_kmod_open(&v.kmod) < 0) {
+		vu_errc(ENOMEM, "cannot set up libkmod");
+		return VU_EXIT_FAIL;
+	}
+	lock = vu_vfio_begin(&v, o.timeout_ms);
+	if (lock < 0 && !vu_dry_run)
+		return VU_EXIT_FAIL;
+	if (o.restore && remembered(&v, &devs, &targets, &n) < 0)
+		status = VU_EXIT_FAIL;
+	if (o.restore && n == 0 && v.modules.n == 0)
+		vu_report("nothing remembered: nothing to restore");
+	res = calloc(n + 1, sizeof(*res));
+	/* Another run may have changed them while we waited for the lock. */
+	for (size_t i = 0; res && i < n; i++) {
+		res[i].dev = targets[i];
+		vu_dev_refresh_driver(targets[i]);
+	}
+	if (res && n)
+		status = restore_all(&v, res, n, &o);
+	if (reload_modules(&v) != VU_EXIT_OK)
+		status = VU_EXIT_FAIL;
+	if (o.unload_vfio && unload_vfio(&v, &devs, res, n) != VU_EXIT_OK)
+		status = VU_EXIT_FAIL;
+	if (vu_vfio_end(&v) < 0)
+		status = VU_EXIT_FAIL;
+	vu_state_unlock(lock);
+	if (o.json)
+		json_report(res, n, status);
+	vu_kmod_close(v.kmod);
+	free(res);
+	free(targets);
+	vu_devs_free(&devs);
+	return status;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Carrying out changes: -n prints each as the shell command that would do it, -v logs it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "sysfs.h"
+
+bool vu_dry_run;
+
+/* A word as the shell reads it back: quoted unless plainly safe. */
+static void shell_word(char *buf, size_t size, const char *s)
+{
+	size_t len = 0;
+
+	if (*s &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/@+=,-") ==
+		strlen(s)) {
+		snprintf(buf, size, "%s", s);
+		return;
+	}
+	buf[len++] = '\'';
+	for (; *s && len + 5 < size; s++) {
+		if (*s == '\'') {
+			memcpy(buf + len, "'\\''", 4);
+			len += 4;
+		} else {
+			buf[len++] = *s;
+		}
+	}
+	buf[len++] = '\'';
+	buf[len] = '\0';
+}
+
+static void show_write(const char *path, const char *val)
+{
+	char v[512], p[PATH_MAX * 2];
+
+	shell_word(p, sizeof(p), path);
+	if (*val)
+		shell_word(v, sizeof(v), val);
+	if (vu_dry_run)
+		printf("echo %s%s> %s\n", *val ? v : "", *val ? " " : "", p);
+	else
+		vu_verbose("echo %s%s> %s", *val ? v : "", *val ? " " : "", p);
+}
+
+int vu_act_write(const char *path, const char *val)
+{
+	show_write(path, val);
+	if (vu_dry_run)
+		return 0;
+	return vu_write(path, *val ? val : "\n");
+}
+
+/* Wait for PID at most TIMEOUT_MS: its exit status, or -1 on timeout. */
+static int wait_deadline(pid_t pid, int timeout_ms)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status;
+	struct timespec tick = { 0, 1000 * 1000 };
+
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		int r;
+
+		while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+		if (r == 0)
+			return -1;
+		return waitpid(pid, &status, 0) == pid ? status : -1;
+	}
+	/* Kernels before 5.3 have no pidfd: poll the child. */
+	for (int waited = 0; waited <= timeout_ms; waited++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
+int vu_act_write_timeout(const char *path, const char *val, int timeout_ms)
+{
+	int status;
+	pid_t pid;
+
+	show_write(path, val);
+	if (vu_dry_run)
+		return 0;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* Hold none of the caller's output: a blocked child must not keep libvirt waiting.
+		 */
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		close_range(3, ~0U, 0);
+		_exit(-vu_write(path, *val ? val : "\n"));
+	}
+	status = wait_deadline(pid, timeout_ms);
+	if (status < 0) {
+		kill(pid, SIGKILL);
+		return -ETIMEDOUT;
+	}
+	if (!WIFEXITED(status))
+		return -EINTR;
+	return -WEXITSTATUS(status);
+}
+
+void vu_act_command(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (vu_dry_run)
+		printf("%s\n", line);
+	else
+		vu_verbose("%s", line);
+}
+
+const char *vu_act_modprobe(void)
+{
+	static char cmd[PATH_MAX * 2 + 64];
+	char root[PATH_MAX * 2], release[256], path[PATH_MAX];
+	struct utsname u;
+
+	if (!*vu_sysroot())
+		return "modprobe";
+	shell_word(root, sizeof(root), vu_sysroot());
+	snprintf(cmd, sizeof(cmd), "modprobe -d %s", root);
+	/* modprobe takes the running kernel's version unless told the sysroot's. */
+	if (vu_path(path, sizeof(path), "/proc/sys/kernel/osrelease") == 0 &&
+	    vu_read(path, release, sizeof(release)) > 0 && uname(&u) == 0 &&
+	    strcmp(u.release, release) != 0) {
+		size_t len = strlen(cmd);
+
+		snprintf(cmd + len, sizeof(cmd) - len, " -S %s", release);
+	}
+	return cmd;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Carrying out changes: -n prints each as the shell command that would do it, -v logs it. */
+#ifndef VU_ACT_H
+#define VU_ACT_H
+
+#include <stdbool.h>
+
+#include "msg.h"
+
+/* Run-wide, set once from -n/--dry-run. */
+extern bool vu_dry_run;
+
+/*
+ * Write VAL to the rooted sysfs PATH: 0 or the kernel's -errno. An empty
+ * VAL writes a newline, which clears attributes such as driver_override.
+ * Under dry run, print `echo VAL > PATH` and change nothing.
+ */
+int vu_act_write(const char *path, const char *val);
+/*
+ * The same for writes that can block in the kernel (unbind, probe): done
+ * in a child that holds none of our output, abandoned after TIMEOUT_MS
+ * with -ETIMEDOUT. The child may stay blocked in the kernel; nothing waits
+ * for it.
+ */
+int vu_act_write_timeout(const char *path, const char *val, int timeout_ms);
+/* Under dry run, print a command line (modprobe ...); else log it with -v. */
+void vu_act_command(const char *fmt, ...) VU_PRINTF(1, 2);
+/* "modprobe" with -d/-S when the sysroot is not /, for dry-run output. */
+const char *vu_act_modprobe(void);
+
+#endif

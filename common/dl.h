@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Libraries loaded only on the code paths that need them (libxml2, libvirt). */
+#ifndef VU_DL_H
+#define VU_DL_H
+
+#include <stddef.h>
+
+struct vu_dlsym {
+	const char *name;
+	void **ptr;
+};
+
+/*
+ * Load LIBRARY (a soname) and resolve every symbol into its pointer.
+ * Returns the handle, or NULL after reporting, naming the library and
+ * what the user can do about it.
+ */
+void *vu_dl_open(const char *library, const struct vu_dlsym *syms, size_t n, const char *why);
+
+#endif

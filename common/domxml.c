@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The PCI host devices of a libvirt domain, from its XML (what a hook gets on stdin). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlversion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "dl.h"
+#include "domxml.h"
+#include "msg.h"
+
+static char parse_error[256];
+
+/*
+ * libxml2 (with ICU and libstdc++ behind it) costs more to link than the rest
+ * of the command: it is loaded only when a domain XML is read.
+ */
+static typeof(xmlReadMemory) *x_read;
+static typeof(xmlDocGetRootElement) *x_root;
+static typeof(xmlFreeDoc) *x_free_doc;
+static typeof(xmlGetProp) *x_get_prop;
+static typeof(xmlStrcmp) *x_strcmp;
+static typeof(xmlNodeGetContent) *x_content;
+static typeof(xmlSetStructuredErrorFunc) *x_set_error;
+static typeof(xmlGetLineNo) *x_line;
+static xmlFreeFunc *x_free;
+
+static int load_libxml2(void)
+{
+	static const struct vu_dlsym syms[] = {
+		{ "xmlReadMemory", (void **)&x_read },
+		{ "xmlDocGetRootElement", (void **)&x_root },
+		{ "xmlFreeDoc", (void **)&x_free_doc },
+		{ "xmlGetProp", (void **)&x_get_prop },
+		{ "xmlStrcmp", (void **)&x_strcmp },
+		{ "xmlNodeGetContent", (void **)&x_content },
+		{ "xmlSetStructuredErrorFunc", (void **)&x_set_error },
+		{ "xmlGetLineNo", (void **)&x_line },
+		{ "xmlFree", (void **)&x_free },
+	};
+
+	if (x_read)
+		return 0;
+	return vu_dl_open("libxml2.so.2", syms, sizeof(syms) / sizeof(*syms), "--domain-xml")
+		   ? 0
+		   : -ENOSYS;
+}
+
+/* libxml2 2.12 made the error const. */
+#if LIBXML_VERSION >= 21200
+static void xml_error(void *ctx, const xmlError *e)
+#else
+static void xml_error(void *ctx, xmlError *e)
+#endif
+{
+	(void)ctx;
+	/* Keep the first: later ones follow from it. */
+	if (!parse_error[0] && e && e->message)
+		snprintf(parse_error, sizeof(parse_error), "line %d: %.*s", e->line,
+			 (int)strcspn(e->message, "\n"), e->message);
+}
+
+static int read_all(const char *file, char **buf, size_t *len)
+{
+	int fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY | O_CLOEXEC);
+	size_t cap = 65536;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	*len = 0;
+	*buf = malloc(cap);
+	while (*buf && (n = read(fd, *buf + *len, cap - *len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			if (fd)
+				close(fd);
+			free(*buf);
+			return (int)n;
+		}
+		*len += (size_t)n;
+		if (*len == cap && !(*buf = realloc(*buf, cap *= 2)))
+			break;
+	}
+	if (fd)
+		close(fd);
+	return *buf ? 0 : -ENOMEM;
+}
+
+static bool named(xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && x_strcmp(n->name, (const xmlChar *)name) == 0;
+}
+
+static bool attr_is(xmlNode *n, const char *attr, const char *val)
+{
+	xmlChar *v = x_get_prop(n, (const xmlChar *)attr);
+	bool r = v && x_strcmp(v, (const xmlChar *)val) == 0;
+
+	(*x_free)(v);
+	return r;
+}
+
+/* domain='0x0000' bus='0x01' slot='0x00' function='0x0', as libvirt writes them. */
+static int address(xmlNode *a, struct vu_addr *out)
+{
+	static const char *const attrs[] = { "domain", "bus", "slot", "function" };
+	unsigned *fields[] = { &out->domain, &out->bus, &out->dev, &out->func };
+
+	for (int i = 0; i < 4; i++) {
+		xmlChar *v = x_get_prop(a, (const xmlChar *)attrs[i]);
+		char *end;
+
+		if (!v)
+			return -EINVAL;
+		*fields[i] = (unsigned)strtoul((const char *)v, &end, 0);
+		if (*end || end == (char *)v) {
+			(*x_free)(v);
+			return -EINVAL;
+		}
+		(*x_free)(v);
+	}
+	return out->bus <= 0xff && out->dev <= 0x1f && out->func <= 7 ? 0 : -EINVAL;
+}
+
+static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
+{
+	for (xmlNode *h = devices->children; h; h = h->next) {
+		xmlNode *src, *a;
+		struct vu_addr *v;
+
+		if (!named(h, "hostdev") || !attr_is(h, "mode", "subsystem") ||
+		    !attr_is(h, "type", "pci"))
+			continue;
+		for (src = h->children; src && !named(src, "source"); src = src->next)
+			;
+		for (a = src ? src->children : NULL; a && !named(a, "address"); a = a->next)
+			;
+		v = realloc(out->pci, (out->npci + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		out->pci = v;
+		if (!a || address(a, &out->pci[out->npci]) < 0) {
+			vu_err("%s: line %ld: a PCI hostdev without a valid <source><address>",
+			       file, x_line(h));
+			return -EINVAL;
+		}
+		out->npci++;
+	}
+	return 0;
+}
+
+int vu_domxml_read(const char *file, struct vu_domxml *out)
+{
+	const char *shown = strcmp(file, "-") == 0 ? "standard input" : file;
+	xmlDoc *doc;
+	xmlNode *root;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = load_libxml2()) < 0)
+		return err;
+	if ((err = read_all(file, &buf, &len)) < 0) {
+		vu_errc(err, "%s: cannot read the domain XML", shown);
+		return err;
+	}
+	parse_error[0] = '\0';
+	x_set_error(NULL, xml_error);
+	/* No network, no entity expansion: the document is data, never instructions. */
+	doc = x_read(buf, (int)len, NULL, NULL,
+		     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	free(buf);
+	root = doc ? x_root(doc) : NULL;
+	if (!root || !named(root, "domain")) {
+		vu_err("%s: not a libvirt domain XML: %s", shown,
+		       parse_error[0] ? parse_error : "the root element is not <domain>");
+		x_free_doc(doc);
+		return -EINVAL;
+	}
+	for (xmlNode *n = root->children; n && !err; n = n->next) {
+		if (named(n, "name")) {
+			xmlChar *s = x_content(n);
+
+			snprintf(out->name, sizeof(out->name), "%s", s ? (const char *)s : "");
+			(*x_free)(s);
+		} else if (named(n, "devices")) {
+			err = hostdevs(n, out, shown);
+		}
+	}
+	x_free_doc(doc);
+	if (err)
+		vu_domxml_free(out);
+	return err;
+}
+
+void vu_domxml_free(struct vu_domxml *x)
+{
+	free(x->pci);
+	x->pci = NULL;
+	x->npci = 0;
+}
+
+int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_dev ***out, size_t *n)
+{
+	struct vu_domxml x;
+	int status = VU_EXIT_OK;
+	int err = vu_domxml_read(file, &x);
+
+	if (err == -EINVAL)
+		return VU_EXIT_USAGE;
+	if (err < 0)
+		return VU_EXIT_FAIL;
+	if (x.npci == 0)
+		vu_report("%s: no PCI host devices", x.name[0] ? x.name : "the domain");
+	for (size_t i = 0; i < x.npci; i++) {
+		char name[VU_NAME_MAX];
+		struct vu_dev *d, **v;
+		bool dup = false;
+
+		vu_addr_name(&x.pci[i], name);
+		if (!(d = vu_devs_find(devs, name))) {
+			vu_err("%s: in the domain XML, but no such PCI device", name);
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		for (size_t k = 0; k < *n; k++)
+			dup = dup || (*out)[k] == d;
+		if (dup || !(v = realloc(*out, (*n + 1) * sizeof(*v))))
+			continue;
+		*out = v;
+		v[(*n)++] = d;
+	}
+	vu_domxml_free(&x);
+	return status;
+}

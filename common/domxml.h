@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The PCI host devices of a libvirt domain, from its XML (what a hook gets on stdin). */
+#ifndef VU_DOMXML_H
+#define VU_DOMXML_H
+
+#include <stddef.h>
+
+#include "pciaddr.h"
+
+struct vu_domxml {
+	char name[256]; /* the domain's <name>, "" when absent */
+	struct vu_addr *pci;
+	size_t npci;
+};
+
+/*
+ * Parse FILE ("-" for standard input). Only <hostdev mode='subsystem'
+ * type='pci'> entries count; other host devices are ignored. Errors are
+ * reported naming the file: -EINVAL for a document that is not a domain's
+ * XML, -errno when it cannot be read.
+ */
+int vu_domxml_read(const char *file, struct vu_domxml *out);
+void vu_domxml_free(struct vu_domxml *x);
+
+struct vu_devs;
+struct vu_dev;
+/*
+ * The devices of FILE's PCI hostdevs, appended to *OUT (without repeats).
+ * An address the machine does not have is reported. VU_EXIT_* status.
+ */
+int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_dev ***out,
+		      size_t *n);
+
+#endif

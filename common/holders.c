@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Processes that hold device nodes open: what makes an unbind block in the kernel. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "holders.h"
+
+static int add_name(struct vu_names *l, const char *s)
+{
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	if (!(l->v[l->n] = strdup(s)))
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
+{
+	char path[PATH_MAX], node[64], info[4096];
+	struct vu_names drm;
+	const char *minor;
+
+	out->v = NULL;
+	out->n = 0;
+	if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/drm", d->name) == 0 &&
+	    vu_listdir(path, &drm) == 0) {
+		for (size_t i = 0; i < drm.n; i++) {
+			if (strncmp(drm.v[i], "card", 4) && strncmp(drm.v[i], "renderD", 7))
+				continue;
+			snprintf(node, sizeof(node), "/dev/dri/%s", drm.v[i]);
+			add_name(out, node);
+		}
+		vu_names_free(&drm);
+	}
+	/* nvidia names its nodes by minor, which only its proc file tells. */
+	if (vu_path(path, sizeof(path), "/proc/driver/nvidia/gpus/%s/information", d->name) == 0 &&
+	    vu_read(path, info, sizeof(info)) > 0 && (minor = strstr(info, "Device Minor:"))) {
+		snprintf(node, sizeof(node), "/dev/nvidia%ld", strtol(minor + 13, NULL, 10));
+		add_name(out, node);
+	}
+	if (strcmp(d->driver, "vfio-pci") == 0 && d->group >= 0) {
+		snprintf(node, sizeof(node), "/dev/vfio/%d", d->group);
+		add_name(out, node);
+	}
+	return 0;
+}
+
+void vu_holders_free(struct vu_holders *h)
+{
+	free(h->v);
+	h->v = NULL;
+	h->n = 0;
+}
+
+/*
+ * A /proc/PID/fd link names the node as the process opened it: "/dev/dri/card0"
+ * on the host, the node's real path below a sysroot.
+ */
+static const char *match(const char *target, const struct vu_names *nodes, char **real)
+{
+	for (size_t i = 0; i < nodes->n; i++)
+		if (strcmp(target, nodes->v[i]) == 0 || (real[i] && strcmp(target, real[i]) == 0))
+			return nodes->v[i];
+	return NULL;
+}
+
+int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
+{
+	char path[PATH_MAX], **real;
+	struct vu_names procs;
+	int err;
+
+	out->v = NULL;
+	out->n = 0;
+	if (nodes->n == 0)
+		return 0;
+	if ((err = vu_path(path, sizeof(path), "/proc")) < 0 ||
+	    (err = vu_listdir(path, &procs)) < 0)
+		return err;
+	real = calloc(nodes->n, sizeof(*real));
+	for (size_t i = 0; real && i < nodes->n; i++)
+		if (*vu_sysroot() && vu_path(path, sizeof(path), "%s", nodes->v[i]) == 0)
+			real[i] = realpath(path, NULL);
+	for (size_t p = 0; real && p < procs.n; p++) {
+		const char *pid = procs.v[p];
+		struct dirent *e;
+		DIR *fds;
+		int dfd;
+
+		/* One open of the fd directory, then readlinkat: no path walk per descriptor. */
+		if (strspn(pid, "0123456789") != strlen(pid) ||
+		    vu_path(path, sizeof(path), "/proc/%s/fd", pid) < 0 ||
+		    (dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
+		if (!(fds = fdopendir(dfd))) {
+			close(dfd);
+			continue;
+		}
+		while ((e = readdir(fds))) {
+			char target[PATH_MAX];
+			const char *node;
+			struct vu_holder *v;
+			ssize_t len;
+
+			if (e->d_name[0] == '.' ||
+			    (len = readlinkat(dfd, e->d_name, target, sizeof(target) - 1)) < 0)
+				continue;
+			target[len] = '\0';
+			if (!(node = match(target, nodes, real)))
+				continue;
+			if (!(v = realloc(out->v, (out->n + 1) * sizeof(*v))))
+				break;
+			out->v = v;
+			v = &out->v[out->n++];
+			v->pid = (pid_t)atoi(pid);
+			snprintf(v->node, sizeof(v->node), "%s", node);
+			if (vu_path(path, sizeof(path), "/proc/%s/comm", pid) < 0 ||
+			    vu_read(path, v->comm, sizeof(v->comm)) < 0)
+				snprintf(v->comm, sizeof(v->comm), "?");
+			break; /* one node is enough to name the process */
+		}
+		closedir(fds);
+	}
+	for (size_t i = 0; real && i < nodes->n; i++)
+		free(real[i]);
+	free(real);
+	vu_names_free(&procs);
+	return 0;
+}
+
+void vu_holders_format(const struct vu_holders *h, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < h->n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s (%d)", i ? ", " : "",
+					h->v[i].comm, (int)h->v[i].pid);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Kernel modules through libkmod: look-ups from the module tree, state from the sysroot. */
+#ifndef VU_KMOD_H
+#define VU_KMOD_H
+
+#include <stddef.h>
+
+#include "sysfs.h"
+
+struct vu_kmod;
+
+enum vu_modstate {
+	VU_MOD_UNKNOWN,	 /* no such module in the tree */
+	VU_MOD_UNLOADED, /* in the tree, not loaded */
+	VU_MOD_LOADED,
+	VU_MOD_BUILTIN, /* built in: always there, counts as loaded */
+};
+
+/* libkmod on <sysroot>/lib/modules/<the sysroot's kernel version>. */
+int vu_kmod_open(struct vu_kmod **out);
+void vu_kmod_close(struct vu_kmod *k);
+
+enum vu_modstate vu_mod_state(struct vu_kmod *k, const char *name);
+/*
+ * Load a module by name or alias, as modprobe does: soft pre-dependencies,
+ * dependencies, the module with its modprobe.d options, soft post-
+ * dependencies; a module already loaded or built in is left alone, and for an
+ * alias blacklisted modules are skipped. LOADED gets the modules inserted.
+ */
+int vu_mod_load(struct vu_kmod *k, const char *what, struct vu_names *loaded);
+/* Remove one module: -EWOULDBLOCK while other modules or processes hold it. */
+int vu_mod_unload(struct vu_kmod *k, const char *name);
+/* Loaded modules that use NAME (its holders in sysfs). */
+int vu_mod_holders(const char *name, struct vu_names *out);
+/* The module registering DRIVER; "" for a driver built into the kernel. */
+int vu_driver_module(const char *driver, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the commands remember, in /run/vfio-utils: one file per concern, under one lock. */
+#ifndef VU_STATE_H
+#define VU_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * A state file is a list of records, one per line: a key and name=value
+ * fields ("0000:01:00.0 driver=nvidia module=nvidia override=-"). Keys and
+ * values are restricted to [A-Za-z0-9_.:@+-] so that no line can be forged.
+ */
+#define VU_STATE_FIELDS 8
+#define VU_STATE_TEXT	64
+
+struct vu_field {
+	char name[VU_STATE_TEXT];
+	char value[VU_STATE_TEXT];
+};
+
+struct vu_record {
+	char key[VU_STATE_TEXT];
+	struct vu_field f[VU_STATE_FIELDS];
+	int nf;
+};
+
+struct vu_records {
+	struct vu_record *v;
+	size_t n;
+};
+
+/*
+ * Take /run/vfio-utils/lock (creating the directory, root-only), waiting at
+ * most TIMEOUT_MS; the fd to give to vu_state_unlock, or -errno (-ETIMEDOUT
+ * when another command holds it).
+ */
+int vu_state_lock(int timeout_ms);
+void vu_state_unlock(int fd);
+
+/*
+ * Read state file NAME. A missing file is empty. A damaged one is reported
+ * (one warning naming the file and line), its readable records kept, and
+ * -EBADMSG returned alongside them: the caller falls back to what it can
+ * tell from the system.
+ */
+int vu_state_read(const char *name, struct vu_records *out);
+/* Write all of NAME: temporary file, fsync, rename. No records removes it. */
+int vu_state_write(const char *name, const struct vu_records *recs);
+void vu_records_free(struct vu_records *recs);
+
+struct vu_record *vu_records_find(const struct vu_records *recs, const char *key);
+/* Add or replace the record KEY; fields come as name, value pairs, NULL-terminated. */
+struct vu_record *vu_records_set(struct vu_records *recs, const char *key, ...)
+    __attribute__((sentinel));
+void vu_records_del(struct vu_records *recs, const char *key);
+/* A field's value, NULL when absent; "-" stands for none. */
+const char *vu_record_get(const struct vu_record *r, const char *name);
+bool vu_state_valid_text(const char *s);
+
+#endif

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Handing devices to vfio-pci and back, the way libvirt does, with what was there remembered. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+#include "holders.h"
+#include "msg.h"
+#include "sysfs.h"
+#include "vfio.h"
+
+int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
+{
+	int fd = -1, err;
+
+	v->timeout_ms = timeout_ms;
+	if (!vu_dry_run) {
+		fd = vu_state_lock(timeout_ms);
+		if (fd == -ETIMEDOUT) {
+			vu_err(
+			    "/run/vfio-utils/lock: another vfio-utils command has held it for %d s",
+			    timeout_ms / 1000);
+			return fd;
+		}
+		if (fd < 0) {
+			vu_errc(fd, "/run/vfio-utils: cannot take the lock");
+			return fd;
+		}
+	}
+	/* A damaged file was reported; what it still holds is used, the rest comes from sysfs. */
+	err = vu_state_read(VU_STATE_DEVICES, &v->devices);
+	if (err < 0 && err != -EBADMSG)
+		vu_errc(err, "/run/vfio-utils/%s: cannot read", VU_STATE_DEVICES);
+	err = vu_state_read(VU_STATE_MODULES, &v->modules);
+	if (err < 0 && err != -EBADMSG)
+		vu_errc(err, "/run/vfio-utils/%s: cannot read", VU_STATE_MODULES);
+	return fd;
+}
+
+static int save(struct vu_vfio *v)
+{
+	int err;
+
+	if (vu_dry_run)
+		return 0;
+	if ((err = vu_state_write(VU_STATE_DEVICES, &v->devices)) < 0 ||
+	    (err = vu_state_write(VU_STATE_MODULES, &v->modules)) < 0)
+		vu_errc(err, "/run/vfio-utils: cannot save what was changed");
+	return err;
+}
+
+int vu_vfio_end(struct vu_vfio *v)
+{
+	int err = save(v);
+
+	vu_names_free(&v->loaded);
+	vu_records_free(&v->devices);
+	vu_records_free(&v->modules);
+	return err;
+}
+
+void vu_dev_refresh_driver(struct vu_dev *d)
+{
+	char path[PATH_MAX];
+
+	if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", d->name) < 0 ||
+	    vu_link_name(path, d->driver, sizeof(d->driver)) < 0)
+		d->driver[0] = '\0';
+}
+
+static bool driver_registered(const char *driver)
+{
+	char path[PATH_MAX];
+
+	return vu_path(path, sizeof(path), "/sys/bus/pci/drivers/%s", driver) == 0 &&
+	       vu_exists(path);
+}
+
+int vu_vfio_load(struct vu_vfio *v)
+{
+	struct vu_names *loaded = &v->loaded;
+	enum vu_modstate st = vu_mod_state(v->kmod, "vfio_pci");
+	int err;
+
+	if (st == VU_MOD_LOADED || st == VU_MOD_BUILTIN || driver_registered("vfio-pci"))
+		return 0;
+	if (st == VU_MOD_UNKNOWN) {
+		vu_err(
+		    "vfio-pci: no such module for this kernel: install the kernel's vfio modules");
+		return -ENOENT;
+	}
+	vu_act_command("%s vfio-pci", vu_act_modprobe());
+	if (vu_dry_run)
+		return 0;
+	err = vu_mod_load(v->kmod, "vfio-pci", loaded);
+	if (err < 0) {
+		vu_errc(err, "vfio-pci: cannot load the module");
+		vu_vfio_unload_loaded(v);
+	} else if (loaded->n) {
+		char list[512];
+		size_t len = 0;
+
+		for (size_t i = 0; i < loaded->n; i++)
+			len +=
+			    (size_t)snprintf(list + len, sizeof(list) - len, " %s", loaded->v[i]);
+		vu_report("loaded%s", list);
+	}
+	return err;
+}
+
+void vu_vfio_unload_loaded(struct vu_vfio *v)
+{
+	for (size_t i = v->loaded.n; i-- > 0;) {
+		int err = vu_mod_unload(v->kmod, v->loaded.v[i]);
+
+		if (err < 0 && err != -ENOENT)
+			vu_errc(err, "%s: cannot unload it again", v->loaded.v[i]);
+	}
+	vu_names_free(&v->loaded);
+}
+
+int vu_vfio_holders(struct vu_dev *const *devs, size_t n, struct vu_holders *out)
+{
+	struct vu_names all = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		struct vu_names nodes;
+
+		if ((err = vu_dev_nodes(devs[i], &nodes)) < 0)
+			break;
+		for (size_t k = 0; k < nodes.n && !err; k++) {
+			char **v = realloc(all.v, (all.n + 1) * sizeof(*v));
+
+			if (!v) {
+				err = -ENOMEM;
+				break;
+			}
+			all.v = v;
+			all.v[all.n++] = nodes.v[k];
+			nodes.v[k] = NULL;
+		}
+		vu_names_free(&nodes);
+	}
+	if (!err)
+		err = vu_holders_find(&all, out);
+	vu_names_free(&all);
+	return err;
+}
+
+bool vu_vfio_held(const struct vu_holders *h, const struct vu_dev *d, char *why, size_t size)
+{
+	struct vu_holders mine = { 0 };
+	struct vu_names nodes;
+	bool held;
+
+	if (vu_dev_nodes(d, &nodes) < 0)
+		return false;
+	mine.v = calloc(h->n + 1, sizeof(*mine.v));
+	for (size_t i = 0; mine.v && i < h->n; i++)
+		for (size_t k = 0; k < nodes.n; k++)
+			if (strcmp(h->v[i].node, nodes.v[k]) == 0) {
+				mine.v[mine.n++] = h->v[i];
+				break;
+			}
+	held = mine.n > 0;
+	if (held) {
+		char who[512];
+
+		vu_holders_format(&mine, who, sizeof(who));
+		snprintf(why, size, "%s is held open by %s", mine.v[0].node, who);
+	}
+	free(mine.v);
+	vu_names_free(&nodes);
+	return held;
+}
+
+static int dev_path(char *buf, size_t size, const struct vu_dev *d, const char *attr)
+{
+	return vu_path(buf, size, "/sys/bus/pci/devices/%s/%s", d->name, attr);
+}
+
+/* A BOOTFB reservation inside one of D's memory ranges: vfio-pci then cannot reserve BAR 0. */
+static bool bootfb_over(const struct vu_dev *d)
+{
+	char path[PATH_MAX], *line = NULL;
+	unsigned long long bars[7][2] = { { 0 } }, s, e;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	if (dev_path(path, sizeof(path), d, "resource") < 0 || !(f = fopen(path, "re")))
+		return false;
+	for (int i = 0; i < 7 && getline(&line, &cap, f) > 0; i++)
+		sscanf(line, "%llx %llx", &bars[i][0], &bars[i][1]);
+	fclose(f);
+	if (vu_path(path, sizeof(path), "/proc/iomem") < 0 || !(f = fopen(path, "re"))) {
+		free(line);
+		return false;
+	}
+	while (!found && getline(&line, &cap, f) > 0)
+		if (strstr(line, ": BOOTFB") && sscanf(line, " %llx-%llx", &s, &e) == 2)
+			for (int i = 0; i < 7; i++)
+				found = found || (bars[i][1] && s >= bars[i][0] && s <= bars[i][1]);
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Why vfio-pci did not take D after the probe. */
+static void why_not_vfio(const struct vu_dev *d)
+{
+	if (d->group < 0)
+		vu_err("%s: vfio-pci refused it: it is in no IOMMU group, so the IOMMU is probably "
+		       "off "
+		       "(see 'iommu-groups --status')",
+		       d->name);
+	else if (!driver_registered("vfio-pci"))
+		vu_err("%s: no driver took it: vfio-pci is not loaded", d->name);
+	else if (bootfb_over(d))
+		vu_err("%s: vfio-pci could not reserve its memory: the firmware framebuffer still "
+		       "holds it (run 'efifb unbind' first)",
+		       d->name);
+	else if (d->driver[0])
+		vu_err("%s: %s took it instead of vfio-pci", d->name, d->driver);
+	else
+		vu_err(
+		    "%s: vfio-pci did not take it; the kernel log says why (dmesg | grep -i vfio)",
+		    d->name);
+}
+
+static void report_write_error(const struct vu_dev *d, int err, const char *what,
+			       const char *driver, int timeout_ms)
+{
+	if (err == -ETIMEDOUT)
+		vu_err("%s: %s %s did not finish in %d s: the device is in use; it may still "
+		       "complete, then run 'vfio-unbind --restore'",
+		       d->name, what, driver, timeout_ms / 1000);
+	else
+		vu_errc(err, "%s: %s %s failed", d->name, what, driver);
+}
+
+/* Add D's record unless one exists: the driver from the first time stays. */
+static int remember(struct vu_vfio *v, const struct vu_dev *d)
+{
+	char path[PATH_MAX], override[VU_STATE_TEXT], module[VU_STATE_TEXT] = "";
+
+	if (vu_records_find(&v->devices, d->name) || strcmp(d->driver, "vfio-pci") == 0)
+		return 0;
+	if (dev_path(path, sizeof(path), d, "driver_override") < 0 ||
+	    vu_read(path, override, sizeof(override)) < 0 || strcmp(override, "(null)") == 0 ||
+	    !vu_state_valid_text(override))
+		snprintf(override, sizeof(override), "-");
+	if (d->driver[0] && vu_driver_module(d->driver, module, sizeof(module)) < 0)
+		module[0] = '\0';
+	if (!vu_records_set(&v->devices, d->name, "driver", d->driver, "module", module, "override",
+			    override, NULL)) {
+		vu_errc(ENOMEM, "%s", d->name);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+int vu_vfio_remember(struct vu_vfio *v, struct vu_dev *const *devs, size_t n)
+{
+	int added = 0, err;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((err = remember(v, devs[i])) < 0)
+			return err;
+		added += err;
+	}
+	return added ? save(v) : 0;
+}
+
+int vu_vfio_bind(struct vu_vfio *v, struct vu_dev *d)
+{
+	char path[PATH_MAX], from[VU_DRIVER_MAX];
+	int err;
+
+	if (strcmp(d->driver, "vfio-pci") == 0) {
+		/* Idempotent: the driver remembered from the first time stays. */
+		vu_report("%s: already on vfio-pci", d->name);
+		return 0;
+	}
+	/* Remembered before anything changes: a kill at any later point can be undone. */
+	if ((err = remember(v, d)) < 0 || (err == 1 && (err = save(v)) < 0))
+		return err;
+	if (dev_path(path, sizeof(path), d, "driver_override") < 0)
+		return -ENAMETOOLONG;
+	snprintf(from, sizeof(from), "%s", d->driver[0] ? d->driver : "no driver");
+	if ((err = vu_act_write(path, "vfio-pci")) < 0) {
+		vu_errc(err, "%s: cannot set driver_override", d->name);
+		return err;
+	}
+	if (d->driver[0]) {
+		if (vu_path(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", d->driver) < 0)
+			return -ENAMETOOLONG;
+		if ((err = vu_act_write_timeout(path, d->name, v->timeout_ms)) < 0) {
+			report_write_error(d, err, "unbind from", d->driver, v->timeout_ms);
+			return err;
+		}
+	}
+	if (vu_path(path, sizeof(path), "/sys/bus/pci/drivers_probe") < 0)
+		return -ENAMETOOLONG;
+	if ((err = vu_act_write_timeout(path, d->name, v->timeout_ms)) < 0) {
+		report_write_error(d, err, "probe for", "vfio-pci", v->timeout_ms);
+		return err;
+	}
+	if (vu_dry_run)
+		return 0;
+	/* drivers_probe succeeds whether or not anything bound: the link tells. */
+	vu_dev_refresh_driver(d);
+	if (strcmp(d->driver, "vfio-pci") != 0) {
+		why_not_vfio(d);
+		return -ENODEV;
+	}
+	vu_report("%s: %s -> vfio-pci", d->name, from);
+	return 0;
+}
+
+static const char *field(const struct vu_record *r, const char *name)
+{
+	const char *s = r ? vu_record_get(r, name) : NULL;
+
+	return s && strcmp(s, "-") != 0 ? s : NULL;
+}
+
+static void copy_field(const struct vu_record *r, const char *name, char *buf, size_t size)
+{
+	const char *s = field(r, name);
+
+	snprintf(buf, size, "%s", s ? s : "");
+}
+
+/* The module the original driver comes from, loaded; by modalias when nothing was remembered. */
+static int load_driver(struct vu_vfio *v, const struct vu_dev *d, const char *driver,
+		       const char *module)
+{
+	char path[PATH_MAX], alias[256];
+	const char *what = module;
+	int err;
+
+	if (driver && driver_registered(driver))
+		return 0;
+	if (driver && !module) {
+		vu_err("%s: %s is built into the kernel but not registered", d->name, driver);
+		return -ENOENT;
+	}
+	if (!driver) {
+		if (dev_path(path, sizeof(path), d, "modalias") < 0 ||
+		    vu_read(path, alias, sizeof(alias)) <= 0)
+			return 0;
+		what = alias;
+	}
+	vu_act_command("%s '%s'", vu_act_modprobe(), what);
+	if (vu_dry_run)
+		return 0;
+	err = vu_mod_load(v->kmod, what, NULL);
+	/* No module for the alias: some devices have no driver at all. */
+	if (err == -ENOENT && !driver)
+		return 0;
+	if (err < 0)
+		vu_errc(err, "%s: cannot load %s", d->name, what);
+	return err;
+}
+
+int vu_vfio_restore(struct vu_vfio *v, struct vu_dev *d)
+{
+	const struct vu_record *r = vu_records_find(&v->devices, d->name);
+	char path[PATH_MAX], driver[VU_DRIVER_MAX] = "", module[VU_STATE_TEXT] = "";
+	char override[VU_STATE_TEXT] = "";
+	bool on_vfio = strcmp(d->driver, "vfio-pci") == 0;
+	int err;
+
+	if (!r && !on_vfio) {
+		vu_report("%s: on %s, not vfio-pci: nothing to do", d->name,
+			  d->driver[0] ? d->driver : "no driver");
+		return 0;
+	}
+	/* Copies: the record goes before the device is reprobed. */
+	copy_field(r, "driver", driver, sizeof(driver));
+	copy_field(r, "module", module, sizeof(module));
+	copy_field(r, "override", override, sizeof(override));
+
+	if (dev_path(path, sizeof(path), d, "driver_override") < 0)
+		return -ENAMETOOLONG;
+	if ((err = vu_act_write(path, override)) < 0) {
+		vu_errc(err, "%s: cannot reset driver_override", d->name);
+		return err;
+	}
+	if (on_vfio) {
+		if (vu_path(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/unbind") < 0)
+			return -ENAMETOOLONG;
+		if ((err = vu_act_write_timeout(path, d->name, v->timeout_ms)) < 0) {
+			report_write_error(d, err, "unbind from", "vfio-pci", v->timeout_ms);
+			return err;
+		}
+		d->driver[0] = '\0';
+	}
+	/* A device that had no driver when vfio-bind took it gets none back. */
+	if (!d->driver[0] && (!r || driver[0])) {
+		if ((err = load_driver(v, d, driver[0] ? driver : NULL,
+				       module[0] ? module : NULL)) < 0)
+			return err;
+		/* Loading a driver probes its devices itself; reprobe only what is still free. */
+		if (!vu_dry_run)
+			vu_dev_refresh_driver(d);
+		if (!d->driver[0]) {
+			if (vu_path(path, sizeof(path), "/sys/bus/pci/drivers_probe") < 0)
+				return -ENAMETOOLONG;
+			if ((err = vu_act_write_timeout(path, d->name, v->timeout_ms)) < 0) {
+				report_write_error(d, err, "probe for",
+						   driver[0] ? driver : "a driver", v->timeout_ms);
+				return err;
+			}
+		}
+	}
+	if (vu_dry_run)
+		return 0;
+	vu_dev_refresh_driver(d);
+	if (driver[0] && strcmp(d->driver, driver) != 0) {
+		vu_err("%s: %s did not take it back (it is on %s); the kernel log says why (dmesg)",
+		       d->name, driver, d->driver[0] ? d->driver : "no driver");
+		return -ENODEV;
+	}
+	/* Saved at the end: a record dropped late only means a restore that finds nothing to do. */
+	vu_records_del(&v->devices, d->name);
+	if (on_vfio)
+		vu_report("%s: vfio-pci -> %s", d->name, d->driver[0] ? d->driver : "no driver");
+	else
+		vu_report("%s: back on %s", d->name, d->driver[0] ? d->driver : "no driver");
+	return 0;
+}

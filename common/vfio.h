@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Handing devices to vfio-pci and back, the way libvirt does, with what was there remembered. */
+#ifndef VU_VFIO_H
+#define VU_VFIO_H
+
+#include <stdbool.h>
+
+#include "device.h"
+#include "kmod.h"
+#include "state.h"
+
+/* State files: the devices vfio-bind took (with their original driver), the modules it removed. */
+#define VU_STATE_DEVICES "devices"
+#define VU_STATE_MODULES "modules"
+
+struct vu_vfio {
+	struct vu_kmod *kmod;
+	int timeout_ms;
+	struct vu_records devices;
+	struct vu_records modules;
+	struct vu_names loaded; /* modules this run inserted, for a rollback */
+};
+
+/* Take the lock and read both state files; a damaged file has been reported. */
+int vu_vfio_begin(struct vu_vfio *v, int timeout_ms);
+/* Write the state back (not under dry run) and drop the lock. */
+int vu_vfio_end(struct vu_vfio *v);
+
+/* vfio-pci and what it needs, loaded (built in counts). */
+int vu_vfio_load(struct vu_vfio *v);
+/* Remove, newest first, the modules vu_vfio_load inserted: a failed run leaves none. */
+void vu_vfio_unload_loaded(struct vu_vfio *v);
+/* Remember the driver and driver_override of each device not yet on vfio-pci, in one write. */
+int vu_vfio_remember(struct vu_vfio *v, struct vu_dev *const *devs, size_t n);
+/*
+ * D to vfio-pci: remember its driver and driver_override (first, so that a
+ * kill at any later point can be undone), write vfio-pci to driver_override,
+ * unbind, drivers_probe, then check the driver link. Reports what it did or
+ * what failed; 0 or -errno. D->driver follows.
+ */
+int vu_vfio_bind(struct vu_vfio *v, struct vu_dev *d);
+/*
+ * D back to the driver it had: driver_override as it was, unbind from
+ * vfio-pci, the driver's module loaded (from the record, else by modalias),
+ * reprobe, check. A device vfio-bind never took is left alone. 0 or -errno.
+ */
+int vu_vfio_restore(struct vu_vfio *v, struct vu_dev *d);
+
+struct vu_holders;
+/* One scan of every process for the nodes of all N devices. */
+int vu_vfio_holders(struct vu_dev *const *devs, size_t n, struct vu_holders *out);
+/*
+ * Processes of H holding D's nodes open ("/dev/nvidia0 is held open by Xorg
+ * (1234)") into WHY: an unbind would block in the kernel until they let go.
+ * True when there are any.
+ */
+bool vu_vfio_held(const struct vu_holders *h, const struct vu_dev *d, char *why, size_t size);
+
+/* Re-read D's driver link. */
+void vu_dev_refresh_driver(struct vu_dev *d);
+
+#endif

@@ -1,0 +1,68 @@
+#!/usr/bin/env bats
+# Every command's bash, zsh and fish completion loads, and completes options
+# and arguments from the tree the command line points at.
+
+load helpers
+
+# bash_complete LINE: what bash offers for the last word of LINE.
+bash_complete() {
+	local line=$1 cmd=${1%% *}
+	bash -c '
+		source /usr/share/bash-completion/bash_completion
+		source "$1/completions/bash/$2"
+		read -ra COMP_WORDS <<<"$3"
+		[[ $3 == *" " ]] && COMP_WORDS+=("")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		COMP_LINE=$3 COMP_POINT=${#3}
+		"_${2//-/_}"
+		printf "%s\n" "${COMPREPLY[@]}"
+	' complete "$TOP" "$cmd" "$line"
+}
+
+fish_complete() {
+	fish -c "source '$TOP/completions/fish/${1%% *}.fish'; complete -C'$1'"
+}
+
+setup() {
+	root=$(printf '%s\n' "$(cat "$MACHINES/x570-rtx2070s-group.txt")" "driver 09:00.1 vfio-pci" | machine_from_stdin)
+}
+
+@test "bash: options, devices and groups, from the --sysroot on the command line" {
+	run bash_complete "iommu-groups --st"
+	assert_output "--status"
+	run bash_complete "iommu-groups --sysroot $root "
+	assert_line "09:00.0"
+	assert_line "2"
+	run bash_complete "vfio-bind --sysroot $root 09:00."
+	assert_output $'00.0\n00.2\n00.3' # 09:00.1 is on vfio-pci; bash completes after the colon
+	run bash_complete "vfio-unbind --sysroot $root 09:00."
+	assert_output "00.1"
+	run bash_complete "vfio-unbind --unl"
+	assert_output "--unload-vfio"
+}
+
+@test "fish: options with descriptions, devices from the sysroot" {
+	run fish_complete "vfio-bind --unl"
+	assert_output $'--unload\tRemove the modules of the drivers they had'
+	run fish_complete "vfio-unbind --sysroot $root 0"
+	assert_output $'09:00.1\tDevice'
+	run fish_complete "iommu-groups --sysroot $root 09:00.3"
+	assert_output $'09:00.3\tDevice'
+}
+
+@test "zsh: every completion function loads under compinit" {
+	for f in "$TOP"/completions/zsh/_*; do
+		run zsh -f -c "fpath=('$TOP/completions/zsh' \$fpath); autoload -Uz compinit; compinit -u; autoload -Uz ${f##*/}; whence -w ${f##*/}"
+		assert_success
+		assert_output "${f##*/}: function"
+	done
+}
+
+@test "every command has a completion for each shell" {
+	for c in "$TOP"/cmd/*.c; do
+		c=$(basename "$c" .c)
+		[ -f "$TOP/completions/bash/$c" ]
+		[ -f "$TOP/completions/zsh/_$c" ]
+		[ -f "$TOP/completions/fish/$c.fish" ]
+	done
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# vfio-unbind on the kernel simulator.
+
+load helpers
+
+teardown() {
+	sim_down
+}
+
+vfio_bind() { on_sim vfio-bind "$@"; }
+vfio_unbind() { on_sim vfio-unbind "$@"; }
+
+@test "named devices go back; the others stay on vfio-pci and remembered" {
+	sim_up $SINGLE
+	vfio_bind --group 09:00.0
+	run vfio_unbind 09:00.2 09:00.3
+	assert_success
+	assert_output $'0000:09:00.2: vfio-pci -> xhci_hcd\n0000:09:00.3: vfio-pci -> nvidia-gpu'
+	assert_equal "$(driver_of 0000:09:00.0)" vfio-pci
+	run cat "$SIMROOT/run/vfio-utils/devices"
+	assert_line --partial "0000:09:00.0 driver=nvidia"
+	refute_output --partial "0000:09:00.2"
+}
+
+@test "a device on vfio-pci that nobody remembers goes to the driver its modalias names" {
+	sim_up $SINGLE
+	on_sim modprobe -d "$SIMROOT" vfio-pci
+	echo vfio-pci >"$SIMROOT/sys/bus/pci/devices/0000:09:00.1/driver_override"
+	echo 0000:09:00.1 >"$SIMROOT/sys/bus/pci/drivers/snd_hda_intel/unbind"
+	echo 0000:09:00.1 >"$SIMROOT/sys/bus/pci/drivers_probe"
+	on_sim kmodcall "$SIMROOT/lib/modules/$KVER" remove snd_hda_intel
+	run vfio_unbind 09:00.1
+	assert_success
+	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
+	assert_equal "$(cat "$SIMROOT/sys/bus/pci/devices/0000:09:00.1/driver_override")" "(null)"
+}
+
+@test "a device not on vfio-pci and not remembered: nothing to do" {
+	sim_up $SINGLE
+	run vfio_unbind 09:00.0
+	assert_success
+	assert_output "0000:09:00.0: on nvidia, not vfio-pci: nothing to do"
+	run vfio_unbind --restore
+	assert_success
+	assert_output "nothing remembered: nothing to restore"
+}
+
+@test "--restore leaves a running VM's devices alone and says so; naming one is refused; --force takes it" {
+	sim_up $DUAL
+	vfio_bind --group 01:00.0
+	sleep 100 3<"$SIMROOT/dev/vfio/8" &
+	qemu=$!
+	run vfio_unbind --restore
+	assert_success
+	assert_line "vfio-unbind: warning: 0000:01:00.0: /dev/vfio/8 is held open by sleep ($qemu): a VM still uses it: left on vfio-pci"
+	assert_equal "$(driver_of 0000:01:00.0)" vfio-pci
+	run vfio_unbind 01:00.0
+	assert_failure 1
+	assert_line "vfio-unbind: 0000:01:00.0: /dev/vfio/8 is held open by sleep ($qemu): a VM still uses it (--force takes it anyway)"
+	run vfio_unbind --force --timeout 0.5 01:00.0
+	assert_failure 1
+	assert_line --partial "unbind from vfio-pci did not finish in 0 s"
+	kill $qemu
+	wait $qemu || true
+	run vfio_unbind --restore
+	assert_success
+	assert_equal "$(driver_of 0000:01:00.0)" nvidia
+	assert_equal "$(driver_of 0000:01:00.1)" snd_hda_intel
+}
+
+@test "removed modules come back once their device does, not before" {
+	sim_up $DUAL
+	vfio_bind --group --unload 01:00.0
+	vfio_bind 09:00.2
+	run vfio_unbind 09:00.2
+	assert_success
+	[ ! -e "$SIMROOT/sys/module/nvidia_drm" ]
+	run vfio_unbind 01:00.0 01:00.1
+	assert_success
+	assert_equal "$(cat "$SIMROOT/sys/module/nvidia_drm/initstate")" live
+	[ -e "$SIMROOT/dev/dri/card1" ]
+}
+
+@test "a damaged line is reported by line; the records that are fine still count" {
+	sim_up $SINGLE
+	vfio_bind 09:00.0 09:00.1
+	sed -i '2a\0000:09:00.7 driver=<script>' "$SIMROOT/run/vfio-utils/devices"
+	run vfio_unbind --restore
+	assert_success
+	assert_line --index 0 "vfio-unbind: warning: /run/vfio-utils/devices:3: damaged state file: using what it can tell from the system"
+	assert_equal "$(driver_of 0000:09:00.0)" nvidia
+	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
+}
+
+@test "keeps going past a device that fails, then says how many failed" {
+	sim_up $SINGLE
+	vfio_bind --group 09:00.0
+	sim ctl "$SIMROOT" fault 09:00.1 probe-nothing snd_hda_intel
+	run vfio_unbind --restore
+	assert_failure 1
+	assert_line "vfio-unbind: 0000:09:00.1: snd_hda_intel did not take it back (it is on no driver); the kernel log says why (dmesg)"
+	assert_line "vfio-unbind: 1 of 4 devices not given back"
+	assert_equal "$(driver_of 0000:09:00.3)" nvidia-gpu
+	sim ctl "$SIMROOT" fault 09:00.1 clear
+	run vfio_unbind --restore
+	assert_success
+	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
+}
+
+@test "--dry-run prints the commands and changes nothing" {
+	sim_up $SINGLE
+	vfio_bind 09:00.0
+	before=$(sim_snapshot)
+	run vfio_unbind --dry-run --restore --unload-vfio
+	assert_success
+	assert_output "echo > $SIMROOT/sys/bus/pci/devices/0000:09:00.0/driver_override
+echo 0000:09:00.0 > $SIMROOT/sys/bus/pci/drivers/vfio-pci/unbind
+echo 0000:09:00.0 > $SIMROOT/sys/bus/pci/drivers_probe
+rmmod vfio_pci
+rmmod vfio_pci_core
+rmmod vfio_iommu_type1
+rmmod vfio"
+	assert_equal "$(sim_snapshot)" "$before"
+}
+
+@test "--json reports each device" {
+	sim_up $SINGLE
+	vfio_bind 09:00.0
+	run vfio_unbind --json --restore
+	assert_success
+	assert_output '{"ok":true,"devices":[{"slot":"0000:09:00.0","driver":"nvidia","result":"restored"}]}'
+}
+
+@test "usage: --restore names no device; nothing named is an error" {
+	run vfio-unbind --restore 01:00.0
+	assert_failure 2
+	assert_line --index 0 "vfio-unbind: --restore takes every remembered device: name none"
+	run vfio-unbind
+	assert_failure 2
+	assert_line --index 0 "vfio-unbind: no devices: name them, or use --restore or --domain-xml"
+	run vfio-unbind --help
+	assert_success
+	run vfio-unbind -V
+	assert_output --regexp '^vfio-unbind \(vfio-utils\) '
+}
