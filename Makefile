@@ -20,7 +20,7 @@ CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon $(shell pkg-con
 ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS)
 
 B          := build
-COMMANDS   := iommu-groups vfio-bind vfio-unbind
+COMMANDS   := iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIBCOMMON  := $(B)/libvfio-utils.a

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
@@ -66,11 +68,15 @@ void vu_holders_free(struct vu_holders *h)
  * A /proc/PID/fd link names the node as the process opened it: "/dev/dri/card0"
  * on the host, the node's real path below a sysroot.
  */
-static const char *match(const char *target, const struct vu_names *nodes, char **real)
+static const char *match(const char *target, const struct vu_names *nodes, char **real, bool live)
 {
-	for (size_t i = 0; i < nodes->n; i++)
-		if (strcmp(target, nodes->v[i]) == 0 || (real[i] && strcmp(target, real[i]) == 0))
+	for (size_t i = 0; i < nodes->n; i++) {
+		bool host = !*vu_sysroot() || !live;
+
+		if ((host && strcmp(target, nodes->v[i]) == 0) ||
+		    (real[i] && strcmp(target, real[i]) == 0))
 			return nodes->v[i];
+	}
 	return NULL;
 }
 
@@ -97,11 +103,21 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 		DIR *fds;
 		int dfd;
 
+		struct stat st;
+		bool live;
+
 		/* One open of the fd directory, then readlinkat: no path walk per descriptor. */
 		if (strspn(pid, "0123456789") != strlen(pid) ||
+		    vu_path(path, sizeof(path), "/proc/%s", pid) < 0 || lstat(path, &st) < 0 ||
 		    vu_path(path, sizeof(path), "/proc/%s/fd", pid) < 0 ||
 		    (dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			continue;
+		/*
+		 * A live process (the real one, or the simulator's link to it) names the node
+		 * by its real path: below a sysroot, a bare /dev path is the host's node, not
+		 * ours. Only a captured tree's own /proc writes the bare path.
+		 */
+		live = !*vu_sysroot() || S_ISLNK(st.st_mode);
 		if (!(fds = fdopendir(dfd))) {
 			close(dfd);
 			continue;
@@ -116,7 +132,7 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 			    (len = readlinkat(dfd, e->d_name, target, sizeof(target) - 1)) < 0)
 				continue;
 			target[len] = '\0';
-			if (!(node = match(target, nodes, real)))
+			if (!(node = match(target, nodes, real, live)))
 				continue;
 			if (!(v = realloc(out->v, (out->n + 1) * sizeof(*v))))
 				break;

@@ -278,3 +278,40 @@ int vu_state_write(const char *name, const struct vu_records *recs)
 		unlink(tmp);
 	return err;
 }
+
+int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bool dry)
+{
+	int fd = -1, err;
+
+	recs->v = NULL;
+	recs->n = 0;
+	if (!dry) {
+		fd = vu_state_lock(timeout_ms);
+		if (fd == -ETIMEDOUT) {
+			vu_err(
+			    "/run/vfio-utils/lock: another vfio-utils command has held it for %d s",
+			    timeout_ms / 1000);
+			return fd;
+		}
+		if (fd < 0) {
+			vu_errc(fd, "/run/vfio-utils: cannot take the lock");
+			return fd;
+		}
+	}
+	/* A damaged file was reported; what it still holds is used. */
+	err = vu_state_read(name, recs);
+	if (err < 0 && err != -EBADMSG)
+		vu_errc(err, "/run/vfio-utils/%s: cannot read", name);
+	return fd;
+}
+
+int vu_state_save(const char *name, const struct vu_records *recs, bool dry)
+{
+	int err;
+
+	if (dry)
+		return 0;
+	if ((err = vu_state_write(name, recs)) < 0)
+		vu_errc(err, "/run/vfio-utils/%s: cannot save what was changed", name);
+	return err;
+}

@@ -39,6 +39,15 @@ int vu_state_lock(int timeout_ms);
 void vu_state_unlock(int fd);
 
 /*
+ * What each command does around a change: take the lock (not under DRY),
+ * read NAME into RECS, reporting a file that cannot be read. The lock's fd
+ * (-1 under DRY), or -errno after reporting.
+ */
+int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bool dry);
+/* Write NAME back (not under DRY), reporting a failure; 0 or -errno. */
+int vu_state_save(const char *name, const struct vu_records *recs, bool dry);
+
+/*
  * Read state file NAME. A missing file is empty. A damaged one is reported
  * (one warning naming the file and line), its readable records kept, and
  * -EBADMSG returned alongside them: the caller falls back to what it can

@@ -14,42 +14,25 @@
 
 int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
 {
-	int fd = -1, err;
+	int fd;
 
 	v->timeout_ms = timeout_ms;
-	if (!vu_dry_run) {
-		fd = vu_state_lock(timeout_ms);
-		if (fd == -ETIMEDOUT) {
-			vu_err(
-			    "/run/vfio-utils/lock: another vfio-utils command has held it for %d s",
-			    timeout_ms / 1000);
-			return fd;
-		}
-		if (fd < 0) {
-			vu_errc(fd, "/run/vfio-utils: cannot take the lock");
-			return fd;
-		}
+	fd = vu_state_begin(VU_STATE_DEVICES, &v->devices, timeout_ms, vu_dry_run);
+	if (fd >= 0 || vu_dry_run) {
+		/* Under the same lock: one begin per command. */
+		int err = vu_state_read(VU_STATE_MODULES, &v->modules);
+
+		if (err < 0 && err != -EBADMSG)
+			vu_errc(err, "/run/vfio-utils/%s: cannot read", VU_STATE_MODULES);
 	}
-	/* A damaged file was reported; what it still holds is used, the rest comes from sysfs. */
-	err = vu_state_read(VU_STATE_DEVICES, &v->devices);
-	if (err < 0 && err != -EBADMSG)
-		vu_errc(err, "/run/vfio-utils/%s: cannot read", VU_STATE_DEVICES);
-	err = vu_state_read(VU_STATE_MODULES, &v->modules);
-	if (err < 0 && err != -EBADMSG)
-		vu_errc(err, "/run/vfio-utils/%s: cannot read", VU_STATE_MODULES);
 	return fd;
 }
 
 static int save(struct vu_vfio *v)
 {
-	int err;
+	int err = vu_state_save(VU_STATE_DEVICES, &v->devices, vu_dry_run);
 
-	if (vu_dry_run)
-		return 0;
-	if ((err = vu_state_write(VU_STATE_DEVICES, &v->devices)) < 0 ||
-	    (err = vu_state_write(VU_STATE_MODULES, &v->modules)) < 0)
-		vu_errc(err, "/run/vfio-utils: cannot save what was changed");
-	return err;
+	return err ? err : vu_state_save(VU_STATE_MODULES, &v->modules, vu_dry_run);
 }
 
 int vu_vfio_end(struct vu_vfio *v)

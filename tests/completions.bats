@@ -50,6 +50,17 @@ setup() {
 	assert_output $'09:00.3\tDevice'
 }
 
+@test "the screen commands complete their subcommands and options" {
+	run bash_complete "dm-ctl st"
+	assert_output $'status\nstop\nstart'
+	run bash_complete "vtcon --a"
+	assert_output "--all"
+	run fish_complete "efifb "
+	assert_line $'unbind\tRelease it'
+	run fish_complete "dm-ctl --iso"
+	assert_output $'--isolate\tsystemd: multi-user.target and graphical.target'
+}
+
 @test "zsh: every completion function loads under compinit" {
 	for f in "$TOP"/completions/zsh/_*; do
 		run zsh -f -c "fpath=('$TOP/completions/zsh' \$fpath); autoload -Uz compinit; compinit -u; autoload -Uz ${f##*/}; whence -w ${f##*/}"

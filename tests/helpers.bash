@@ -103,3 +103,30 @@ sim_snapshot() {
 # The guides' dual-GPU and single-GPU machines, for the vfio suites.
 DUAL=b550-5600g-rtx2060   # seed 001: RTX 2060 in group 8 for the VM, the iGPU for the host
 SINGLE=x570-rtx2070s-group # seed 002: one RTX 2070 SUPER, four functions, bridges in group 2
+
+# The init systems' stand-ins (systemctl, rc-service, sv) act on $SIMROOT.
+STANDINS=$TESTS/stand-ins
+
+# dm_boot: the display manager running, its X server holding the GPU, as at login.
+dm_boot() {
+	PATH=$STANDINS:$PATH on_sim bash -c '
+		case $(ls "$VFIO_UTILS_SYSROOT/run") in
+		*systemd*) systemctl start display-manager.service ;;
+		*openrc*) rc-service display-manager start ;;
+		*runit*) sv start "$(ls "$VFIO_UTILS_SYSROOT/etc/runit/runsvdir/default")" ;;
+		esac' >/dev/null
+}
+
+# Everything the screen hand-over touches: consoles, framebuffers, BOOTFB, the
+# display manager and whether its X server holds the GPU.
+screen_snapshot() {
+	local c f
+	for c in "$SIMROOT"/sys/class/vtconsole/*; do
+		[ -e "$c" ] && echo "${c##*/} $(cat "$c/name") bind=$(cat "$c/bind")"
+	done
+	for f in "$SIMROOT"/sys/bus/platform/devices/*framebuffer*; do
+		[ -e "$f" ] && echo "${f##*/} driver=$(basename "$(readlink "$f/driver" 2>/dev/null)" 2>/dev/null)"
+	done
+	echo "BOOTFB $(grep -c BOOTFB "$SIMROOT/proc/iomem")"
+	PATH=$STANDINS:$PATH on_sim dm-ctl --json status | jq -c '[.display_manager, .active, [.gpu_holders[].comm]]'
+}

@@ -722,6 +722,13 @@ static void init_files(struct t_node *root, struct machine *m)
 	char p[PATH_MAX];
 	struct t_node *n;
 
+	/* What each init system leaves in /run while it runs. */
+	if (strcmp(m->init, "systemd") == 0)
+		t_mkdir(root, "/run/systemd/system");
+	else if (strcmp(m->init, "openrc") == 0)
+		t_filef(root, "/run/openrc/softlevel", RO, "default\n");
+	else if (strcmp(m->init, "runit") == 0)
+		t_mkdir(root, "/run/runit");
 	if (!m->dm || !*m->dm)
 		return;
 	if (strcmp(m->init, "systemd") == 0) {

@@ -285,6 +285,8 @@ static int write_fault(struct sim *s, struct t_node *n)
 
 		if (f->node != n)
 			continue;
+		if (f->ignore)
+			return 1;
 		if (f->once || f->block)
 			*f = s->wfaults[--s->nwfaults];
 		return err;
@@ -304,7 +306,9 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	/* sysfs attributes take one value; the trailing newline of echo is not part of it. */
 	if (len && val[len - 1] == '\n')
 		val[len - 1] = '\0';
-	if ((err = write_fault(s, n))) {
+	if ((err = write_fault(s, n)) == 1)
+		return (int)len; /* ignored, as the kernel ignores some writes */
+	if (err) {
 		*dev = -1;
 		return err;
 	}
@@ -608,15 +612,16 @@ int sk_control(struct sim *s, const char *cmd)
 		if (!n)
 			return -ENOENT;
 		bool block = err && strcmp(err, "block") == 0;
+		bool ignore = err && strcmp(err, "ignore") == 0;
 
-		if (!err || (!block && parse_errno(err) <= 0))
+		if (!err || (!block && !ignore && parse_errno(err) <= 0))
 			return -EINVAL;
 		s->wfaults = realloc(s->wfaults, (s->nwfaults + 1) * sizeof(*s->wfaults));
 		if (!s->wfaults)
 			abort();
 		s->wfaults[s->nwfaults++] =
-		    (struct sk_wfault){ n, block ? 0 : parse_errno(err),
-					once && strcmp(once, "once") == 0, block };
+		    (struct sk_wfault){ n, block || ignore ? 0 : parse_errno(err),
+					once && strcmp(once, "once") == 0, block, ignore };
 		return 0;
 	}
 	if (strncmp(rest, "module ", 7) == 0) {

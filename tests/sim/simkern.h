@@ -15,7 +15,8 @@ struct sk_wfault {
 	struct t_node *node;
 	int err;
 	bool once;
-	bool block; /* the write waits until "release writes", then takes effect */
+	bool block;  /* the write waits until "release writes", then takes effect */
+	bool ignore; /* the write succeeds and changes nothing */
 };
 
 struct sim {

@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dm-ctl: stop the display manager and wait until the GPU is free; start it again. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "holders.h"
+#include "json.h"
+#include "msg.h"
+#include "opts.h"
+#include "run.h"
+#include "state.h"
+#include "sysfs.h"
+
+#define STATE "dm"
+
+enum {
+	OPT_ISOLATE = VU_OPT_CMD,
+	OPT_TIMEOUT,
+};
+
+enum init { INIT_UNKNOWN, INIT_SYSTEMD, INIT_OPENRC, INIT_RUNIT };
+
+static const char *const init_names[] = { "unknown", "systemd", "openrc", "runit" };
+
+/* Display managers runit users enable, by service name. */
+static const char *const known_dms[] = { "gdm", "gdm3", "sddm",	  "lightdm", "lxdm",
+					 "xdm", "slim", "greetd", "ly",	     "emptty" };
+
+struct dm {
+	enum init init;
+	char service[128]; /* gdm.service; display-manager (OpenRC); sddm (runit); "" none */
+	char name[64];	   /* gdm, sddm: what the user knows it by */
+	bool active;
+	int err; /* a query that could not be run (reported): no answer is a guess */
+};
+
+static noreturn void usage(void)
+{
+	fputs("Usage: dm-ctl [options] [status|stop|start]\n"
+	      "\n"
+	      "Stop the display manager before its GPU goes to a VM, wait until no process\n"
+	      "holds the GPU's device nodes (the real replacement for 'sleep 5'), and start\n"
+	      "it again after. Works with systemd, OpenRC and runit, through their own tools.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status             init system, display manager, who holds the GPU (default)\n"
+	      "  stop               remember and stop it, then wait for the GPU to be free\n"
+	      "  start              start what stop stopped\n"
+	      "\n"
+	      "Options:\n"
+	      "      --isolate      systemd: switch to multi-user.target (stop) and\n"
+	      "                     graphical.target (start) instead\n"
+	      "      --timeout SECONDS  how long stop waits for the GPU to be free (20)\n"
+	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
+	      "      --json         status as JSON\n" VU_USAGE_COMMON "\n"
+	      "Exit status: 0 done (or nothing to do), 1 failed or the GPU stayed held,\n"
+	      "2 usage error.\n"
+	      "See dm-ctl(8).\n",
+	      stdout);
+	exit(VU_EXIT_OK);
+}
+
+/* A name into a field; one that does not fit is no name of ours. */
+static bool set(char *dst, size_t size, const char *src, const char *suffix)
+{
+	size_t len = strlen(src), slen = strlen(suffix);
+
+	if (len + slen >= size) {
+		dst[0] = '\0';
+		return false;
+	}
+	memcpy(dst, src, len);
+	memcpy(dst + len, suffix, slen + 1);
+	return true;
+}
+
+static bool exists(const char *fmt, const char *arg)
+{
+	char path[PATH_MAX];
+
+	return vu_path(path, sizeof(path), fmt, arg) == 0 && vu_exists(path);
+}
+
+static enum init detect_init(void)
+{
+	if (exists("%s/run/systemd/system", ""))
+		return INIT_SYSTEMD;
+	if (exists("%s/run/openrc", ""))
+		return INIT_OPENRC;
+	if (exists("%s/run/runit", "") || exists("%s/etc/runit/runsvdir", ""))
+		return INIT_RUNIT;
+	return INIT_UNKNOWN;
+}
+
+/*
+ * The init system's tool, found on PATH. Below a sysroot the host's own tool
+ * would act on this machine, not on the tree: only one outside the system
+ * directories (a stand-in) is used there.
+ */
+static int tool(const char *name, char *path, size_t size)
+{
+	static const char *const system_dirs[] = { "/usr/bin/",	      "/bin/",
+						   "/usr/sbin/",      "/sbin/",
+						   "/usr/local/bin/", "/usr/local/sbin/" };
+	const char *p = getenv("PATH");
+	char dir[PATH_MAX], real[PATH_MAX];
+
+	for (p = p ? p : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(dir, sizeof(dir), "%.*s/%s", (int)len, p, name);
+		p += len + (p[len] == ':');
+		if (access(dir, X_OK) != 0 || !realpath(dir, real))
+			continue;
+		for (size_t i = 0; *vu_sysroot() && i < sizeof(system_dirs) / sizeof(*system_dirs);
+		     i++)
+			if (strncmp(real, system_dirs[i], strlen(system_dirs[i])) == 0) {
+				vu_err(
+				    "%s: the host's own (%s) would act on this machine, not on %s: "
+				    "put a stand-in first on PATH",
+				    name, real, vu_sysroot());
+				return -EPERM;
+			}
+		snprintf(path, size, "%s", dir);
+		return 0;
+	}
+	vu_err("%s: not found on PATH", name);
+	return -ENOENT;
+}
+
+static int run_tool(const char *name, char *const args[], char *out, size_t size);
+
+/* A question to the init system's tool; a tool that cannot be run fails the command. */
+static int query(struct dm *dm, const char *name, char *const args[], char *out, size_t size)
+{
+	int r = run_tool(name, args, out, size);
+
+	if (r < 0 && !dm->err)
+		dm->err = r;
+	return r;
+}
+
+/* Run the init system's tool with ARGS; its exit status or -errno (reported). */
+static int run_tool(const char *name, char *const args[], char *out, size_t size)
+{
+	char path[PATH_MAX], *argv[8];
+	int i, err;
+
+	if ((err = tool(name, path, sizeof(path))) < 0)
+		return err;
+	argv[0] = path;
+	for (i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	err = vu_run(argv, out, size);
+	if (err < 0)
+		vu_errc(err, "%s: cannot run", path);
+	return err;
+}
+
+static void strip_service(const char *unit, char *name, size_t size)
+{
+	const char *dot = strrchr(unit, '.');
+
+	snprintf(name, size, "%.*s", (int)(dot ? (size_t)(dot - unit) : strlen(unit)), unit);
+}
+
+static void detect_systemd(struct dm *dm)
+{
+	char out[256], path[PATH_MAX], link[PATH_MAX], *base;
+
+	/* The alias systemd itself resolves; the link and Debian's file where it cannot. */
+	if (query(dm, "systemctl",
+		  (char *[]){ "show", "-P", "Id", "display-manager.service", NULL }, out,
+		  sizeof(out)) == 0 &&
+	    out[0] && strcmp(out, "display-manager.service") != 0) {
+		set(dm->service, sizeof(dm->service), out, "");
+	} else if (vu_path(path, sizeof(path), "/etc/systemd/system/display-manager.service") ==
+		       0 &&
+		   vu_readlink(path, link, sizeof(link)) > 0) {
+		base = strrchr(link, '/');
+		set(dm->service, sizeof(dm->service), base ? base + 1 : link, "");
+	} else if (vu_path(path, sizeof(path), "/etc/X11/default-display-manager") == 0 &&
+		   vu_read(path, link, sizeof(link)) > 0) {
+		base = strrchr(link, '/');
+		set(dm->service, sizeof(dm->service), base ? base + 1 : link, ".service");
+	}
+	if (!dm->service[0])
+		return;
+	strip_service(dm->service, dm->name, sizeof(dm->name));
+	if (dm->err)
+		return;
+	dm->active = query(dm, "systemctl", (char *[]){ "is-active", dm->service, NULL }, out,
+			   sizeof(out)) == 0;
+}
+
+static void detect_openrc(struct dm *dm)
+{
+	char path[PATH_MAX], conf[512], out[256], *v;
+
+	if (vu_path(path, sizeof(path), "/etc/conf.d/display-manager") < 0 ||
+	    vu_read(path, conf, sizeof(conf)) <= 0 || !(v = strstr(conf, "DISPLAYMANAGER=")))
+		return;
+	v += strlen("DISPLAYMANAGER=");
+	v += *v == '"';
+	snprintf(dm->name, sizeof(dm->name), "%.*s", (int)strcspn(v, "\"\n"), v);
+	snprintf(dm->service, sizeof(dm->service), "display-manager");
+	dm->active = query(dm, "rc-service", (char *[]){ "display-manager", "status", NULL }, out,
+			   sizeof(out)) == 0;
+}
+
+static void detect_runit(struct dm *dm)
+{
+	static const char *const dirs[] = { "/var/service", "/etc/runit/runsvdir/default",
+					    "/run/runit/service" };
+	char path[PATH_MAX], out[256];
+
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(*dirs) && !dm->service[0]; d++) {
+		struct vu_names enabled;
+
+		if (vu_path(path, sizeof(path), "%s", dirs[d]) < 0 ||
+		    vu_listdir(path, &enabled) < 0)
+			continue;
+		for (size_t i = 0; i < enabled.n && !dm->service[0]; i++)
+			for (size_t k = 0; k < sizeof(known_dms) / sizeof(*known_dms); k++)
+				if (strcmp(enabled.v[i], known_dms[k]) == 0)
+					snprintf(dm->service, sizeof(dm->service), "%s",
+						 known_dms[k]);
+		vu_names_free(&enabled);
+	}
+	if (!dm->service[0])
+		return;
+	set(dm->name, sizeof(dm->name), dm->service, "");
+	dm->active =
+	    query(dm, "sv", (char *[]){ "status", dm->service, NULL }, out, sizeof(out)) == 0 &&
+	    strncmp(out, "run:", 4) == 0;
+}
+
+static int detect(struct dm *dm)
+{
+	memset(dm, 0, sizeof(*dm));
+	dm->init = detect_init();
+	switch (dm->init) {
+	case INIT_SYSTEMD:
+		detect_systemd(dm);
+		break;
+	case INIT_OPENRC:
+		detect_openrc(dm);
+		break;
+	case INIT_RUNIT:
+		detect_runit(dm);
+		break;
+	case INIT_UNKNOWN:
+		vu_err("cannot tell the init system: none of /run/systemd/system, /run/openrc, "
+		       "/run/runit");
+		return -ENOSYS;
+	}
+	return dm->err;
+}
+
+/* Every GPU node: DRM cards and render nodes, nvidia's. */
+static void gpu_nodes(struct vu_names *out)
+{
+	char path[PATH_MAX];
+	struct vu_names l;
+
+	out->v = NULL;
+	out->n = 0;
+	if (vu_path(path, sizeof(path), "/dev/dri") == 0 && vu_listdir(path, &l) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			char node[300];
+			char **v = realloc(out->v, (out->n + 1) * sizeof(*v));
+
+			if (!v)
+				break;
+			out->v = v;
+			snprintf(node, sizeof(node), "/dev/dri/%s", l.v[i]);
+			out->v[out->n++] = strdup(node);
+		}
+		vu_names_free(&l);
+	}
+	if (vu_path(path, sizeof(path), "/dev") == 0 && vu_listdir(path, &l) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			char node[300];
+			char **v;
+
+			if (strncmp(l.v[i], "nvidia", 6) != 0 ||
+			    !(v = realloc(out->v, (out->n + 1) * sizeof(*v))))
+				continue;
+			out->v = v;
+			snprintf(node, sizeof(node), "/dev/%s", l.v[i]);
+			out->v[out->n++] = strdup(node);
+		}
+		vu_names_free(&l);
+	}
+}
+
+static void holders(struct vu_holders *h)
+{
+	struct vu_names nodes;
+
+	gpu_nodes(&nodes);
+	vu_holders_find(&nodes, h);
+	vu_names_free(&nodes);
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Until no process holds a GPU node: what 'sleep 5' hoped for, checked instead of guessed. */
+static int wait_free(int timeout_ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	double start = now();
+	struct vu_holders h = { 0 };
+	char who[1024];
+
+	for (;;) {
+		holders(&h);
+		if (h.n == 0) {
+			if (now() - start > 0.01)
+				vu_report("the GPU is free (after %.2f s)", now() - start);
+			return VU_EXIT_OK;
+		}
+		if ((now() - start) * 1000 >= timeout_ms)
+			break;
+		vu_holders_free(&h);
+		nanosleep(&tick, NULL);
+	}
+	vu_holders_format(&h, who, sizeof(who));
+	vu_err("%s is still held open after %d s by %s: they keep the GPU (a user session, "
+	       "nvidia-persistenced?)",
+	       h.v[0].node, timeout_ms / 1000, who);
+	vu_holders_free(&h);
+	return VU_EXIT_FAIL;
+}
+
+static int act(const struct dm *dm, bool stop, bool isolate)
+{
+	char *args[4] = { NULL };
+	const char *name;
+	int r;
+
+	switch (dm->init) {
+	case INIT_SYSTEMD:
+		name = "systemctl";
+		args[0] = isolate ? "isolate" : stop ? "stop" : "start";
+		args[1] = isolate ? (stop ? "multi-user.target" : "graphical.target")
+				  : (char *)dm->service;
+		break;
+	case INIT_OPENRC:
+		name = "rc-service";
+		args[0] = (char *)dm->service;
+		args[1] = stop ? "stop" : "start";
+		break;
+	default:
+		name = "sv";
+		args[0] = stop ? "stop" : "start";
+		args[1] = (char *)dm->service;
+		break;
+	}
+	vu_act_command("%s %s %s", name, args[0], args[1]);
+	if (vu_dry_run)
+		return 0;
+	r = run_tool(name, args, NULL, 0);
+	if (r > 0)
+		vu_err("%s %s %s: failed (exit status %d)", name, args[0], args[1], r);
+	if (r == 0)
+		vu_report("%s %s", stop ? "stopped" : "started", isolate ? args[1] : dm->service);
+	return r == 0 ? 0 : -EIO;
+}
+
+static int stop(const struct dm *dm, struct vu_records *recs, bool isolate)
+{
+	if (!dm->service[0]) {
+		vu_report("no display manager configured: nothing to stop");
+	} else if (!dm->active) {
+		vu_report("%s is not running: nothing to stop", dm->service);
+	} else {
+		/* Remembered first: start knows what to bring back even after a crash here. */
+		vu_records_set(recs, dm->name, "init", init_names[dm->init], "service", dm->service,
+			       "how", isolate ? "isolate" : "stop", NULL);
+		if (vu_state_save(STATE, recs, vu_dry_run) < 0 || act(dm, true, isolate) < 0)
+			return VU_EXIT_FAIL;
+	}
+	return VU_EXIT_OK;
+}
+
+static int start(struct dm *dm, struct vu_records *recs)
+{
+	if (recs->n == 0) {
+		vu_report("nothing stopped by dm-ctl: nothing to start");
+		return VU_EXIT_OK;
+	}
+	for (size_t i = recs->n; i-- > 0;) {
+		const char *service = vu_record_get(&recs->v[i], "service");
+		const char *how = vu_record_get(&recs->v[i], "how");
+		bool isolate = how && strcmp(how, "isolate") == 0;
+
+		if (service)
+			set(dm->service, sizeof(dm->service), service, "");
+		if (act(dm, false, isolate) < 0)
+			return VU_EXIT_FAIL;
+		vu_records_del(recs, recs->v[i].key);
+	}
+	return VU_EXIT_OK;
+}
+
+static int status(const struct dm *dm, bool json)
+{
+	struct vu_holders h = { 0 };
+	char who[1024];
+	struct vu_json j;
+
+	holders(&h);
+	vu_holders_format(&h, who, sizeof(who));
+	if (json) {
+		vu_json_init(&j, stdout);
+		vu_json_obj(&j, NULL);
+		vu_json_str(&j, "init", init_names[dm->init]);
+		vu_json_str(&j, "display_manager", dm->service[0] ? dm->name : NULL);
+		vu_json_str(&j, "service", dm->service[0] ? dm->service : NULL);
+		vu_json_bool(&j, "active", dm->active);
+		vu_json_arr(&j, "gpu_holders");
+		for (size_t i = 0; i < h.n; i++) {
+			vu_json_obj(&j, NULL);
+			vu_json_int(&j, "pid", h.v[i].pid);
+			vu_json_str(&j, "comm", h.v[i].comm);
+			vu_json_str(&j, "node", h.v[i].node);
+			vu_json_end(&j);
+		}
+		vu_json_end(&j);
+		vu_json_end(&j);
+	} else {
+		printf("init system:     %s\n", init_names[dm->init]);
+		if (dm->service[0])
+			printf("display manager: %s (%s, %s)\n", dm->name, dm->service,
+			       dm->active ? "running" : "stopped");
+		else
+			printf("display manager: none configured\n");
+		printf("GPU held by:     %s\n", h.n ? who : "nobody");
+	}
+	vu_holders_free(&h);
+	return VU_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "isolate", no_argument, NULL, OPT_ISOLATE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vu_records recs = { 0 };
+	const char *what = "status";
+	bool isolate = false, json = false;
+	int opt, st, lock, timeout_ms = 20000;
+	struct dm dm;
+
+	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_ISOLATE:
+			isolate = true;
+			break;
+		case OPT_TIMEOUT: {
+			char *end;
+			double t = strtod(optarg, &end);
+
+			if (end == optarg || *end || t <= 0 || t > 86400)
+				vu_usage_error("--timeout: '%s' is not a number of seconds",
+					       optarg);
+			timeout_ms = (int)(t * 1000);
+			break;
+		}
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	if (optind < argc)
+		what = argv[optind++];
+	if (optind < argc)
+		vu_usage_error("%s: one command at a time", argv[optind]);
+	if (strcmp(what, "status") && strcmp(what, "stop") && strcmp(what, "start"))
+		vu_usage_error("%s: not a command (status, stop or start)", what);
+	vu_common_done();
+
+	if (detect(&dm) < 0)
+		return VU_EXIT_FAIL;
+	if (isolate && dm.init != INIT_SYSTEMD)
+		vu_usage_error("--isolate is systemd's, and this is %s", init_names[dm.init]);
+	if (strcmp(what, "status") == 0)
+		return status(&dm, json);
+	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
+	if (lock < 0 && !vu_dry_run)
+		return VU_EXIT_FAIL;
+	st = strcmp(what, "stop") == 0 ? stop(&dm, &recs, isolate) : start(&dm, &recs);
+	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
+		st = VU_EXIT_FAIL;
+	vu_state_unlock(lock);
+	vu_records_free(&recs);
+	/* The lock covers the change, not the wait for the GPU. */
+	if (st == VU_EXIT_OK && strcmp(what, "stop") == 0 && !vu_dry_run)
+		st = wait_free(timeout_ms);
+	return st;
+}

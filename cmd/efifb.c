@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* efifb: release and restore the firmware framebuffer, whichever kind the kernel made. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "act.h"
+#include "json.h"
+#include "msg.h"
+#include "opts.h"
+#include "pciaddr.h"
+#include "state.h"
+#include "sysfs.h"
+
+#define STATE		"efifb"
+#define LOCK_TIMEOUT_MS 20000
+
+/* Every platform device the kernel may make for the firmware's framebuffer. */
+static const char *const kinds[] = { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer",
+				     "vga-framebuffer", "platform-framebuffer" };
+
+struct fb {
+	char name[64];		  /* efi-framebuffer.0 */
+	char driver[64];	  /* "" when unbound */
+	char parent[VU_NAME_MAX]; /* the PCI device sysfs puts it under, "" when none */
+};
+
+/* The firmware framebuffer's memory, reserved in /proc/iomem while a driver uses it. */
+struct bootfb {
+	char range[48];	       /* "e0000000-e07e8fff", "" when none */
+	char dev[VU_NAME_MAX]; /* the PCI device whose memory holds it */
+};
+
+static noreturn void usage(void)
+{
+	fputs("Usage: efifb [options] [status|unbind|bind]\n"
+	      "\n"
+	      "Release the firmware framebuffer before its GPU goes to a VM, and restore it\n"
+	      "after: efi-framebuffer.N, simple-framebuffer.N (simplefb, simpledrm),\n"
+	      "vesa-, vga- or platform-framebuffer.N, whichever the kernel made.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status             which exists, its driver, the GPU it sits on (the default)\n"
+	      "  unbind             unbind it from its driver and remember; none is fine\n"
+	      "  bind               bind again what unbind remembered\n"
+	      "\n"
+	      "Options:\n"
+	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
+	      "      --json         status as JSON\n" VU_USAGE_COMMON "\n"
+	      "Exit status: 0 done (or nothing to do), 1 failed, 2 usage error.\n"
+	      "See efifb(8).\n",
+	      stdout);
+	exit(VU_EXIT_OK);
+}
+
+static bool is_fb(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
+		size_t len = strlen(kinds[i]);
+
+		if (strncmp(name, kinds[i], len) == 0 && name[len] == '.')
+			return true;
+	}
+	return false;
+}
+
+/* The last PCI address in a device's real sysfs path: its parent, where the kernel says. */
+static void pci_parent(const char *path, char out[VU_NAME_MAX])
+{
+	char real[PATH_MAX], *save, *c;
+
+	out[0] = '\0';
+	if (!realpath(path, real))
+		return;
+	for (c = strtok_r(real, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		struct vu_addr a;
+
+		if (vu_addr_from_name(c, &a) == 0)
+			vu_addr_name(&a, out);
+	}
+}
+
+/* A BOOTFB line of /proc/iomem, and the PCI device whose range it lies in. */
+static void find_bootfb(struct bootfb *f)
+{
+	char path[PATH_MAX], *line = NULL, owner[VU_NAME_MAX] = "";
+	unsigned long long s, e, os = 0, oe = 0;
+	size_t cap = 0;
+	FILE *in;
+
+	if (vu_path(path, sizeof(path), "/proc/iomem") < 0 || !(in = fopen(path, "re")))
+		return;
+	while (getline(&line, &cap, in) > 0) {
+		char name[64];
+		struct vu_addr a;
+
+		if (sscanf(line, " %llx-%llx : %63[^\n]", &s, &e, name) != 3)
+			continue;
+		if (vu_addr_from_name(name, &a) == 0) {
+			vu_addr_name(&a, owner);
+			os = s;
+			oe = e;
+		} else if (strcmp(name, "BOOTFB") == 0) {
+			snprintf(f->range, sizeof(f->range), "%llx-%llx", s, e);
+			if (s >= os && e <= oe)
+				snprintf(f->dev, sizeof(f->dev), "%s", owner);
+		}
+	}
+	free(line);
+	fclose(in);
+}
+
+static int find_fbs(struct fb **out, size_t *n)
+{
+	struct vu_names devs;
+	char path[PATH_MAX];
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if ((err = vu_path(path, sizeof(path), "/sys/bus/platform/devices")) < 0)
+		return err;
+	if ((err = vu_listdir(path, &devs)) < 0 && err != -ENOENT) {
+		vu_errc(err, "%s: cannot list", path);
+		return err;
+	}
+	*out = calloc(devs.n + 1, sizeof(**out));
+	for (size_t i = 0; *out && i < devs.n; i++) {
+		struct fb *f = &(*out)[*n];
+
+		if (!is_fb(devs.v[i]))
+			continue;
+		snprintf(f->name, sizeof(f->name), "%s", devs.v[i]);
+		if (vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", f->name) <
+			0 ||
+		    vu_link_name(path, f->driver, sizeof(f->driver)) < 0)
+			f->driver[0] = '\0';
+		vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s", f->name);
+		pci_parent(path, f->parent);
+		(*n)++;
+	}
+	vu_names_free(&devs);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int status(const struct fb *fbs, size_t n, bool json)
+{
+	struct bootfb res = { 0 };
+	struct vu_json j;
+
+	/* A reservation can outlive its framebuffer device; it blocks vfio-pci just the same. */
+	find_bootfb(&res);
+	if (json) {
+		vu_json_init(&j, stdout);
+		vu_json_obj(&j, NULL);
+		vu_json_arr(&j, "framebuffers");
+		for (size_t i = 0; i < n; i++) {
+			vu_json_obj(&j, NULL);
+			vu_json_str(&j, "name", fbs[i].name);
+			vu_json_str(&j, "driver", fbs[i].driver[0] ? fbs[i].driver : NULL);
+			vu_json_str(&j, "device", fbs[i].parent[0] ? fbs[i].parent : NULL);
+			vu_json_end(&j);
+		}
+		vu_json_end(&j);
+		vu_json_str(&j, "bootfb", res.range[0] ? res.range : NULL);
+		vu_json_str(&j, "bootfb_device", res.dev[0] ? res.dev : NULL);
+		vu_json_end(&j);
+		return VU_EXIT_OK;
+	}
+	if (n == 0)
+		printf(
+		    "no firmware framebuffer (a GPU driver took over, or the kernel made none)\n");
+	for (size_t i = 0; i < n; i++)
+		printf("%s: %s%s%s%s\n", fbs[i].name, fbs[i].driver[0] ? "bound to " : "unbound",
+		       fbs[i].driver, fbs[i].parent[0] ? ", on " : "", fbs[i].parent);
+	if (res.range[0] && res.dev[0])
+		printf(
+		    "BOOTFB %s reserved in the memory of %s: vfio-pci cannot take that GPU until "
+		    "it is released\n",
+		    res.range, res.dev);
+	else if (res.range[0])
+		printf("BOOTFB %s reserved\n", res.range);
+	return VU_EXIT_OK;
+}
+
+static int set_driver(const struct fb *f, const char *driver, bool bind)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if ((err = vu_path(path, sizeof(path), "/sys/bus/platform/drivers/%s/%s", driver,
+			   bind ? "bind" : "unbind")) < 0)
+		return err;
+	if ((err = vu_act_write(path, f->name)) < 0) {
+		vu_errc(err, "%s: %s %s failed", f->name, bind ? "bind to" : "unbind from", driver);
+		return err;
+	}
+	return 0;
+}
+
+static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs)
+{
+	int status = VU_EXIT_OK;
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fb *f = &fbs[i];
+		char path[PATH_MAX];
+
+		if (!f->driver[0])
+			continue;
+		any = true;
+		/* Remembered before the write: a kill in between leaves a way back. */
+		if (!vu_records_find(recs, f->name))
+			vu_records_set(recs, f->name, "driver", f->driver, NULL);
+		if (vu_state_save(STATE, recs, vu_dry_run) < 0 ||
+		    set_driver(f, f->driver, false) < 0) {
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		if (vu_dry_run)
+			continue;
+		vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", f->name);
+		if (vu_exists(path)) {
+			vu_err("%s: still bound to %s after the unbind", f->name, f->driver);
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		vu_report("%s: unbound from %s", f->name, f->driver);
+	}
+	if (!any)
+		vu_report("%s", n ? "the firmware framebuffer is not bound: nothing to unbind"
+				  : "no firmware framebuffer: nothing to unbind");
+	return status;
+}
+
+static int bind(const struct fb *fbs, size_t n, struct vu_records *recs)
+{
+	int status = VU_EXIT_OK;
+
+	if (recs->n == 0)
+		vu_report("no framebuffer remembered: nothing to bind");
+	for (size_t i = recs->n; i-- > 0;) {
+		const char *name = recs->v[i].key, *driver = vu_record_get(&recs->v[i], "driver");
+		const struct fb *f = NULL;
+		char path[PATH_MAX];
+
+		for (size_t k = 0; k < n && !f; k++)
+			if (strcmp(fbs[k].name, name) == 0)
+				f = &fbs[k];
+		if (!f) {
+			/* Linux 6.0+: vfio-pci taking the GPU unregisters it until reboot. */
+			vu_report(
+			    "%s: gone (the kernel removed it, as it does when vfio-pci takes its "
+			    "GPU): the console comes back with the GPU's own driver",
+			    name);
+			vu_records_del(recs, name);
+			continue;
+		}
+		if (f->driver[0]) {
+			vu_report("%s: already bound to %s", name, f->driver);
+			vu_records_del(recs, name);
+			continue;
+		}
+		if (!driver || set_driver(f, driver, true) < 0) {
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		if (!vu_dry_run) {
+			vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", name);
+			if (!vu_exists(path)) {
+				vu_err("%s: %s did not take it", name, driver);
+				status = VU_EXIT_FAIL;
+				continue;
+			}
+			vu_report("%s: bound to %s", name, driver);
+		}
+		vu_records_del(recs, name);
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vu_records recs = { 0 };
+	const char *what = "status";
+	bool json = false;
+	struct fb *fbs;
+	size_t n;
+	int opt, st, lock;
+
+	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	if (optind < argc)
+		what = argv[optind++];
+	if (optind < argc)
+		vu_usage_error("%s: one command at a time", argv[optind]);
+	if (strcmp(what, "status") && strcmp(what, "unbind") && strcmp(what, "bind"))
+		vu_usage_error("%s: not a command (status, unbind or bind)", what);
+	vu_common_done();
+
+	if (find_fbs(&fbs, &n) < 0)
+		return VU_EXIT_FAIL;
+	if (strcmp(what, "status") == 0) {
+		st = status(fbs, n, json);
+		free(fbs);
+		return st;
+	}
+	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
+	if (lock < 0 && !vu_dry_run)
+		return VU_EXIT_FAIL;
+	st = strcmp(what, "unbind") == 0 ? unbind(fbs, n, &recs) : bind(fbs, n, &recs);
+	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
+		st = VU_EXIT_FAIL;
+	vu_state_unlock(lock);
+	vu_records_free(&recs);
+	free(fbs);
+	return st;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vtcon: unbind and rebind the framebuffer consoles, found by name, never by index. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "act.h"
+#include "json.h"
+#include "msg.h"
+#include "opts.h"
+#include "state.h"
+#include "sysfs.h"
+
+#define STATE		"vtcon"
+#define LOCK_TIMEOUT_MS 20000
+
+struct console {
+	char id[16];	/* vtcon1: changes when consoles come and go */
+	char name[160]; /* "frame buffer device", without the kind */
+	char key[VU_STATE_TEXT];
+	bool system; /* (S): the kernel never unbinds it */
+	bool bound;
+};
+
+static noreturn void usage(void)
+{
+	fputs("Usage: vtcon [options] [list|unbind|bind]\n"
+	      "\n"
+	      "List the kernel's virtual terminal consoles, unbind the framebuffer ones\n"
+	      "(remembering which) before a GPU goes to a VM, and bind them again after.\n"
+	      "Consoles are found by name: vtcon1 is not always the framebuffer console.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  list               index, bound, (S)ystem or (M)odular, name (the default)\n"
+	      "  unbind             unbind every bound (M) console and remember it\n"
+	      "  bind               bind again the consoles unbind remembered\n"
+	      "\n"
+	      "Options:\n"
+	      "  -a, --all          bind: every (M) console, remembered or not\n"
+	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
+	      "      --json         list as JSON\n" VU_USAGE_COMMON "\n"
+	      "Exit status: 0 done (or nothing to do), 1 a console did not change, 2 usage error.\n"
+	      "See vtcon(8).\n",
+	      stdout);
+	exit(VU_EXIT_OK);
+}
+
+/* The name as a state key: "frame buffer device" -> "frame_buffer_device". */
+static void name_key(const char *name, char *key, size_t size)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i < size - 1; i++)
+		key[i] = vu_state_valid_text((char[]){ name[i], '\0' }) ? name[i] : '_';
+	key[i] = '\0';
+}
+
+static int read_console(const char *id, struct console *c)
+{
+	char path[PATH_MAX], name[160];
+	unsigned long bound;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	if ((err = vu_path(path, sizeof(path), "/sys/class/vtconsole/%s/name", id)) < 0 ||
+	    (err = vu_read(path, name, sizeof(name))) < 0) {
+		vu_errc(err, "%s: cannot read", path);
+		return err;
+	}
+	if ((err = vu_path(path, sizeof(path), "/sys/class/vtconsole/%s/bind", id)) < 0 ||
+	    (err = vu_read_ulong(path, &bound)) < 0) {
+		vu_errc(err, "%s: cannot read", path);
+		return err;
+	}
+	/* "(S) dummy device", "(M) frame buffer device" */
+	c->system = strncmp(name, "(S)", 3) == 0;
+	snprintf(c->name, sizeof(c->name), "%s",
+		 name[0] == '(' && name[3] == ' ' ? name + 4 : name);
+	name_key(c->name, c->key, sizeof(c->key));
+	c->bound = bound != 0;
+	return 0;
+}
+
+/* Every console; none at all (no vtconsole class) is not an error. */
+static int read_consoles(struct console **out, size_t *n)
+{
+	struct vu_names ids;
+	char path[PATH_MAX];
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if ((err = vu_path(path, sizeof(path), "/sys/class/vtconsole")) < 0)
+		return err;
+	if ((err = vu_listdir(path, &ids)) == -ENOENT)
+		return 0;
+	if (err < 0) {
+		vu_errc(err, "%s: cannot list", path);
+		return err;
+	}
+	*out = calloc(ids.n + 1, sizeof(**out));
+	for (size_t i = 0; *out && i < ids.n && !err; i++)
+		if ((err = read_console(ids.v[i], &(*out)[*n])) == 0)
+			(*n)++;
+	vu_names_free(&ids);
+	return *out ? err : -ENOMEM;
+}
+
+static int list(const struct console *c, size_t n, bool json)
+{
+	struct vu_json j;
+
+	if (json) {
+		vu_json_init(&j, stdout);
+		vu_json_obj(&j, NULL);
+		vu_json_arr(&j, "consoles");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (json) {
+			vu_json_obj(&j, NULL);
+			vu_json_str(&j, "console", c[i].id);
+			vu_json_int(&j, "index", atoi(c[i].id + strlen("vtcon")));
+			vu_json_bool(&j, "bound", c[i].bound);
+			vu_json_bool(&j, "system", c[i].system);
+			vu_json_str(&j, "name", c[i].name);
+			vu_json_end(&j);
+		} else {
+			printf("%-8s %-7s %s %s\n", c[i].id, c[i].bound ? "bound" : "unbound",
+			       c[i].system ? "(S)" : "(M)", c[i].name);
+		}
+	}
+	if (json) {
+		vu_json_end(&j);
+		vu_json_end(&j);
+	} else if (n == 0) {
+		vu_warn("no virtual terminal consoles (no /sys/class/vtconsole)");
+	}
+	return VU_EXIT_OK;
+}
+
+/* Write BIND and read it back: the kernel reports success whether or not it changed. */
+static int set_bind(struct console *c, bool bind)
+{
+	char path[PATH_MAX];
+	unsigned long now;
+	int err;
+
+	if ((err = vu_path(path, sizeof(path), "/sys/class/vtconsole/%s/bind", c->id)) < 0)
+		return err;
+	if ((err = vu_act_write(path, bind ? "1" : "0")) < 0) {
+		vu_errc(err, "%s (%s): cannot write bind", c->id, c->name);
+		return err;
+	}
+	if (vu_dry_run)
+		return 0;
+	if ((err = vu_read_ulong(path, &now)) < 0) {
+		vu_errc(err, "%s: cannot read", path);
+		return err;
+	}
+	if ((now != 0) != bind) {
+		vu_err("%s (%s): still %s after writing %d: the kernel ignored it", c->id, c->name,
+		       now ? "bound" : "unbound", bind);
+		return -EIO;
+	}
+	c->bound = bind;
+	vu_report("%s (%s): %s", c->id, c->name, bind ? "bound" : "unbound");
+	return 0;
+}
+
+static int unbind(struct console *c, size_t n, struct vu_records *recs)
+{
+	int status = VU_EXIT_OK;
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].system || !c[i].bound)
+			continue;
+		any = true;
+		/* Remembered first; an existing record (an earlier unbind) stays. */
+		if (!vu_records_find(recs, c[i].key))
+			vu_records_set(recs, c[i].key, "was", c[i].id, NULL);
+		if (set_bind(&c[i], false) < 0) {
+			vu_records_del(recs, c[i].key);
+			status = VU_EXIT_FAIL;
+		}
+	}
+	if (!any)
+		vu_report("no bound framebuffer console: nothing to unbind");
+	return status;
+}
+
+static int bind(struct console *c, size_t n, struct vu_records *recs, bool all)
+{
+	int status = VU_EXIT_OK;
+
+	if (recs->n == 0 && !all)
+		vu_report("no console remembered: nothing to bind");
+	for (size_t i = recs->n; i-- > 0;) {
+		bool found = false;
+
+		for (size_t k = 0; k < n; k++)
+			found = found || strcmp(c[k].key, recs->v[i].key) == 0;
+		if (found)
+			continue;
+		/* fbcon's console goes with the last framebuffer; the next brings it back bound. */
+		vu_report("%s: no such console now: it comes back, bound, with a framebuffer",
+			  recs->v[i].key);
+		vu_records_del(recs, recs->v[i].key);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vu_record *r = vu_records_find(recs, c[i].key);
+
+		if (c[i].system || (!r && !all))
+			continue;
+		if (c[i].bound)
+			vu_report("%s (%s): already bound", c[i].id, c[i].name);
+		else if (set_bind(&c[i], true) < 0) {
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		vu_records_del(recs, c[i].key);
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vu_records recs = { 0 };
+	const char *what = "list";
+	bool all = false, json = false;
+	struct console *c;
+	size_t n;
+	int opt, status, lock;
+
+	while ((opt = getopt_long(argc, argv, "anvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case 'a':
+			all = true;
+			break;
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	if (optind < argc)
+		what = argv[optind++];
+	if (optind < argc)
+		vu_usage_error("%s: one command at a time", argv[optind]);
+	if (strcmp(what, "list") && strcmp(what, "unbind") && strcmp(what, "bind"))
+		vu_usage_error("%s: not a command (list, unbind or bind)", what);
+	if (all && strcmp(what, "bind") != 0)
+		vu_usage_error("--all goes with bind");
+	vu_common_done();
+
+	if (read_consoles(&c, &n) < 0)
+		return VU_EXIT_FAIL;
+	if (strcmp(what, "list") == 0) {
+		status = list(c, n, json);
+		free(c);
+		return status;
+	}
+	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
+	if (lock < 0 && !vu_dry_run)
+		return VU_EXIT_FAIL;
+	if (strcmp(what, "unbind") == 0)
+		status = unbind(c, n, &recs);
+	else
+		status = bind(c, n, &recs, all);
+	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
+		status = VU_EXIT_FAIL;
+	vu_state_unlock(lock);
+	vu_records_free(&recs);
+	free(c);
+	return status;
+}

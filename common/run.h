@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Running another program (systemctl, rc-service, sv) and reading what it says. */
+#ifndef VU_RUN_H
+#define VU_RUN_H
+
+#include <stddef.h>
+
+/*
+ * Run ARGV, found on PATH, with standard input from /dev/null. Its standard
+ * output goes into OUT (trailing newline stripped; NULL: discarded), its
+ * standard error to ours. Returns its exit status, 128 + the signal that
+ * ended it, or -errno when it could not be run (-ENOENT: not installed).
+ */
+int vu_run(char *const argv[], char *out, size_t size);
+
+#endif

@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# dm-ctl on the kernel simulator, with stand-ins for the init systems' tools
+# and real processes holding the simulated GPU nodes.
+
+load helpers
+
+setup() {
+	PATH=$STANDINS:$PATH
+}
+
+teardown() {
+	sim_down
+}
+
+dm_ctl() { on_sim "$BUILD/dm-ctl" "$@"; }
+x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
+
+@test "systemd: the display-manager alias, its state, who holds the GPU" {
+	sim_up $SINGLE
+	dm_boot
+	run dm_ctl
+	assert_success
+	assert_line --index 0 "init system:     systemd"
+	assert_line --index 1 "display manager: gdm (gdm.service, running)"
+	assert_line --index 2 --regexp '^GPU held by:     Xorg \([0-9]+\)$'
+}
+
+@test "stop: remembered, stopped, and it returns only once the GPU is free; start brings it back" {
+	sim_up $SINGLE
+	dm_boot
+	echo 0.3 >"$SIMROOT/run/standin/stop-delay"
+	run dm_ctl stop
+	assert_success
+	assert_line --index 0 "stopped gdm.service"
+	run x_running
+	assert_failure
+	run cat "$SIMROOT/run/vfio-utils/dm"
+	assert_line "gdm init=systemd service=gdm.service how=stop"
+	run dm_ctl stop
+	assert_success
+	assert_output "gdm.service is not running: nothing to stop"
+	run dm_ctl start
+	assert_success
+	assert_output "started gdm.service"
+	x_running
+	run dm_ctl start
+	assert_output "nothing stopped by dm-ctl: nothing to start"
+}
+
+@test "Debian without the alias link: /etc/X11/default-display-manager names it" {
+	sim_up $SINGLE
+	rm "$SIMROOT/etc/systemd/system/display-manager.service"
+	run dm_ctl status --json
+	assert_output '{"init":"systemd","display_manager":"gdm","service":"gdm.service","active":false,"gpu_holders":[]}'
+}
+
+@test "--isolate: multi-user.target and back to graphical.target, as seed 004 does" {
+	sim_up $SINGLE
+	dm_boot
+	run dm_ctl stop --isolate
+	assert_success
+	assert_line --index 0 "stopped multi-user.target"
+	run dm_ctl start
+	assert_output "started graphical.target"
+	x_running
+}
+
+@test "OpenRC: DISPLAYMANAGER, rc-service display-manager" {
+	sim_up $SINGLE "init openrc" "dm sddm"
+	dm_boot
+	run dm_ctl
+	assert_line --index 1 "display manager: sddm (display-manager, running)"
+	run dm_ctl stop
+	assert_success
+	assert_line --index 0 "stopped display-manager"
+	run x_running
+	assert_failure
+	run dm_ctl start --dry-run
+	assert_output "rc-service display-manager start"
+	dm_ctl start
+	x_running
+	run dm_ctl stop --isolate
+	assert_failure 2
+	assert_line --index 0 "dm-ctl: --isolate is systemd's, and this is openrc"
+}
+
+@test "runit: the enabled service, sv stop and sv start" {
+	sim_up $SINGLE "init runit" "dm lightdm"
+	dm_boot
+	run dm_ctl stop
+	assert_success
+	assert_line --index 0 "stopped lightdm"
+	dm_ctl start
+	x_running
+}
+
+@test "no display manager configured: nothing to stop, and the GPU is free" {
+	sim_up $SINGLE "dm none"
+	run dm_ctl stop
+	assert_success
+	assert_output "no display manager configured: nothing to stop"
+}
+
+@test "an unknown init system is one line, exit 1" {
+	sim_up $SINGLE "init none"
+	rm -rf "$SIMROOT/run/systemd"
+	run dm_ctl
+	assert_failure 1
+	assert_output "dm-ctl: cannot tell the init system: none of /run/systemd/system, /run/openrc, /run/runit"
+}
+
+@test "a session that keeps the GPU: stop gives up at --timeout and names it" {
+	sim_up $SINGLE "holder /dev/dri/card0 gnome-shell"
+	dm_boot
+	SECONDS=0
+	run dm_ctl stop --timeout 1
+	assert_failure 1
+	[ "$SECONDS" -lt 10 ]
+	assert_line --index 0 "stopped gdm.service"
+	assert_line --index 1 --regexp '^dm-ctl: /dev/dri/card0 is still held open after 1 s by gnome-shell \([0-9]+\): they keep the GPU \(a user session, nvidia-persistenced\?\)$'
+}
+
+@test "--dry-run prints the command, stops nothing" {
+	sim_up $SINGLE
+	dm_boot
+	run dm_ctl stop -n
+	assert_success
+	assert_output "systemctl stop gdm.service"
+	x_running
+}
+
+@test "below a sysroot the host's own systemctl is refused: it would act on this machine" {
+	sim_up $SINGLE
+	PATH=/usr/bin:/bin run "$TESTS/sim/sim" exec "$SIMROOT" -- "$BUILD/dm-ctl" stop
+	assert_failure 1
+	assert_output --partial "dm-ctl: systemctl: the host's own ("
+	assert_output --partial "would act on this machine, not on $SIMROOT: put a stand-in first on PATH"
+}
+
+@test "usage errors" {
+	run "$BUILD/dm-ctl" reboot
+	assert_failure 2
+	assert_line --index 0 "dm-ctl: reboot: not a command (status, stop or start)"
+	run "$BUILD/dm-ctl" --timeout never stop
+	assert_failure 2
+	run "$BUILD/dm-ctl" --version
+	assert_output --regexp '^dm-ctl \(vfio-utils\) '
+}
+
+@test "a captured tree: its own /proc names the holders, as the machine saw them" {
+	root=$(printf '%s\n' "$(cat "$MACHINES/$SINGLE.txt")" "holder /dev/dri/card0 Xorg" | machine_from_stdin)
+	VFIO_UTILS_SYSROOT=$root run "$BUILD/dm-ctl" --json
+	assert_success
+	assert_output '{"init":"systemd","display_manager":"gdm","service":"gdm.service","active":false,"gpu_holders":[{"pid":4242,"comm":"Xorg","node":"/dev/dri/card0"}]}'
+}

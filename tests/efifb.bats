@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# efifb on the kernel simulator.
+
+load helpers
+
+teardown() {
+	sim_down
+}
+
+efifb() { on_sim "$BUILD/efifb" "$@"; }
+fb_driver() { basename "$(readlink "$SIMROOT/sys/bus/platform/devices/$1/driver" 2>/dev/null)" 2>/dev/null || true; }
+
+@test "status: the framebuffer, its driver, and the BOOTFB range in the GPU's memory" {
+	sim_up $SINGLE
+	run efifb
+	assert_success
+	assert_line --index 0 "efi-framebuffer.0: bound to efi-framebuffer"
+	assert_line --index 1 --regexp "^BOOTFB [0-9a-f]+-[0-9a-f]+ reserved in the memory of 0000:09:00.0: vfio-pci cannot take that GPU until it is released$"
+	run efifb status --json
+	assert_output --regexp '^\{"framebuffers":\[\{"name":"efi-framebuffer.0","driver":"efi-framebuffer","device":null\}\],"bootfb":"[0-9a-f-]+","bootfb_device":"0000:09:00.0"\}$'
+}
+
+@test "unbind releases it and its memory, remembers, and binds back; each twice is nothing to do" {
+	sim_up $SINGLE
+	run efifb unbind
+	assert_success
+	assert_output "efi-framebuffer.0: unbound from efi-framebuffer"
+	assert_equal "$(fb_driver efi-framebuffer.0)" ""
+	run grep -c BOOTFB "$SIMROOT/proc/iomem"
+	assert_output 0
+	run efifb unbind
+	assert_output "the firmware framebuffer is not bound: nothing to unbind"
+	run efifb bind
+	assert_success
+	assert_output "efi-framebuffer.0: bound to efi-framebuffer"
+	assert_equal "$(fb_driver efi-framebuffer.0)" efi-framebuffer
+	run efifb bind
+	assert_output "no framebuffer remembered: nothing to bind"
+}
+
+@test "simple-framebuffer kernels: found and handled where the guides' efi-framebuffer.0 fails" {
+	sim_up $SINGLE "framebuffer simple-framebuffer"
+	run efifb unbind
+	assert_success
+	assert_output "simple-framebuffer.0: unbound from simple-framebuffer"
+	run efifb bind
+	assert_output "simple-framebuffer.0: bound to simple-framebuffer"
+	assert_equal "$(fb_driver simple-framebuffer.0)" simple-framebuffer
+}
+
+@test "vesa-framebuffer too" {
+	sim_up $SINGLE "framebuffer vesa-framebuffer"
+	run efifb unbind
+	assert_output "vesa-framebuffer.0: unbound from vesa-framebuffer"
+}
+
+@test "no firmware framebuffer at all: success, with a note" {
+	sim_up $SINGLE "framebuffer none"
+	run efifb
+	assert_output "no firmware framebuffer (a GPU driver took over, or the kernel made none)"
+	run efifb unbind
+	assert_success
+	assert_output "no firmware framebuffer: nothing to unbind"
+}
+
+@test "gone after vfio-pci took the GPU (Linux 6.0+): bind says why, and that is not a failure" {
+	sim_up $SINGLE "kernel 6.1.0-13-amd64"
+	efifb unbind
+	on_sim vfio-bind --group 09:00.0 >/dev/null
+	[ ! -e "$SIMROOT/sys/bus/platform/devices/efi-framebuffer.0" ]
+	on_sim vfio-unbind --restore >/dev/null
+	run efifb bind
+	assert_success
+	assert_output "efi-framebuffer.0: gone (the kernel removed it, as it does when vfio-pci takes its GPU): the console comes back with the GPU's own driver"
+	[ ! -e "$SIMROOT/run/vfio-utils/efifb" ]
+}
+
+@test "rebinding fails: reported, exit 1, still remembered for the next try" {
+	sim_up $SINGLE
+	efifb unbind
+	sim ctl "$SIMROOT" fault write /sys/bus/platform/drivers/efi-framebuffer/bind EBUSY once
+	run efifb bind
+	assert_failure 1
+	assert_output "efifb: efi-framebuffer.0: bind to efi-framebuffer failed: Device or resource busy"
+	run efifb bind
+	assert_success
+	assert_equal "$(fb_driver efi-framebuffer.0)" efi-framebuffer
+}
+
+@test "--dry-run prints the write and changes nothing" {
+	sim_up $SINGLE
+	run efifb unbind --dry-run
+	assert_output "echo efi-framebuffer.0 > $SIMROOT/sys/bus/platform/drivers/efi-framebuffer/unbind"
+	assert_equal "$(fb_driver efi-framebuffer.0)" efi-framebuffer
+	[ ! -e "$SIMROOT/run/vfio-utils" ]
+}
+
+@test "usage errors" {
+	run "$BUILD/efifb" unbind bind
+	assert_failure 2
+	assert_line --index 0 "efifb: bind: one command at a time"
+	run "$BUILD/efifb" --version
+	assert_output --regexp '^efifb \(vfio-utils\) '
+}
