@@ -16,11 +16,12 @@ CFLAGS     ?= -O2 -g
 WERROR     ?= -Werror
 WARNINGS   := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon $(shell pkg-config --cflags libxml-2.0)
+CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon \
+              $(shell pkg-config --cflags libxml-2.0 libvirt)
 ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS)
 
 B          := build
-COMMANDS   := iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl
+COMMANDS   := iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIBCOMMON  := $(B)/libvfio-utils.a
@@ -31,9 +32,10 @@ LIBS_vfio-bind    := -lkmod
 LIBS_vfio-unbind  := -lkmod
 
 # Build and test dependencies, by Debian package name.
-DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev
+DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev libvirt-dev
 DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
-              libfuse3-dev fuse3 kmod libkmod-dev
+              libfuse3-dev fuse3 kmod libkmod-dev libvirt-daemon-system libvirt-clients \
+              qemu-system-x86 hyperfine
 
 SIM_SRC    := tests/sim/machine.c tests/sim/tree.c tests/sim/layout.c
 SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs.c

@@ -11,10 +11,10 @@ struct vu_dlsym {
 };
 
 /*
- * Load LIBRARY (a soname) and resolve every symbol into its pointer.
- * Returns the handle, or NULL after reporting, naming the library and
- * what the user can do about it.
+ * Load LIBRARY (a soname) and resolve every symbol into its pointer: the
+ * handle, or NULL with the reason in WHY.
  */
-void *vu_dl_open(const char *library, const struct vu_dlsym *syms, size_t n, const char *why);
+void *vu_dl_open(const char *library, const struct vu_dlsym *syms, size_t n, char *why,
+		 size_t size);
 
 #endif

@@ -45,11 +45,14 @@ static int load_libxml2(void)
 		{ "xmlFree", (void **)&x_free },
 	};
 
+	char why[256];
+
 	if (x_read)
 		return 0;
-	return vu_dl_open("libxml2.so.2", syms, sizeof(syms) / sizeof(*syms), "--domain-xml")
-		   ? 0
-		   : -ENOSYS;
+	if (vu_dl_open("libxml2.so.2", syms, sizeof(syms) / sizeof(*syms), why, sizeof(why)))
+		return 0;
+	vu_err("%s: --domain-xml needs it", why);
+	return -ENOSYS;
 }
 
 /* libxml2 2.12 made the error const. */

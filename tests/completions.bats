@@ -61,6 +61,16 @@ setup() {
 	assert_output $'--isolate\tsystemd: multi-user.target and graphical.target'
 }
 
+@test "hook-run completes its commands and the guests of qemu.d" {
+	mkdir -p "$root/etc/libvirt/hooks/qemu.d/win10"
+	run bash_complete "hook-run --sysroot $root "
+	assert_output $'install\ncheck\nlist\nnew'
+	run bash_complete "hook-run --sysroot $root list w"
+	assert_output "win10"
+	run fish_complete "hook-run li"
+	assert_output $'list\tWhat would run, in order'
+}
+
 @test "zsh: every completion function loads under compinit" {
 	for f in "$TOP"/completions/zsh/_*; do
 		run zsh -f -c "fpath=('$TOP/completions/zsh' \$fpath); autoload -Uz compinit; compinit -u; autoload -Uz ${f##*/}; whence -w ${f##*/}"

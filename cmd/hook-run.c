@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hook-run: the libvirt qemu hook: runs qemu.d scripts per guest and event, safely and in order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "device.h"
+#include "hooks.h"
+#include "msg.h"
+#include "opts.h"
+#include "sysfs.h"
+#include "virt.h"
+
+enum {
+	OPT_FORCE = VU_OPT_CMD,
+	OPT_GPU,
+};
+
+#define DEFAULT_TIMEOUT_S 120
+#define BACKUP		  "qemu.orig"
+
+static noreturn void usage(void)
+{
+	fputs("Usage: hook-run GUEST OPERATION SUB-OPERATION EXTRA    (as libvirt calls it)\n"
+	      "       hook-run [options] install|check|list [GUEST]|new GUEST\n"
+	      "\n"
+	      "Installed as /etc/libvirt/hooks/qemu, it runs qemu.d/GUEST/OPERATION/SUB-OPERATION\n"
+	      "if that is an executable file, else every executable file in that directory in\n"
+	      "strcmp order, each with libvirt's four arguments and the domain XML on stdin.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  install            become the qemu hook, keeping an existing one as qemu.orig\n"
+	      "  check              audit the hooks: permissions, names, CRLF, shebangs, virsh\n"
+	      "  list [GUEST]       what would run, in order, for each event\n"
+	      "  new GUEST          write start and release scripts for this machine's GPU\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --connect URI  check: the libvirt to ask for domains (qemu:///system)\n"
+	      "      --gpu DEVICE   new: the GPU to pass (default: the only one, or the one\n"
+	      "                     the host does not boot on)\n"
+	      "      --force        install: replace an existing qemu.orig; new: overwrite\n"
+	      "  -n, --dry-run      print what install or new would write, change "
+	      "nothing\n" VU_USAGE_COMMON "\n"
+	      "Environment: HOOK_RUN_TIMEOUT, seconds a script may run (120).\n"
+	      "Exit status: 0 done, 1 a script failed or was refused (libvirt then aborts a\n"
+	      "start), check found problems; 2 usage error.\n"
+	      "See hook-run(8).\n",
+	      stdout);
+	exit(VU_EXIT_OK);
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The domain XML libvirt writes on stdin, read once for every script. */
+static char *read_stdin(size_t *len)
+{
+	size_t cap = 16384;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	*len = 0;
+	while (buf && (n = read(0, buf + *len, cap - *len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* no stdin, or closed: the scripts get none */
+		}
+		*len += (size_t)n;
+		if (*len == cap) {
+			char *b = realloc(buf, cap *= 2);
+
+			if (!b)
+				break;
+			buf = b;
+		}
+	}
+	return buf;
+}
+
+static void relay(int from)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(from, buf, sizeof(buf))) > 0)
+		if (write(2, buf, (size_t)n) < 0)
+			break;
+}
+
+/*
+ * Run SCRIPT with libvirt's arguments and XML on its stdin. Its output goes
+ * through a pipe to our stderr only while it runs: a child it leaves behind
+ * keeps that pipe, never libvirt's. After TIMEOUT_S its process group is
+ * killed. Returns its exit status (128 + signal; 124 for the deadline).
+ */
+static int run_script(const char *script, char *const args[4], const char *xml, size_t len,
+		      int timeout_s, char **why)
+{
+	int in[2], out[2], status, pidfd;
+	double deadline = now() + timeout_s;
+	size_t written = 0;
+	bool out_open = true;
+	pid_t pid;
+
+	*why = NULL;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return 126;
+	pid = fork();
+	if (pid < 0)
+		return 126;
+	if (pid == 0) {
+		char *argv[] = { (char *)script, args[0], args[1], args[2], args[3], NULL };
+
+		setpgid(0, 0);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		setenv("VFIO_UTILS_HOOK", "1", 1);
+		execv(script, argv);
+		dprintf(2, "hook-run: %s: cannot run: %s%s\n", script, strerror(errno),
+			errno == ENOEXEC ? " (no #! line?)" : "");
+		_exit(126);
+	}
+	setpgid(pid, pid);
+	close(in[0]);
+	close(out[1]);
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		struct pollfd p[3] = { { .fd = out_open ? out[0] : -1, .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN },
+				       { .fd = written < len ? in[1] : -1, .events = POLLOUT } };
+		int left = (int)((deadline - now()) * 1000);
+
+		if (in[1] >= 0 && written >= len) {
+			close(in[1]); /* all of it: the script sees end of file */
+			in[1] = -1;
+		}
+		if (left <= 0) {
+			kill(-pid, SIGKILL);
+			*why = "killed at the deadline (HOOK_RUN_TIMEOUT)";
+			break;
+		}
+		/* Without pidfd (Linux < 5.3) poll briefly and ask waitpid. */
+		if (poll(p, 3, pidfd < 0 && left > 10 ? 10 : left) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN)
+			relay(out[0]);
+		if (p[2].revents & (POLLOUT | POLLERR)) {
+			ssize_t n = write(in[1], xml + written, len - written);
+
+			/* A script that stops reading early gets no more. */
+			written = n > 0 ? written + (size_t)n : len;
+		}
+		if (p[1].revents & POLLIN || (pidfd < 0 && waitpid(pid, &status, WNOHANG) == pid))
+			break;
+		/* Its output closed: only the exit is left to wait for. */
+		if (p[0].revents & POLLHUP && !(p[0].revents & POLLIN))
+			out_open = false;
+	}
+	relay(out[0]);
+	close(out[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (pidfd >= 0)
+		close(pidfd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (*why)
+		return 124;
+	if (WIFSIGNALED(status)) {
+		*why = "killed by a signal";
+		return 128 + WTERMSIG(status);
+	}
+	return WEXITSTATUS(status);
+}
+
+/* The hooks directory: where libvirt ran us from, or the sysroot's. */
+static void hooks_dir(const char *argv0, char *dir, size_t size)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	if (slash && slash != argv0)
+		snprintf(dir, size, "%.*s", (int)(slash - argv0), argv0);
+	else if (slash)
+		snprintf(dir, size, "/");
+	else
+		vu_path(dir, size, "/etc/libvirt/hooks");
+}
+
+static int dispatch(const char *argv0, char *const args[4])
+{
+	const char *guest = args[0], *op = args[1], *subop = args[2];
+	const struct vu_hook_event *ev = vu_hook_event(op, subop);
+	/* Unknown events abort on failure too, unless they are the stop side's. */
+	bool stop_on_failure =
+	    ev ? ev->stop_on_failure : strcmp(op, "stopped") != 0 && strcmp(op, "release") != 0;
+	char base[PATH_MAX], why[PATH_MAX + 128], *xml;
+	struct vu_names scripts;
+	int timeout_s = DEFAULT_TIMEOUT_S, failed = 0;
+	size_t len;
+
+	/* The guest name is data: never a path component unless it is a plain name. */
+	if (!vu_hook_name_safe(guest)) {
+		openlog("hook-run", LOG_PID, LOG_DAEMON);
+		syslog(LOG_WARNING,
+		       "guest name unusable as a directory name: no hooks run for %s %s", op,
+		       subop);
+		return VU_EXIT_OK;
+	}
+	hooks_dir(argv0, base, sizeof(base));
+	if (vu_hook_scripts(base, guest, op, subop, &scripts, NULL) < 0 || scripts.n == 0)
+		return VU_EXIT_OK; /* the common case: nothing to do, at once */
+	if (getenv("HOOK_RUN_TIMEOUT"))
+		timeout_s = atoi(getenv("HOOK_RUN_TIMEOUT")) > 0 ? atoi(getenv("HOOK_RUN_TIMEOUT"))
+								 : DEFAULT_TIMEOUT_S;
+	signal(SIGPIPE, SIG_IGN);
+	xml = read_stdin(&len);
+	openlog("hook-run", LOG_PID, LOG_DAEMON);
+	for (size_t i = 0; i < scripts.n; i++) {
+		const char *script = scripts.v[i], *rel = script + strlen(base) + 1;
+		double t0 = now();
+		char *reason;
+		int status;
+
+		if (vu_hook_unsafe(base, script, why, sizeof(why))) {
+			vu_err("%s: refused: %s", rel, why);
+			syslog(LOG_ERR, "%s %s %s: %s: refused: %s", guest, op, subop, rel, why);
+			failed++;
+			if (stop_on_failure)
+				break;
+			continue;
+		}
+		status =
+		    run_script(script, args, xml ? xml : "", xml ? len : 0, timeout_s, &reason);
+		syslog(status ? LOG_ERR : LOG_INFO, "%s %s %s: %s: exit %d%s%s, %.2f s", guest, op,
+		       subop, rel, status, reason ? ", " : "", reason ? reason : "", now() - t0);
+		if (status == 0)
+			continue;
+		failed++;
+		vu_err("%s: %s%s%d", rel, reason ? reason : "",
+		       reason ? ", status " : "exit status ", status);
+		if (stop_on_failure) {
+			vu_err("%s %s for %s stopped at the first failure", op, subop, guest);
+			break;
+		}
+	}
+	free(xml);
+	vu_names_free(&scripts);
+	return failed ? VU_EXIT_FAIL : VU_EXIT_OK;
+}
+
+/* install */
+
+static int self_path(char *buf, size_t size)
+{
+	char real[PATH_MAX];
+
+	if (!realpath("/proc/self/exe", real))
+		return -errno;
+	snprintf(buf, size, "%s", real);
+	return 0;
+}
+
+static int install(bool force)
+{
+	char dir[PATH_MAX], hook[PATH_MAX + 8], backup[PATH_MAX + 16], self[PATH_MAX],
+	    target[PATH_MAX];
+	struct stat st;
+
+	if (self_path(self, sizeof(self)) < 0) {
+		vu_errc(errno, "/proc/self/exe: cannot tell where hook-run is");
+		return VU_EXIT_FAIL;
+	}
+	vu_path(dir, sizeof(dir), "/etc/libvirt/hooks");
+	snprintf(hook, sizeof(hook), "%s/qemu", dir);
+	snprintf(backup, sizeof(backup), "%s/%s", dir, BACKUP);
+	if (realpath(hook, target) && strcmp(target, self) == 0) {
+		vu_report("%s: already hook-run", vu_unrooted(hook));
+		return VU_EXIT_OK;
+	}
+	if (lstat(hook, &st) == 0) {
+		if (lstat(backup, &st) == 0 && !force) {
+			vu_err("%s: exists already: the hook there now would replace it (--force "
+			       "does)",
+			       vu_unrooted(backup));
+			return VU_EXIT_FAIL;
+		}
+		vu_act_command("mv %s %s", hook, backup);
+		if (!vu_dry_run && rename(hook, backup) < 0) {
+			vu_errc(errno, "%s: cannot keep it aside", hook);
+			return VU_EXIT_FAIL;
+		}
+		vu_report("kept the previous hook as %s (qemu.d keeps working with hook-run)",
+			  vu_unrooted(backup));
+	}
+	vu_act_command("mkdir -p %s", dir);
+	vu_act_command("ln -s %s %s", self, hook);
+	if (vu_dry_run)
+		return VU_EXIT_OK;
+	for (char *c = dir + 1; *c; c++)
+		if (*c == '/') {
+			*c = '\0';
+			mkdir(dir, 0755);
+			*c = '/';
+		}
+	mkdir(dir, 0755);
+	if (symlink(self, hook) < 0) {
+		vu_errc(errno, "%s: cannot install", hook);
+		return VU_EXIT_FAIL;
+	}
+	vu_report("installed %s -> %s; libvirtd notices a new hook only after a restart "
+		  "(systemctl restart libvirtd)",
+		  vu_unrooted(hook), self);
+	return VU_EXIT_OK;
+}
+
+/* check */
+
+struct audit {
+	char base[PATH_MAX];
+	int problems;
+};
+
+static void problem(struct audit *a, const char *path, const char *fmt, const char *arg)
+{
+	printf("%s: ", path + strlen(a->base) + 1);
+	printf(fmt, arg);
+	putchar('\n');
+	a->problems++;
+}
+
+/* What is inside a script that keeps it from working, or hangs libvirt. */
+static void audit_script(struct audit *a, const char *path)
+{
+	char buf[65536], why[PATH_MAX + 128];
+	ssize_t n;
+	int fd;
+
+	if (vu_hook_unsafe(a->base, path, why, sizeof(why)))
+		problem(a, path, "unsafe: %s", strchr(why, ' ') ? strchr(why, ' ') + 1 : why);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (memcmp(buf, "\177ELF", 4) == 0)
+		return;
+	if (strncmp(buf, "#!", 2) != 0)
+		problem(a, path, "%s", "no #! line: the kernel cannot run it (Exec format error)");
+	if (strstr(buf, "\r\n"))
+		problem(
+		    a, path, "%s",
+		    "CRLF line endings: '#!/bin/bash\\r' fails with 'bad interpreter' (dos2unix)");
+	for (char *v = buf; (v = strstr(v, "virsh")); v += 5)
+		if ((v == buf || strchr(" \t\n;|&(`$", v[-1])) && strchr(" \t\n", v[5])) {
+			problem(a, path, "%s",
+				"calls virsh: a hook that calls back into libvirt deadlocks it "
+				"(vfio-bind and vfio-unbind do nodedev-detach's work)");
+			break;
+		}
+}
+
+static void audit_event(struct audit *a, const char *guest, const char *op, const char *subop)
+{
+	struct vu_names scripts, skipped;
+
+	if (vu_hook_scripts(a->base, guest, op, subop, &scripts, &skipped) < 0)
+		return;
+	for (size_t i = 0; i < skipped.n; i++) {
+		struct stat st;
+
+		if (stat(skipped.v[i], &st) == 0 && S_ISREG(st.st_mode))
+			problem(a, skipped.v[i], "%s", "not executable: it never runs (chmod +x)");
+	}
+	for (size_t i = 0; i < scripts.n; i++)
+		audit_script(a, scripts.v[i]);
+	vu_names_free(&scripts);
+	vu_names_free(&skipped);
+}
+
+static void audit_guest(struct audit *a, const char *guest)
+{
+	struct vu_names ops, subs;
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/qemu.d/%s", a->base, guest);
+	if (vu_listdir(path, &ops) < 0)
+		return;
+	for (size_t i = 0; i < ops.n; i++) {
+		snprintf(path, sizeof(path), "%s/qemu.d/%s/%s", a->base, guest, ops.v[i]);
+		if (strcmp(ops.v[i], "attach") == 0) {
+			problem(a, path, "%s",
+				"libvirt stopped sending 'attach' in 5.5: it never runs");
+			continue;
+		}
+		if (!vu_hook_op_known(ops.v[i])) {
+			problem(a, path, "%s",
+				"libvirt sends no such event (prepare, start, started, stopped, "
+				"release, migrate, restore, reconnect): a typo?");
+			continue;
+		}
+		if (vu_listdir(path, &subs) < 0) {
+			problem(a, path, "%s", "a file: scripts go in OPERATION/SUB-OPERATION");
+			continue;
+		}
+		for (size_t k = 0; k < subs.n; k++) {
+			char sub[PATH_MAX * 2 + 64];
+
+			snprintf(sub, sizeof(sub), "%s/%s", path, subs.v[k]);
+			if (!vu_hook_event(ops.v[i], subs.v[k])) {
+				const char *expect = "begin";
+
+				for (size_t e = 0; e < vu_hook_nevents; e++)
+					if (strcmp(vu_hook_events[e].op, ops.v[i]) == 0)
+						expect = vu_hook_events[e].subop;
+				problem(a, sub, "libvirt sends this event with '%s': it never runs",
+					expect);
+				continue;
+			}
+			audit_event(a, guest, ops.v[i], subs.v[k]);
+		}
+		vu_names_free(&subs);
+	}
+	vu_names_free(&ops);
+}
+
+static int check(const char *uri)
+{
+	struct audit a = { .problems = 0 };
+	char path[PATH_MAX + 16], self[PATH_MAX], target[PATH_MAX], why[512];
+	struct vu_names guests, domains = { 0 };
+	bool asked;
+
+	vu_path(a.base, sizeof(a.base), "/etc/libvirt/hooks");
+	snprintf(path, sizeof(path), "%s/qemu", a.base);
+	if (!vu_exists(path))
+		problem(&a, path, "%s", "missing: no qemu hook runs anything (hook-run install)");
+	else if (self_path(self, sizeof(self)) == 0 &&
+		 (!realpath(path, target) || strcmp(target, self)))
+		printf("qemu: not hook-run (the guides' dispatcher? hook-run install keeps it "
+		       "aside)\n");
+	snprintf(path, sizeof(path), "%s/qemu.d", a.base);
+	if (vu_listdir(path, &guests) < 0) {
+		printf("qemu.d: none: no scripts to run\n");
+		return a.problems ? VU_EXIT_FAIL : VU_EXIT_OK;
+	}
+	asked = vu_virt_domains(uri, &domains, why, sizeof(why)) == 0;
+	if (!asked)
+		printf("cannot ask libvirt (%s): domain names not checked\n", why);
+	for (size_t i = 0; i < guests.n; i++) {
+		struct stat st;
+		bool known = false;
+
+		snprintf(path, sizeof(path), "%s/qemu.d/%s", a.base, guests.v[i]);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			printf("qemu.d/%s: libvirt 6.5 and later runs files directly in qemu.d "
+			       "itself, "
+			       "for every event of every domain\n",
+			       guests.v[i]);
+			continue;
+		}
+		for (size_t k = 0; k < domains.n; k++)
+			known = known || strcmp(domains.v[k], guests.v[i]) == 0;
+		if (asked && !known)
+			problem(&a, path,
+				"no such domain at %s (a typo? the name is case-sensitive)",
+				uri ? uri : "libvirt");
+		audit_guest(&a, guests.v[i]);
+	}
+	vu_names_free(&guests);
+	vu_names_free(&domains);
+	if (a.problems)
+		printf("%d problem%s\n", a.problems, a.problems == 1 ? "" : "s");
+	else
+		printf("no problems\n");
+	return a.problems ? VU_EXIT_FAIL : VU_EXIT_OK;
+}
+
+/* list */
+
+static int list(const char *only)
+{
+	char base[PATH_MAX], path[PATH_MAX + 16];
+	struct vu_names guests;
+	int shown = 0;
+
+	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
+	snprintf(path, sizeof(path), "%s/qemu.d", base);
+	if (only && !vu_hook_name_safe(only))
+		vu_usage_error("%s: not a name a hook directory can have", only);
+	if (vu_listdir(path, &guests) < 0)
+		guests.n = 0;
+	for (size_t i = 0; i < guests.n; i++) {
+		if (only && strcmp(only, guests.v[i]) != 0)
+			continue;
+		for (size_t e = 0; e < vu_hook_nevents; e++) {
+			const struct vu_hook_event *ev = &vu_hook_events[e];
+			struct vu_names scripts;
+
+			if (vu_hook_scripts(base, guests.v[i], ev->op, ev->subop, &scripts, NULL) <
+			    0)
+				continue;
+			for (size_t k = 0; k < scripts.n; k++, shown++)
+				printf("%s\t%s %s\t%s\n", guests.v[i], ev->op, ev->subop,
+				       scripts.v[k] + strlen(base) + 1);
+			vu_names_free(&scripts);
+		}
+	}
+	if (!shown)
+		vu_report("%s%s: nothing would run", only ? "qemu.d/" : "qemu.d", only ? only : "");
+	vu_names_free(&guests);
+	return VU_EXIT_OK;
+}
+
+/* new */
+
+static const struct vu_dev *pick_gpu(const struct vu_devs *devs, const char *arg)
+{
+	const struct vu_dev *pick = NULL;
+	struct vu_dev **named;
+	size_t n, ngpu = 0, nother = 0;
+	char path[PATH_MAX];
+
+	if (arg) {
+		char *args[] = { (char *)arg };
+
+		if (vu_devs_resolve(devs, args, 1, false, &named, &n) != VU_EXIT_OK)
+			return NULL;
+		pick = named[0];
+		free(named);
+		return pick;
+	}
+	/* The only GPU; else the one the firmware did not boot on (the host keeps that). */
+	for (size_t i = 0; i < devs->n; i++) {
+		unsigned long boot = 0;
+
+		if (!vu_dev_is_display(&devs->v[i]))
+			continue;
+		ngpu++;
+		if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/boot_vga",
+			    devs->v[i].name) == 0)
+			vu_read_ulong(path, &boot);
+		if (!boot && nother++ == 0)
+			pick = &devs->v[i];
+	}
+	if (ngpu == 1)
+		for (size_t i = 0; i < devs->n && !pick; i++)
+			if (vu_dev_is_display(&devs->v[i]))
+				pick = &devs->v[i];
+	if (ngpu == 0)
+		vu_err("no GPU (display controller) on this machine: name the device with --gpu");
+	else if (nother > 1)
+		vu_err("%zu GPUs the host does not boot on: name one with --gpu", nother);
+	return ngpu && nother <= 1 ? pick : NULL;
+}
+
+/* One scaffolded script, written or, under dry run, shown as the shell that writes it. */
+static int write_script(const char *path, const char *text, bool force)
+{
+	char dir[PATH_MAX];
+	FILE *f;
+
+	if (!force && vu_exists(path)) {
+		vu_err("%s: exists already: edit it, or --force replaces it", vu_unrooted(path));
+		return -EEXIST;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (vu_dry_run) {
+		printf("mkdir -p %s\ncat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\n", dir, path, text,
+		       path);
+		return 0;
+	}
+	for (char *c = dir + 1; *c; c++)
+		if (*c == '/') {
+			*c = '\0';
+			mkdir(dir, 0755);
+			*c = '/';
+		}
+	mkdir(dir, 0755);
+	if (!(f = fopen(path, "we")) || fputs(text, f) < 0 || fclose(f) != 0 ||
+	    chmod(path, 0755) < 0) {
+		vu_errc(errno, "%s: cannot write", path);
+		return -errno;
+	}
+	vu_report("wrote %s", vu_unrooted(path));
+	return 0;
+}
+
+/* The start and release scripts, with the commands beside hook-run and, below a sysroot, it. */
+static void scripts(const char *guest, const struct vu_dev *gpu, bool screen, char **start,
+		    char **release)
+{
+	char self[PATH_MAX] = "/usr/bin/hook-run", bin[PATH_MAX];
+	const char *skip = screen ? "" : "# ";
+	size_t len;
+	FILE *f;
+
+	self_path(self, sizeof(self));
+	snprintf(bin, sizeof(bin), "%.*s", (int)(strrchr(self, '/') - self), self);
+
+	f = open_memstream(start, &len);
+	fprintf(f,
+		"#!/bin/sh\n# %s: before the VM starts. Written by hook-run new; yours to edit.\n",
+		guest);
+	fprintf(f, "# GPU %s [%04x:%04x], IOMMU group %d%s.\nset -e\n", gpu->name, gpu->vendor,
+		gpu->device, gpu->group,
+		screen ? ", the host's screen: hand the display over first"
+		       : "; the host keeps its screen on another GPU");
+	if (*vu_sysroot())
+		fprintf(f, "export VFIO_UTILS_SYSROOT='%s'\n", vu_sysroot());
+	fprintf(f, "%s%s/dm-ctl stop\n%s%s/vtcon unbind\n%s%s/efifb unbind\n", skip, bin, skip, bin,
+		skip, bin);
+	fprintf(f, "%s/vfio-bind --group %s\n", bin, gpu->name);
+	fclose(f);
+
+	f = open_memstream(release, &len);
+	fprintf(
+	    f,
+	    "#!/bin/sh\n# %s: after the VM is gone. Written by hook-run new; yours to edit.\n"
+	    "# Every line runs, whatever failed before it: this also undoes a half-done start.\n",
+	    guest);
+	if (*vu_sysroot())
+		fprintf(f, "export VFIO_UTILS_SYSROOT='%s'\n", vu_sysroot());
+	fprintf(f,
+		"%s/vfio-unbind --restore\n%s%s/efifb bind\n%s%s/vtcon bind\n%s%s/dm-ctl start\n",
+		bin, skip, bin, skip, bin, skip, bin);
+	fclose(f);
+}
+
+static int scaffold(const char *guest, const char *gpu_arg, bool force)
+{
+	char base[PATH_MAX], path[PATH_MAX * 2], *start = NULL, *release = NULL;
+	const struct vu_dev *gpu;
+	unsigned long boot = 0;
+	struct vu_devs devs;
+	int err;
+
+	if (!vu_hook_name_safe(guest))
+		vu_usage_error("%s: not a name a hook directory can have (no '/', not . or ..)",
+			       guest);
+	if (vu_devs_scan(&devs) < 0)
+		return VU_EXIT_FAIL;
+	if (!(gpu = pick_gpu(&devs, gpu_arg))) {
+		vu_devs_free(&devs);
+		return VU_EXIT_FAIL;
+	}
+	if (gpu->group < 0) {
+		vu_err("%s: in no IOMMU group: the IOMMU is off (see 'iommu-groups --status')",
+		       gpu->name);
+		vu_devs_free(&devs);
+		return VU_EXIT_FAIL;
+	}
+	if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/boot_vga", gpu->name) == 0)
+		vu_read_ulong(path, &boot);
+	/* The GPU with the host's screen: the display has to be handed over first. */
+	scripts(guest, gpu, boot == 1, &start, &release);
+	vu_devs_free(&devs);
+	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
+	snprintf(path, sizeof(path), "%s/qemu.d/%s/prepare/begin/50-vfio-utils", base, guest);
+	err = write_script(path, start, force);
+	snprintf(path, sizeof(path), "%s/qemu.d/%s/release/end/50-vfio-utils", base, guest);
+	if (!err)
+		err = write_script(path, release, force);
+	free(start);
+	free(release);
+	if (err)
+		return VU_EXIT_FAIL;
+	vu_report("check them with: hook-run check");
+	return VU_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "gpu", required_argument, NULL, OPT_GPU },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "dry-run", no_argument, NULL, 'n' },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *uri = "qemu:///system", *gpu = NULL, *what;
+	bool force = false;
+	int opt;
+
+	/* Installed as "qemu": messages still say who speaks. */
+	program_invocation_short_name = "hook-run";
+	/* libvirt: qemu GUEST OPERATION SUB-OPERATION EXTRA. Nothing here is an option. */
+	if (argc == 5 && vu_hook_op_known(argv[2]))
+		return dispatch(argv[0], argv + 1);
+
+	while ((opt = getopt_long(argc, argv, "c:nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case 'c':
+			uri = optarg;
+			break;
+		case OPT_GPU:
+			gpu = optarg;
+			break;
+		case OPT_FORCE:
+			force = true;
+			break;
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	if (optind == argc)
+		vu_usage_error(
+		    "no command: install, check, list or new (or libvirt's four arguments)");
+	what = argv[optind++];
+	vu_common_done();
+	if (strcmp(what, "install") == 0 && optind == argc)
+		return install(force);
+	if (strcmp(what, "check") == 0 && optind == argc)
+		return check(uri);
+	if (strcmp(what, "list") == 0 && argc - optind <= 1)
+		return list(optind < argc ? argv[optind] : NULL);
+	if (strcmp(what, "new") == 0 && argc - optind == 1)
+		return scaffold(argv[optind], gpu, force);
+	if (strcmp(what, "install") && strcmp(what, "check") && strcmp(what, "list") &&
+	    strcmp(what, "new"))
+		vu_usage_error("%s: not a command (install, check, list, new), and not libvirt's "
+			       "four arguments",
+			       what);
+	vu_usage_error("%s: wrong arguments (see --help)", what);
+}

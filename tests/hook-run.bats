@@ -1,0 +1,329 @@
+#!/usr/bin/env bats
+# hook-run on temporary hook trees, called exactly as libvirt calls its qemu hook.
+
+load helpers
+
+XML='<domain type="kvm"><name>win10</name><devices/></domain>'
+
+setup() {
+	ROOT=$BATS_TEST_TMPDIR/root
+	H=$ROOT/etc/libvirt/hooks
+	mkdir -p "$H"
+	ln -s "$BUILD/hook-run" "$H/qemu"
+	LOG=$BATS_TEST_TMPDIR/log
+	export LOG
+}
+
+# script GUEST OP SUBOP NAME [BODY]: an executable script that logs its call.
+script() {
+	local dir=$H/qemu.d/$1/$2/$3 body=${5:-}
+	mkdir -p "$dir"
+	printf '#!/bin/sh\necho "%s $*" >>"$LOG"\n%s\n' "$4" "$body" >"$dir/$4"
+	chmod 755 "$dir/$4"
+}
+
+# libvirt's call: qemu GUEST OP SUBOP EXTRA, the domain XML on stdin.
+hook() {
+	printf '%s' "$XML" | "$H/qemu" "$@"
+}
+
+@test "scripts run in strcmp order, each with the four arguments" {
+	script win10 prepare begin 30-c
+	script win10 prepare begin 10-a
+	script win10 prepare begin 20-b
+	script win10 prepare begin B-upper
+	run hook win10 prepare begin -
+	assert_success
+	run cat "$LOG"
+	assert_output $'10-a win10 prepare begin -\n20-b win10 prepare begin -\n30-c win10 prepare begin -\nB-upper win10 prepare begin -'
+}
+
+@test "every script gets the whole domain XML on stdin, even after one reads it all" {
+	for s in 10-a 20-b 30-c; do
+		script win10 start begin $s "cat >\"\$LOG.$s\""
+	done
+	run hook win10 start begin -
+	assert_success
+	for s in 10-a 20-b 30-c; do
+		assert_equal "$(cat "$LOG.$s")" "$XML"
+	done
+}
+
+@test "a script that ignores stdin does not hold up the next one, even with a large XML" {
+	script win10 start begin 10-ignore "true"
+	script win10 start begin 20-read "cat >\"\$LOG.xml\""
+	head -c 300000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big.xml"
+	run timeout 20 "$H/qemu" win10 start begin - <"$BATS_TEST_TMPDIR/big.xml"
+	assert_success
+	assert_equal "$(wc -c <"$LOG.xml")" 300000
+}
+
+@test "VFIO_UTILS_HOOK=1 in every script's environment" {
+	script win10 started begin env 'echo "hook=$VFIO_UTILS_HOOK" >>"$LOG"'
+	hook win10 started begin -
+	run cat "$LOG"
+	assert_line "hook=1"
+}
+
+@test "scripts' output goes to stderr: stdout stays empty (libvirt reads it back for migrate and restore)" {
+	script win10 migrate begin talk 'echo "to stdout"; echo "to stderr" >&2'
+	run bash -c "printf x | '$H/qemu' win10 migrate begin - 2>/dev/null"
+	assert_success
+	assert_output ""
+	run bash -c "printf x | '$H/qemu' win10 migrate begin - 2>&1 >/dev/null"
+	assert_output $'to stdout\nto stderr'
+}
+
+@test "start side: the first failure stops the run, exit 1, the message names the script" {
+	script win10 prepare begin 10-a
+	script win10 prepare begin 20-fail 'echo "no GPU for you" >&2; exit 3'
+	script win10 prepare begin 30-c
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line "no GPU for you"
+	assert_line "hook-run: qemu.d/win10/prepare/begin/20-fail: exit status 3"
+	assert_line "hook-run: prepare begin for win10 stopped at the first failure"
+	run cat "$LOG"
+	assert_output "10-a win10 prepare begin -
+20-fail win10 prepare begin -"
+}
+
+@test "stop side: every script runs, failures are reported" {
+	script win10 release end 10-fail 'exit 1'
+	script win10 release end 20-b
+	run hook win10 release end shutdown
+	assert_failure 1
+	assert_line "hook-run: qemu.d/win10/release/end/10-fail: exit status 1"
+	run cat "$LOG"
+	assert_line "20-b win10 release end shutdown"
+}
+
+@test "a single-file hook runs (the PassthroughPOST dispatcher's [ -s \"\$HOOKPATH\"] bug)" {
+	mkdir -p "$H/qemu.d/win10/prepare"
+	printf '#!/bin/sh\necho "single $*" >>"$LOG"\n' >"$H/qemu.d/win10/prepare/begin"
+	chmod 755 "$H/qemu.d/win10/prepare/begin"
+	run hook win10 prepare begin -
+	assert_success
+	assert_equal "$(cat "$LOG")" "single win10 prepare begin -"
+}
+
+@test "dotfiles, backups, package leftovers and non-executable files never run" {
+	for s in .hidden a~ a.bak a.dpkg-old a.dpkg-dist a.rpmnew a.rpmsave 50-run; do
+		script win10 prepare begin "$s"
+	done
+	script win10 prepare begin 60-noexec
+	chmod 644 "$H/qemu.d/win10/prepare/begin/60-noexec"
+	run hook win10 prepare begin -
+	assert_success
+	assert_equal "$(cat "$LOG")" "50-run win10 prepare begin -"
+}
+
+@test "a script others can write, or not owned by root, is refused and counts as a failure" {
+	script win10 prepare begin 10-gw
+	chmod 775 "$H/qemu.d/win10/prepare/begin/10-gw"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line "hook-run: qemu.d/win10/prepare/begin/10-gw: refused: $H/qemu.d/win10/prepare/begin/10-gw: writable by its group: it could change what runs as root"
+	[ ! -e "$LOG" ]
+	chmod 755 "$H/qemu.d/win10/prepare/begin/10-gw"
+	chmod 777 "$H/qemu.d/win10/prepare"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line --partial "/qemu.d/win10/prepare: writable by everyone"
+	chmod 755 "$H/qemu.d/win10/prepare"
+	chown nobody "$H/qemu.d/win10/prepare/begin/10-gw"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line --partial "10-gw: owned by uid $(id -u nobody), not by root"
+}
+
+@test "odd guest names: spaces and a leading '-' work; '..' and '/' never become paths" {
+	script "my vm" start begin s
+	script "-vm" start begin s
+	run hook "my vm" start begin -
+	assert_success
+	run hook "-vm" start begin -
+	assert_success
+	assert_equal "$(cat "$LOG")" $'s my vm start begin -\ns -vm start begin -'
+	# a tree an escaping name would reach
+	mkdir -p "$H/x/start/begin"
+	printf '#!/bin/sh\necho escaped >>"$LOG"\n' >"$H/x/start/begin/s"
+	chmod 755 "$H/x/start/begin/s"
+	for name in .. ../x . "a/b" ""; do
+		run hook "$name" start begin -
+		assert_success
+	done
+	run grep -c escaped "$LOG"
+	assert_output 0
+}
+
+@test "a script that runs past HOOK_RUN_TIMEOUT is killed with its process group" {
+	script win10 prepare begin slow 'sleep 300 & echo $! >"$LOG.child"; sleep 300'
+	SECONDS=0
+	HOOK_RUN_TIMEOUT=1 run hook win10 prepare begin -
+	assert_failure 1
+	[ "$SECONDS" -lt 10 ]
+	assert_line "hook-run: qemu.d/win10/prepare/begin/slow: killed at the deadline (HOOK_RUN_TIMEOUT), status 124"
+	sleep 0.2
+	run alive_pid "$(cat "$LOG.child")"
+	assert_failure
+}
+
+@test "'sleep 1000 &' left behind does not keep libvirt waiting on the hook's output" {
+	script win10 started begin bg 'sleep 1000 & echo $! >"$LOG.child"'
+	SECONDS=0
+	# run reads the hook's stdout and stderr until end of file, as libvirt does
+	run timeout 20 bash -c "printf x | '$H/qemu' win10 started begin - 2>&1"
+	assert_success
+	[ "$SECONDS" -lt 5 ]
+	kill "$(cat "$LOG.child")"
+}
+
+@test "an event without scripts, and an unknown guest, do nothing and succeed" {
+	run hook nosuchvm prepare begin -
+	assert_success
+	assert_output ""
+	script win10 prepare begin a
+	run hook win10 stopped end -
+	assert_success
+	[ ! -e "$LOG" ]
+}
+
+@test "install: becomes the qemu hook, keeping the guides' dispatcher aside; twice is nothing to do" {
+	rm "$H/qemu"
+	printf '#!/bin/bash\n# the guides dispatcher\n' >"$H/qemu"
+	run hook-run --sysroot "$ROOT" install
+	assert_success
+	assert_line --index 0 "kept the previous hook as /etc/libvirt/hooks/qemu.orig (qemu.d keeps working with hook-run)"
+	assert_equal "$(readlink "$H/qemu")" "$(realpath "$BUILD/hook-run")"
+	grep -q "the guides dispatcher" "$H/qemu.orig"
+	run hook-run --sysroot "$ROOT" install
+	assert_output "/etc/libvirt/hooks/qemu: already hook-run"
+	rm "$H/qemu"
+	echo other >"$H/qemu"
+	run hook-run --sysroot "$ROOT" install
+	assert_failure 1
+	assert_output "hook-run: /etc/libvirt/hooks/qemu.orig: exists already: the hook there now would replace it (--force does)"
+	run hook-run --sysroot "$ROOT" install --force
+	assert_success
+	assert_equal "$(cat "$H/qemu.orig")" other
+}
+
+@test "install --dry-run prints what it would do" {
+	rm "$H/qemu"
+	run hook-run --sysroot "$ROOT" -n install
+	assert_success
+	assert_line "ln -s $(realpath "$BUILD/hook-run") $H/qemu"
+	[ ! -e "$H/qemu" ]
+}
+
+@test "list: what would run, in order, per event" {
+	script win10 prepare begin 20-b
+	script win10 prepare begin 10-a
+	script win10 release end 10-z
+	script other start begin x
+	run hook-run --sysroot "$ROOT" list win10
+	assert_success
+	assert_output $'win10\tprepare begin\tqemu.d/win10/prepare/begin/10-a\nwin10\tprepare begin\tqemu.d/win10/prepare/begin/20-b\nwin10\trelease end\tqemu.d/win10/release/end/10-z'
+	run hook-run --sysroot "$ROOT" list nosuch
+	assert_output "qemu.d/nosuch: nothing would run"
+}
+
+@test "check: every kind of problem the guides' users hit, counted, exit 1" {
+	script win10 prepare begin ok
+	script win10 prepare begin noexec
+	chmod 644 "$H/qemu.d/win10/prepare/begin/noexec"
+	script win10 prepare begin crlf
+	sed -i 's/$/\r/' "$H/qemu.d/win10/prepare/begin/crlf"
+	printf 'echo no shebang\n' >"$H/qemu.d/win10/prepare/begin/noshebang"
+	chmod 755 "$H/qemu.d/win10/prepare/begin/noshebang"
+	script win10 prepare begin detach 'virsh nodedev-detach pci_0000_01_00_0'
+	script win10 prepare begin gw
+	chmod 775 "$H/qemu.d/win10/prepare/begin/gw"
+	script win10 prepare end wrongsub
+	script win10 shutdown begin wrongop
+	script win10 attach begin dead
+	run hook-run --sysroot "$ROOT" -c "test:///default" check
+	assert_failure 1
+	assert_line "qemu.d/win10: no such domain at test:///default (a typo? the name is case-sensitive)"
+	assert_line "qemu.d/win10/attach: libvirt stopped sending 'attach' in 5.5: it never runs"
+	assert_line "qemu.d/win10/prepare/end: libvirt sends this event with 'begin': it never runs"
+	assert_line "qemu.d/win10/prepare/begin/crlf: CRLF line endings: '#!/bin/bash\r' fails with 'bad interpreter' (dos2unix)"
+	assert_line "qemu.d/win10/prepare/begin/detach: calls virsh: a hook that calls back into libvirt deadlocks it (vfio-bind and vfio-unbind do nodedev-detach's work)"
+	assert_line --partial "qemu.d/win10/prepare/begin/gw: unsafe: "
+	assert_line "qemu.d/win10/prepare/begin/noexec: not executable: it never runs (chmod +x)"
+	assert_line "qemu.d/win10/prepare/begin/noshebang: no #! line: the kernel cannot run it (Exec format error)"
+	assert_line --partial "qemu.d/win10/shutdown: libvirt sends no such event"
+	assert_line --index -1 "9 problems"
+}
+
+@test "check against libvirt's test driver: the domains it defines are known" {
+	[ -e /usr/lib/x86_64-linux-gnu/libvirt.so.0 ] || skip "libvirt is not installed"
+	cat >"$BATS_TEST_TMPDIR/node.xml" <<-'EOF'
+		<node>
+		  <domain type="test"><name>win10</name><memory>65536</memory>
+		    <os><type>hvm</type></os></domain>
+		</node>
+	EOF
+	script win10 prepare begin ok
+	script Win10 prepare begin ok
+	run hook-run --sysroot "$ROOT" -c "test://$BATS_TEST_TMPDIR/node.xml" check
+	assert_failure 1
+	assert_line "qemu.d/Win10: no such domain at test://$BATS_TEST_TMPDIR/node.xml (a typo? the name is case-sensitive)"
+	refute_line --partial "qemu.d/win10:"
+	rm -r "$H/qemu.d/Win10"
+	run hook-run --sysroot "$ROOT" -c "test://$BATS_TEST_TMPDIR/node.xml" check
+	assert_success
+	assert_output "no problems"
+}
+
+@test "check without libvirt to ask still audits everything else" {
+	script win10 prepare begin ok
+	run hook-run --sysroot "$ROOT" -c "qemu+unix:///system?socket=/nonexistent" check
+	assert_success
+	assert_line --index 0 --partial "cannot ask libvirt ("
+	assert_line --index -1 "no problems"
+}
+
+@test "new: start and release scripts for the machine's GPU, written with the suite's commands" {
+	root=$(machine $SINGLE)
+	mkdir -p "$root/etc/libvirt/hooks"
+	run hook-run --sysroot "$root" new win10
+	assert_success
+	run cat "$root/etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils"
+	assert_line "# GPU 0000:09:00.0 [10de:1e84], IOMMU group 2, the host's screen: hand the display over first."
+	assert_line "$(dirname "$(realpath "$BUILD/hook-run")")/dm-ctl stop"
+	assert_line "$(dirname "$(realpath "$BUILD/hook-run")")/vfio-bind --group 0000:09:00.0"
+	[ -x "$root/etc/libvirt/hooks/qemu.d/win10/release/end/50-vfio-utils" ]
+	run cat "$root/etc/libvirt/hooks/qemu.d/win10/release/end/50-vfio-utils"
+	assert_line "$(dirname "$(realpath "$BUILD/hook-run")")/vfio-unbind --restore"
+	run hook-run --sysroot "$root" new win10
+	assert_failure 1
+	assert_output "hook-run: /etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils: exists already: edit it, or --force replaces it"
+	ln -s "$BUILD/hook-run" "$root/etc/libvirt/hooks/qemu"
+	run hook-run --sysroot "$root" -c "qemu+unix:///system?socket=/nonexistent" check
+	assert_line --index -1 "no problems"
+}
+
+@test "new on a dual-GPU machine takes the GPU the host does not boot on, and leaves the screen alone" {
+	root=$(machine $DUAL)
+	run hook-run --sysroot "$root" -n new win10
+	assert_success
+	assert_line "# GPU 0000:01:00.0 [10de:1f03], IOMMU group 8; the host keeps its screen on another GPU."
+	assert_line "# $(dirname "$(realpath "$BUILD/hook-run")")/dm-ctl stop"
+	[ ! -e "$root/etc/libvirt/hooks/qemu.d" ]
+	run hook-run --sysroot "$root" new --gpu 02:00.0 "../x"
+	assert_failure 2
+}
+
+@test "usage errors" {
+	run hook-run
+	assert_failure 2
+	assert_line --index 0 "hook-run: no command: install, check, list or new (or libvirt's four arguments)"
+	run hook-run frob
+	assert_failure 2
+	run hook-run new
+	assert_failure 2
+	run hook-run --version
+	assert_output --regexp '^hook-run \(vfio-utils\) '
+}
