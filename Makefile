@@ -9,6 +9,7 @@ DATADIR    ?= $(PREFIX)/share
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+FISHFUNCDIR ?= $(DATADIR)/fish/vendor_functions.d
 DESTDIR    ?=
 
 CC         ?= cc
@@ -91,7 +92,7 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
-		$(DESTDIR)$(FISHCOMPDIR)
+		$(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(FISHFUNCDIR)
 	install -m 0755 $(COMMANDS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
 	for c in $(COMMANDS); do \
 		s=$$(ls man/$$c.[0-9] | sed 's/.*\.//'); \
@@ -102,6 +103,8 @@ install: all
 		install -m 0644 completions/fish/$$c.fish $(DESTDIR)$(FISHCOMPDIR)/ || exit 1; \
 	done
 	install -m 0644 completions/bash/vfio-utils-lib $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 0644 completions/zsh/_vfio_utils_devices $(DESTDIR)$(ZSHCOMPDIR)/
+	install -m 0644 completions/fish/functions/__vfio_utils_*.fish $(DESTDIR)$(FISHFUNCDIR)/
 
 uninstall:
 	for c in $(COMMANDS); do \
@@ -109,7 +112,8 @@ uninstall:
 			$(DESTDIR)$(BASHCOMPDIR)/$$c $(DESTDIR)$(ZSHCOMPDIR)/_$$c \
 			$(DESTDIR)$(FISHCOMPDIR)/$$c.fish; \
 	done
-	rm -f $(DESTDIR)$(BASHCOMPDIR)/vfio-utils-lib
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/vfio-utils-lib $(DESTDIR)$(ZSHCOMPDIR)/_vfio_utils_devices \
+		$(DESTDIR)$(FISHFUNCDIR)/__vfio_utils_*.fish
 
 # Debian and Ubuntu: install with apt-get; elsewhere print what to install.
 deps:

@@ -453,6 +453,8 @@ int main(int argc, char **argv)
 		status = bind_all(&v, res, n);
 	if (status == VU_EXIT_OK && unload.n)
 		status = unload_modules(&v, &unload, targets[0]->name);
+	if (status == VU_EXIT_OK)
+		vu_vfio_keep_loaded(&v);
 	/* Devices the failed run never reached are not vfio-bind's to remember. */
 	for (size_t i = 0; status != VU_EXIT_OK && i < n; i++)
 		if (!res[i].outcome && res[i].dev->driver[0] &&

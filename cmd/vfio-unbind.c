@@ -141,37 +141,76 @@ static bool planned(const struct result *res, size_t n, const char *name)
 	return false;
 }
 
-static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const struct result *res,
-		       size_t n)
+/* A device still on vfio-pci (another VM's?), or NULL. */
+static const char *vfio_user(const struct vu_devs *devs, const struct result *res, size_t n)
 {
-	int status = VU_EXIT_OK;
-
 	for (size_t i = 0; i < devs->n; i++) {
 		struct vu_dev d = devs->v[i];
 
 		vu_dev_refresh_driver(&d);
-		if (strcmp(d.driver, "vfio-pci") == 0 && !planned(res, n, d.name)) {
-			vu_err(
-			    "vfio-pci still drives %s (another VM?): the vfio modules stay loaded",
-			    d.name);
-			return VU_EXIT_FAIL;
-		}
+		if (strcmp(d.driver, "vfio-pci") == 0 && !planned(res, n, d.name))
+			return devs->v[i].name;
 	}
-	for (size_t i = 0; i < sizeof(vfio_modules) / sizeof(*vfio_modules); i++) {
+	return NULL;
+}
+
+/* Remove the modules of NAMES that are loaded, in that order. */
+static int remove_modules(struct vu_vfio *v, const char *const *names, size_t count)
+{
+	char done[512] = "";
+	size_t len = 0;
+	int status = VU_EXIT_OK;
+
+	for (size_t i = 0; i < count; i++) {
 		int err;
 
-		if (vu_mod_state(v->kmod, vfio_modules[i]) != VU_MOD_LOADED)
+		if (vu_mod_state(v->kmod, names[i]) != VU_MOD_LOADED)
 			continue;
-		vu_act_command("rmmod %s", vfio_modules[i]);
+		vu_act_command("rmmod %s", names[i]);
 		if (vu_dry_run)
 			continue;
-		if ((err = vu_mod_unload(v->kmod, vfio_modules[i])) < 0) {
-			vu_errc(err, "%s: cannot unload", vfio_modules[i]);
+		if ((err = vu_mod_unload(v->kmod, names[i])) < 0) {
+			vu_errc(err, "%s: cannot unload", names[i]);
 			status = VU_EXIT_FAIL;
 		} else {
-			vu_report("unloaded %s", vfio_modules[i]);
+			len += (size_t)snprintf(done + len, sizeof(done) - len, " %s", names[i]);
 		}
 	}
+	if (len)
+		vu_report("unloaded%s", done);
+	return status;
+}
+
+/*
+ * --unload-vfio: every vfio module. Without it, those vfio-bind loaded, once
+ * nothing is on vfio-pci: the machine is left as vfio-bind found it.
+ */
+static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const struct result *res,
+		       size_t n, bool all)
+{
+	const char *user = vfio_user(devs, res, n);
+	const char *names[32];
+	size_t count = 0;
+	int status;
+
+	if (!all && v->inserted.n == 0)
+		return VU_EXIT_OK;
+	if (user) {
+		if (all)
+			vu_err(
+			    "vfio-pci still drives %s (another VM?): the vfio modules stay loaded",
+			    user);
+		return all ? VU_EXIT_FAIL : VU_EXIT_OK;
+	}
+	if (all)
+		for (size_t i = 0; i < sizeof(vfio_modules) / sizeof(*vfio_modules); i++)
+			names[count++] = vfio_modules[i];
+	else
+		for (size_t i = v->inserted.n; i-- > 0 && count < 32;)
+			names[count++] = v->inserted.v[i].key;
+	status = remove_modules(v, names, count);
+	if (status == VU_EXIT_OK)
+		vu_records_free(&v->inserted);
 	return status;
 }
 
@@ -337,7 +376,7 @@ int main(int argc, char **argv)
 		status = restore_all(&v, res, n, &o);
 	if (reload_modules(&v) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;
-	if (o.unload_vfio && unload_vfio(&v, &devs, res, n) != VU_EXIT_OK)
+	if (unload_vfio(&v, &devs, res, n, o.unload_vfio) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;
 	if (vu_vfio_end(&v) < 0)
 		status = VU_EXIT_FAIL;

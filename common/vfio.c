@@ -20,10 +20,15 @@ int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
 	fd = vu_state_begin(VU_STATE_DEVICES, &v->devices, timeout_ms, vu_dry_run);
 	if (fd >= 0 || vu_dry_run) {
 		/* Under the same lock: one begin per command. */
-		int err = vu_state_read(VU_STATE_MODULES, &v->modules);
+		static const char *const names[] = { VU_STATE_MODULES, VU_STATE_LOADED };
+		struct vu_records *recs[] = { &v->modules, &v->inserted };
 
-		if (err < 0 && err != -EBADMSG)
-			vu_errc(err, "/run/vfio-utils/%s: cannot read", VU_STATE_MODULES);
+		for (int i = 0; i < 2; i++) {
+			int err = vu_state_read(names[i], recs[i]);
+
+			if (err < 0 && err != -EBADMSG)
+				vu_errc(err, "/run/vfio-utils/%s: cannot read", names[i]);
+		}
 	}
 	return fd;
 }
@@ -32,7 +37,9 @@ static int save(struct vu_vfio *v)
 {
 	int err = vu_state_save(VU_STATE_DEVICES, &v->devices, vu_dry_run);
 
-	return err ? err : vu_state_save(VU_STATE_MODULES, &v->modules, vu_dry_run);
+	if (!err)
+		err = vu_state_save(VU_STATE_MODULES, &v->modules, vu_dry_run);
+	return err ? err : vu_state_save(VU_STATE_LOADED, &v->inserted, vu_dry_run);
 }
 
 int vu_vfio_end(struct vu_vfio *v)
@@ -42,6 +49,7 @@ int vu_vfio_end(struct vu_vfio *v)
 	vu_names_free(&v->loaded);
 	vu_records_free(&v->devices);
 	vu_records_free(&v->modules);
+	vu_records_free(&v->inserted);
 	return err;
 }
 
@@ -92,6 +100,13 @@ int vu_vfio_load(struct vu_vfio *v)
 		vu_report("loaded%s", list);
 	}
 	return err;
+}
+
+void vu_vfio_keep_loaded(struct vu_vfio *v)
+{
+	for (size_t i = 0; i < v->loaded.n; i++)
+		vu_records_set(&v->inserted, v->loaded.v[i], "by", "vfio-bind", NULL);
+	vu_names_free(&v->loaded);
 }
 
 void vu_vfio_unload_loaded(struct vu_vfio *v)

@@ -12,13 +12,16 @@
 /* State files: the devices vfio-bind took (with their original driver), the modules it removed. */
 #define VU_STATE_DEVICES "devices"
 #define VU_STATE_MODULES "modules"
+/* The vfio modules vfio-bind loaded: vfio-unbind removes them once nothing uses vfio-pci. */
+#define VU_STATE_LOADED "loaded"
 
 struct vu_vfio {
 	struct vu_kmod *kmod;
 	int timeout_ms;
 	struct vu_records devices;
 	struct vu_records modules;
-	struct vu_names loaded; /* modules this run inserted, for a rollback */
+	struct vu_records inserted; /* VU_STATE_LOADED, in load order */
+	struct vu_names loaded;	    /* modules this run inserted, for a rollback */
 };
 
 /* Take the lock and read both state files; a damaged file has been reported. */
@@ -30,6 +33,8 @@ int vu_vfio_end(struct vu_vfio *v);
 int vu_vfio_load(struct vu_vfio *v);
 /* Remove, newest first, the modules vu_vfio_load inserted: a failed run leaves none. */
 void vu_vfio_unload_loaded(struct vu_vfio *v);
+/* A run that succeeded: remember what it loaded, for vfio-unbind to take out again. */
+void vu_vfio_keep_loaded(struct vu_vfio *v);
 /* Remember the driver and driver_override of each device not yet on vfio-pci, in one write. */
 int vu_vfio_remember(struct vu_vfio *v, struct vu_dev *const *devs, size_t n);
 /*

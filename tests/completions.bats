@@ -20,7 +20,18 @@ bash_complete() {
 }
 
 fish_complete() {
-	fish -c "source '$TOP/completions/fish/${1%% *}.fish'; complete -C'$1'"
+	fish -c "set fish_function_path '$TOP/completions/fish/functions' \$fish_function_path
+		source '$TOP/completions/fish/${1%% *}.fish'; complete -C'$1'"
+}
+
+# zsh_complete LINE: what zsh's completion system offers, sorted, one a line.
+zsh_complete() {
+	zsh -f "$TESTS/lib/zsh-complete" "$TOP/completions/zsh" "$1"
+}
+
+# The long options a command's --help lists.
+help_options() {
+	"$1" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+'
 }
 
 setup() {
@@ -46,8 +57,12 @@ setup() {
 	assert_output $'--unload\tRemove the modules of the drivers they had'
 	run fish_complete "vfio-unbind --sysroot $root 0"
 	assert_output $'09:00.1\tDevice'
-	run fish_complete "iommu-groups --sysroot $root 09:00.3"
+	run fish_complete "iommu-groups --sysroot=$root 09:00.3"
 	assert_output $'09:00.3\tDevice'
+	run fish_complete "vfio-bind --sysroot $root 09:00."
+	assert_output $'09:00.0\tDevice\n09:00.2\tDevice\n09:00.3\tDevice'
+	run fish_complete "hook-run --sysroot $root --gpu 09:00.1"
+	assert_output ""
 }
 
 @test "the screen commands complete their subcommands and options" {
@@ -69,6 +84,49 @@ setup() {
 	assert_output "win10"
 	run fish_complete "hook-run li"
 	assert_output $'list\tWhat would run, in order'
+	run fish_complete "hook-run --sysroot $root new "
+	assert_output $'win10\tGuest'
+}
+
+@test "zsh: options, devices and groups, from the --sysroot on the command line" {
+	run zsh_complete "iommu-groups --st"
+	assert_output "--status"
+	run zsh_complete "iommu-groups --sysroot $root 09:00."
+	assert_output $'09:00.0\n09:00.1\n09:00.2\n09:00.3'
+	run zsh_complete "iommu-groups --sysroot=$root "
+	assert_output $'00:03.0\n00:03.1\n09:00.0\n09:00.1\n09:00.2\n09:00.3\n2' # and group 2
+	run zsh_complete "vfio-bind --sysroot $root 09:00."
+	assert_output $'09:00.0\n09:00.2\n09:00.3'
+	run zsh_complete "vfio-unbind --sysroot $root 0"
+	assert_output "09:00.1"
+	run zsh_complete "hook-run --gpu "
+	assert_output "$(cd /sys/bus/pci/devices && ls | sed 's/^0000://' | sort)" # this host's
+	VFIO_UTILS_SYSROOT=$root run zsh_complete "hook-run --gpu 09:00."
+	assert_output $'09:00.0\n09:00.2\n09:00.3' # not 09:00.1, on vfio-pci
+	mkdir -p "$root/etc/libvirt/hooks/qemu.d/win10"
+	run zsh_complete "hook-run --sysroot $root list "
+	assert_output "win10"
+	run zsh_complete "dm-ctl st"
+	assert_output $'start\nstatus\nstop'
+	run zsh_complete "efifb "
+	assert_output $'bind\nstatus\nunbind'
+}
+
+@test "every long option of --help completes, in bash, zsh and fish" {
+	local c opt
+	for c in "$TOP"/cmd/*.c; do
+		c=$(basename "$c" .c)
+		run help_options "$c"
+		assert_success
+		[ "${#lines[@]}" -ge 5 ]
+		local opts=("${lines[@]}")
+		run bash_complete "$c --"
+		for opt in "${opts[@]}"; do assert_line "$opt"; done
+		run zsh_complete "$c --"
+		for opt in "${opts[@]}"; do assert_line "$opt"; done
+		run fish_complete "$c --"
+		for opt in "${opts[@]}"; do assert_line --regexp "^$opt($|	)"; done
+	done
 }
 
 @test "zsh: every completion function loads under compinit" {

@@ -143,3 +143,28 @@ rmmod vfio"
 	run vfio-unbind -V
 	assert_output --regexp '^vfio-unbind \(vfio-utils\) '
 }
+
+@test "the vfio modules vfio-bind loaded go again once nothing is on vfio-pci, not before" {
+	sim_up $DUAL
+	before=$(sim_snapshot)
+	vfio_bind 01:00.0
+	vfio_bind 01:00.1
+	run cat "$SIMROOT/run/vfio-utils/loaded"
+	assert_line "vfio_pci by=vfio-bind"
+	run vfio_unbind 01:00.0
+	assert_success
+	assert_equal "$(cat "$SIMROOT/sys/module/vfio_pci/initstate")" live
+	run vfio_unbind 01:00.1
+	assert_success
+	assert_line "unloaded vfio_pci vfio_pci_core vfio_iommu_type1 vfio"
+	assert_equal "$(sim_snapshot)" "$before"
+	[ ! -e "$SIMROOT/run/vfio-utils/loaded" ]
+}
+
+@test "vfio modules that were loaded before vfio-bind came stay" {
+	sim_up $DUAL
+	on_sim modprobe -d "$SIMROOT" vfio-pci
+	vfio_bind 01:00.0
+	vfio_unbind 01:00.0
+	assert_equal "$(cat "$SIMROOT/sys/module/vfio_pci/initstate")" live
+}

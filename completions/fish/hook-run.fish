@@ -1,23 +1,13 @@
 # fish completion for hook-run (vfio-utils)
 
-function __hook_run_guests
-    set -l root $VFIO_UTILS_SYSROOT
-    for d in $root/etc/libvirt/hooks/qemu.d/*/
-        basename $d
-    end
-    if command -q virsh
-        timeout 2 virsh -q list --all --name 2>/dev/null
-    end
-end
-
 complete -c hook-run -f
 complete -c hook-run -n __fish_use_subcommand -a install -d 'Become the qemu hook'
 complete -c hook-run -n __fish_use_subcommand -a check -d 'Audit the hooks'
 complete -c hook-run -n __fish_use_subcommand -a list -d 'What would run, in order'
 complete -c hook-run -n __fish_use_subcommand -a new -d 'Scaffold start and release scripts'
-complete -c hook-run -n '__fish_seen_subcommand_from list new' -a '(__hook_run_guests)' -d Guest
+complete -c hook-run -n '__fish_seen_subcommand_from list new' -a '(__vfio_utils_guests)' -d Guest
 complete -c hook-run -s c -l connect -x -a 'qemu:///system qemu:///session test:///default' -d 'Libvirt to ask for domains'
-complete -c hook-run -l gpu -x -d 'new: the GPU to pass'
+complete -c hook-run -l gpu -x -a '(__vfio_utils_devices host)' -d 'new: the GPU to pass'
 complete -c hook-run -l force -d 'Replace qemu.orig, or existing scripts'
 complete -c hook-run -s n -l dry-run -d 'Print the commands, change nothing'
 complete -c hook-run -l sysroot -r -a '(__fish_complete_directories)' -d 'Look up system trees below DIR'

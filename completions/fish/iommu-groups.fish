@@ -1,35 +1,5 @@
 # fish completion for iommu-groups (vfio-utils)
 
-function __vfio_utils_sysroot
-    set -l tokens (commandline -opc)
-    for i in (seq (count $tokens))
-        switch $tokens[$i]
-            case '--sysroot=*'
-                string replace -- '--sysroot=' '' $tokens[$i]
-                return
-            case --sysroot
-                set -l next (math $i + 1)
-                test $next -le (count $tokens); and echo $tokens[$next]
-                return
-        end
-    end
-    echo $VFIO_UTILS_SYSROOT
-end
-
-function __vfio_utils_devices
-    set -l root (__vfio_utils_sysroot)
-    for d in $root/sys/bus/pci/devices/*
-        string replace -r '^0000:' '' (basename $d)
-    end
-end
-
-function __vfio_utils_groups
-    set -l root (__vfio_utils_sysroot)
-    for g in $root/sys/kernel/iommu_groups/*
-        basename $g
-    end
-end
-
 complete -c iommu-groups -f
 complete -c iommu-groups -s g -l gpu -d 'Groups holding a display controller'
 complete -c iommu-groups -s a -l all -d 'Let a vendor:device match several devices'

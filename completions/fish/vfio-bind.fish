@@ -1,21 +1,5 @@
 # fish completion for vfio-bind (vfio-utils)
 
-function __vfio_bind_devices
-    set -l root $VFIO_UTILS_SYSROOT
-    set -l tokens (commandline -opc)
-    for i in (seq (count $tokens))
-        if test "$tokens[$i]" = --sysroot; and test $i -lt (count $tokens)
-            set root $tokens[(math $i + 1)]
-        end
-    end
-    for d in $root/sys/bus/pci/devices/*
-        set -l drv (basename (readlink $d/driver 2>/dev/null) 2>/dev/null)
-        if test "$drv" != vfio-pci
-            string replace -r '^0000:' '' (basename $d)
-        end
-    end
-end
-
 complete -c vfio-bind -f
 complete -c vfio-bind -s g -l group -d "The whole IOMMU group of each device"
 complete -c vfio-bind -l unload -d "Remove the modules of the drivers they had"
@@ -30,4 +14,4 @@ complete -c vfio-bind -s v -l verbose -d "Log each action"
 complete -c vfio-bind -s q -l quiet -d "Print errors only"
 complete -c vfio-bind -s h -l help -d "Show help"
 complete -c vfio-bind -s V -l version -d "Show version"
-complete -c vfio-bind -a "(__vfio_bind_devices)" -d Device
+complete -c vfio-bind -a "(__vfio_utils_devices host)" -d Device

@@ -1,21 +1,5 @@
 # fish completion for vfio-unbind (vfio-utils)
 
-function __vfio_unbind_devices
-    set -l root $VFIO_UTILS_SYSROOT
-    set -l tokens (commandline -opc)
-    for i in (seq (count $tokens))
-        if test "$tokens[$i]" = --sysroot; and test $i -lt (count $tokens)
-            set root $tokens[(math $i + 1)]
-        end
-    end
-    for d in $root/sys/bus/pci/devices/*
-        set -l drv (basename (readlink $d/driver 2>/dev/null) 2>/dev/null)
-        if test "$drv" = vfio-pci
-            string replace -r '^0000:' '' (basename $d)
-        end
-    end
-end
-
 complete -c vfio-unbind -f
 complete -c vfio-unbind -l restore -d "Every device vfio-bind remembers"
 complete -c vfio-unbind -l unload-vfio -d "Then remove the vfio modules if unused"
@@ -30,4 +14,4 @@ complete -c vfio-unbind -s v -l verbose -d "Log each action"
 complete -c vfio-unbind -s q -l quiet -d "Print errors only"
 complete -c vfio-unbind -s h -l help -d "Show help"
 complete -c vfio-unbind -s V -l version -d "Show version"
-complete -c vfio-unbind -a "(__vfio_unbind_devices)" -d Device
+complete -c vfio-unbind -a "(__vfio_utils_devices vfio)" -d Device

@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# Distribution readiness: make install puts every file where its tool looks
+# for it, the installed completions load the way each shell finds them, the
+# man pages are clean and say what --help and --version say, and make
+# uninstall takes it all away again.
+
+load helpers
+
+COMMANDS=(iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run)
+
+setup_file() {
+	export STAGE=$BATS_FILE_TMPDIR/stage
+	make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/usr >/dev/null
+}
+
+# The man page of a command, by the section its file has.
+manpage() {
+	ls "$TOP"/man/"$1".[18]
+}
+
+# "-s --long" (or " --long") for each option, from --help and the man page.
+help_pairs() {
+	"$1" --help | sed -nE 's/^  +(-([a-zA-Z]), )?(--[a-z-]+).*/\2 \3/p' | sed 's/^ / /; s/^\([a-zA-Z]\) /-\1 /'
+}
+man_pairs() {
+	sed -n '/^\.SH OPTIONS/,/^\.SH/{/^\.TP/{n;p}}' "$(manpage "$1")" |
+		sed -nE 's/^\.B[RI]? +(\\-([a-zA-Z]) ", " )?\\-\\-([a-z-]+).*/\2 --\3/p' |
+		sed 's/^\([a-zA-Z]\) /-\1 /'
+}
+
+@test "make install: binaries, man pages and completions where their tools look" {
+	local c s
+	for c in "${COMMANDS[@]}"; do
+		[ -x "$STAGE/usr/bin/$c" ]
+		s=$(manpage "$c")
+		s=${s##*.}
+		[ -f "$STAGE/usr/share/man/man$s/$c.$s" ]
+		[ -f "$STAGE/usr/share/bash-completion/completions/$c" ]
+		[ -f "$STAGE/usr/share/zsh/site-functions/_$c" ]
+		[ -f "$STAGE/usr/share/fish/vendor_completions.d/$c.fish" ]
+		run "$STAGE/usr/bin/$c" --version
+		assert_output "$c (vfio-utils) $(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")"
+	done
+	[ -f "$STAGE/usr/share/bash-completion/completions/vfio-utils-lib" ]
+	[ -f "$STAGE/usr/share/zsh/site-functions/_vfio_utils_devices" ]
+	[ -f "$STAGE/usr/share/fish/vendor_functions.d/__vfio_utils_devices.fish" ]
+	# the configuration tools of the system, and libvirt's hook, are root's
+	[ -f "$STAGE/usr/share/man/man8/vfio-bind.8" ]
+	[ -f "$STAGE/usr/share/man/man1/iommu-groups.1" ]
+	# nothing else, nothing outside /usr
+	run find "$STAGE" -mindepth 1 -maxdepth 1
+	assert_output "$STAGE/usr"
+	run find "$STAGE" -type f -perm /022
+	assert_output ""
+}
+
+@test "the installed completions load as each shell finds them" {
+	root=$(machine x570-rtx2070s-group)
+	# bash-completion's loader, from XDG_DATA_DIRS, finds the command's file
+	run env XDG_DATA_DIRS="$STAGE/usr/share" bash -c '
+		source /usr/share/bash-completion/bash_completion
+		__load_completion vfio-unbind && complete -p vfio-unbind
+		COMP_LINE="vfio-bind --sysroot $1 09:00.0" COMP_POINT=${#COMP_LINE}
+		COMP_WORDS=(vfio-bind --sysroot "$1" 09:00.0) COMP_CWORD=3
+		__load_completion vfio-bind && _vfio_bind && printf "%s\n" "${COMPREPLY[@]}"' \
+		- "$root"
+	assert_success
+	assert_line "complete -F _vfio_unbind vfio-unbind"
+	assert_line "00.0" # devices, through vfio-utils-lib beside it
+	# fish, from its vendor directories
+	run env XDG_DATA_DIRS="$STAGE/usr/share" fish -c "complete -C'vfio-bind --sysroot $root 09:00.1'"
+	assert_output $'09:00.1\tDevice'
+	# zsh, from site-functions on fpath
+	run zsh -f "$TESTS/lib/zsh-complete" "$STAGE/usr/share/zsh/site-functions" "vfio-bind --sysroot $root 09:00.1"
+	assert_output "09:00.1"
+}
+
+@test "man pages: mandoc -T lint finds nothing" {
+	local m
+	for m in "$TOP"/man/*.[18]; do
+		run mandoc -T lint -W warning "$m"
+		assert_success
+		assert_output ""
+	done
+}
+
+@test "--help and the man page list the same options, --version the same release" {
+	local c th
+	for c in "${COMMANDS[@]}"; do
+		run help_pairs "$c"
+		local help=$output
+		[ "$(wc -l <<<"$help")" -ge 5 ]
+		run man_pairs "$c"
+		assert_output "$help"
+		run "$c" --help
+		assert_line "See $c($(manpage "$c" | sed 's/.*\.//'))."
+		th=$(sed -n 's/^\.TH [^ ]* [18] [^ ]* "\(vfio-utils [^"]*\)".*/\1/p' "$(manpage "$c")")
+		run "$c" --version
+		assert_output "$c (${th% *}) ${th#* }"
+	done
+}
+
+@test "every command --help lists its subcommands, and the man page describes them" {
+	local c w
+	for c in vtcon efifb dm-ctl hook-run; do
+		run "$c" --help
+		for w in $(sed -n '/^Commands:/,/^$/s/^  \([a-z]*\).*/\1/p' <<<"$output"); do
+			grep -q "^\.B $w\$" "$(manpage "$c")" || fail "$c(8) does not describe $w"
+		done
+	done
+}
+
+@test "make uninstall takes every installed file away" {
+	make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/usr
+	run find "$STAGE" -type f
+	assert_output ""
+	# and installs again into a tree with BINDIR and MANDIR of its own
+	make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vu BINDIR=/opt/vu/sbin MANDIR=/opt/vu/man >/dev/null
+	[ -x "$STAGE/opt/vu/sbin/vfio-bind" ]
+	[ -f "$STAGE/opt/vu/man/man8/vfio-bind.8" ]
+	make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/opt/vu BINDIR=/opt/vu/sbin MANDIR=/opt/vu/man
+	run find "$STAGE" -type f
+	assert_output ""
+}

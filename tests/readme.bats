@@ -1,0 +1,49 @@
+#!/usr/bin/env bats
+# Every command README.md's guide shows runs, in order, on the machine the guide
+# is about (seed 002's single-GPU machine), simulated; the rehearsal leaves the
+# machine as it found it.
+
+load helpers
+
+setup() {
+	PATH=$STANDINS:$PATH
+}
+
+teardown() {
+	sim_down
+}
+
+guide_commands() {
+	sed -n '/^<!-- guide -->$/,/^<!-- \/guide -->$/p' "$TOP/README.md" | sed -n 's/^ *\$ //p'
+}
+
+@test "the guide shows commands, and each runs as shown" {
+	sim_up $SINGLE "kernel 5.15.0-91-generic"
+	dm_boot
+	before=$(sim_snapshot; screen_snapshot)
+	[ "$(guide_commands | wc -l)" -ge 9 ]
+	while read -r line; do
+		run on_sim bash -c "$line"
+		[ "$status" -eq 0 ] || { echo "'$line' failed:"; echo "$output"; false; }
+	done < <(guide_commands)
+	[ -x "$SIMROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils" ]
+	assert_equal "$(sim_snapshot; screen_snapshot)" "$before"
+}
+
+# The Nth ```sh block of the guide, commands only (comments cut).
+quoted_script() {
+	sed -n '/^<!-- guide -->$/,/^<!-- \/guide -->$/p' "$TOP/README.md" |
+		awk -v want="$1" '/^ *```sh$/ { n++; inside = 1; next } /^ *```$/ { inside = 0 }
+			inside && n == want { sub(/#.*/, ""); gsub(/^ +| +$/, ""); print }'
+}
+
+written_script() {
+	grep -v '^#\|^set \|^export ' "$SIMROOT/etc/libvirt/hooks/qemu.d/win10/$1/50-vfio-utils" | sed 's|^.*/||'
+}
+
+@test "the scripts the guide quotes are what hook-run new writes" {
+	sim_up $SINGLE
+	on_sim hook-run new win10 >/dev/null
+	assert_equal "$(quoted_script 1)" "$(written_script prepare/begin)"
+	assert_equal "$(quoted_script 2)" "$(written_script release/end)"
+}
