@@ -36,16 +36,25 @@ LIBS_vfio-unbind  := -lkmod
 DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev libvirt-dev
 DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
               libfuse3-dev fuse3 kmod libkmod-dev libvirt-daemon-system libvirt-clients \
-              qemu-system-x86 hyperfine
+              qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind
+
+# Fuzz harnesses (tests/fuzz): libFuzzer targets under make fuzz (clang), and
+# replayers of the kept inputs for make check (any compiler).
+FUZZERS    := devarg domxml state machine hookrun
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SRC_machine := tests/sim/machine.c
 
 SIM_SRC    := tests/sim/machine.c tests/sim/tree.c tests/sim/layout.c
 SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs.c
 
-.PHONY: all check test install uninstall deps demo clean bench format
+.PHONY: all check test san install uninstall deps demo clean bench format fuzz fuzz-merge
 # Objects are not intermediate: keep them for incremental builds.
 .SECONDARY:
 
-all: $(COMMANDS:%=$(B)/%) $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall
+all: $(COMMANDS:%=$(B)/%) $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall \
+	$(FUZZERS:%=$(B)/replay/fuzz-%)
 
 $(B)/%.o: %.c $(wildcard common/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -66,8 +75,10 @@ $(B)/simfs: $(SIMFS_SRC:%.c=$(B)/%.o)
 $(B)/kmodcall: $(B)/tests/sim/kmodcall.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lkmod
 
+# Preloaded into every process under sim exec (bash, the stand-ins): never
+# instrumented, so that it also loads into programs built without sanitizers.
 $(B)/kmodtrap.so: tests/sim/kmodtrap.c tests/sim/modtree.c tests/sim/modtree.h
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-format-truncation -fPIC -shared -o $@ \
+	$(CC) $(CPPFLAGS) $(filter-out -fsanitize%,$(ALL_CFLAGS)) -Wno-missing-prototypes -Wno-format-truncation -fPIC -shared -o $@ \
 		tests/sim/kmodtrap.c tests/sim/modtree.c -ldl
 
 $(B)/tests/sim/simfs.o: tests/sim/simfs.c $(wildcard tests/sim/*.h) Makefile
@@ -79,10 +90,59 @@ $(B)/tests/sim/%.o: tests/sim/%.c $(wildcard tests/sim/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-format-truncation -c -o $@ $<
 
-check: all
+$(B)/replay/fuzz-%: $(B)/tests/fuzz/fuzz-%.o $(B)/tests/fuzz/replay.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) -lkmod
+$(B)/replay/fuzz-machine: $(B)/tests/sim/machine.o
+
+$(B)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard common/*.h tests/sim/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# make fuzz: each harness for FUZZ_TIME seconds on its kept corpus; what it
+# learns stays in build/fuzz, a finding goes to tests/fuzz/regress/NAME/ to be
+# fixed and kept. make fuzz-merge folds new coverage into the kept corpus.
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(COMMON_SRC) $(wildcard common/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) \
+		$(FUZZ_SRC_$*) -lkmod -lpci
+$(B)/fuzz/fuzz-machine: $(FUZZ_SRC_machine) $(wildcard tests/sim/*.h)
+
+fuzz: $(FUZZERS:%=$(B)/fuzz/fuzz-%)
+	@for f in $(FUZZERS); do \
+		mkdir -p $(B)/fuzz/corpus-$$f tests/fuzz/regress/$$f; \
+		echo "fuzz: $$f for $(FUZZ_TIME) s"; \
+		$(B)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_TIME) -close_fd_mask=3 -print_final_stats=1 \
+			-artifact_prefix=tests/fuzz/regress/$$f/ \
+			$(B)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | \
+			grep -E '^(stat::|==|SUMMARY|INFO: Seed|Done|artifact_prefix|.*invariant)' || exit 1; \
+	done
+
+fuzz-merge: $(FUZZERS:%=$(B)/fuzz/fuzz-%)
+	@for f in $(FUZZERS); do \
+		$(B)/fuzz/fuzz-$$f -merge=1 -close_fd_mask=3 tests/fuzz/corpus/$$f $(B)/fuzz/corpus-$$f \
+			2>&1 | tail -1; \
+	done
+
+# make check: every suite on the plain build, then again on a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer (build/san), one count over
+# both. make test: the plain pass only, for a quick run.
+SAN_CC     ?= clang
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+check: all san
+	VU_PASSES="plain san" tests/run
+
+test: all
 	tests/run
 
-test: check
+# libtirpc linked in: the sanitizer's XDR interceptors look for the real
+# functions when the program starts, and libvirt (dlopened by hook-run check)
+# takes them from libtirpc, which glibc no longer provides.
+san:
+	$(MAKE) --no-print-directory B=$(B)/san CC=$(SAN_CC) \
+		CFLAGS="-O1 -g $(SAN_FLAGS) -Wno-unknown-warning-option" \
+		LDFLAGS="$(SAN_FLAGS) -Wl,--no-as-needed -l:libtirpc.so.3 -Wl,--as-needed" all
 
 demo: all
 	tests/demo $(MACHINE)
@@ -131,4 +191,4 @@ clean:
 	rm -rf $(B)
 
 format:
-	clang-format -i cmd/*.c common/*.[ch] tests/sim/*.[ch]
+	clang-format -i cmd/*.c common/*.[ch] tests/sim/*.[ch] tests/fuzz/*.[ch]

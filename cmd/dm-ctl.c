@@ -325,15 +325,18 @@ static int wait_free(int timeout_ms)
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	double start = now();
 	struct vu_holders h = { 0 };
+	bool waited = false;
 	char who[1024];
 
 	for (;;) {
 		holders(&h);
 		if (h.n == 0) {
-			if (now() - start > 0.01)
+			/* Said only when something held it: the wait is the news. */
+			if (waited)
 				vu_report("the GPU is free (after %.2f s)", now() - start);
 			return VU_EXIT_OK;
 		}
+		waited = true;
 		if ((now() - start) * 1000 >= timeout_ms)
 			break;
 		vu_holders_free(&h);
@@ -390,9 +393,9 @@ static int stop(const struct dm *dm, struct vu_records *recs, bool isolate)
 		vu_report("%s is not running: nothing to stop", dm->service);
 	} else {
 		/* Remembered first: start knows what to bring back even after a crash here. */
-		vu_records_set(recs, dm->name, "init", init_names[dm->init], "service", dm->service,
-			       "how", isolate ? "isolate" : "stop", NULL);
-		if (vu_state_save(STATE, recs, vu_dry_run) < 0 || act(dm, true, isolate) < 0)
+		if (!vu_records_set(recs, dm->name, "init", init_names[dm->init], "service",
+				    dm->service, "how", isolate ? "isolate" : "stop", NULL) ||
+		    vu_state_save(STATE, recs, vu_dry_run) < 0 || act(dm, true, isolate) < 0)
 			return VU_EXIT_FAIL;
 	}
 	return VU_EXIT_OK;
@@ -479,16 +482,9 @@ int main(int argc, char **argv)
 		case OPT_ISOLATE:
 			isolate = true;
 			break;
-		case OPT_TIMEOUT: {
-			char *end;
-			double t = strtod(optarg, &end);
-
-			if (end == optarg || *end || t <= 0 || t > 86400)
-				vu_usage_error("--timeout: '%s' is not a number of seconds",
-					       optarg);
-			timeout_ms = (int)(t * 1000);
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
 			break;
-		}
 		case 'n':
 			vu_dry_run = true;
 			break;

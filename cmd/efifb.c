@@ -214,9 +214,9 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs)
 			continue;
 		any = true;
 		/* Remembered before the write: a kill in between leaves a way back. */
-		if (!vu_records_find(recs, f->name))
-			vu_records_set(recs, f->name, "driver", f->driver, NULL);
-		if (vu_state_save(STATE, recs, vu_dry_run) < 0 ||
+		if ((!vu_records_find(recs, f->name) &&
+		     !vu_records_set(recs, f->name, "driver", f->driver, NULL)) ||
+		    vu_state_save(STATE, recs, vu_dry_run) < 0 ||
 		    set_driver(f, f->driver, false) < 0) {
 			status = VU_EXIT_FAIL;
 			continue;

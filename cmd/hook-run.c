@@ -113,10 +113,10 @@ static void relay(int from)
  * killed. Returns its exit status (128 + signal; 124 for the deadline).
  */
 static int run_script(const char *script, char *const args[4], const char *xml, size_t len,
-		      int timeout_s, char **why)
+		      int timeout_ms, char **why)
 {
 	int in[2], out[2], status, pidfd;
-	double deadline = now() + timeout_s;
+	double deadline = now() + timeout_ms / 1000.0;
 	size_t written = 0;
 	bool out_open = true;
 	pid_t pid;
@@ -196,6 +196,23 @@ static int run_script(const char *script, char *const args[4], const char *xml, 
 	return WEXITSTATUS(status);
 }
 
+/* HOOK_RUN_TIMEOUT, or the default when it is unset or not a number of seconds. */
+static int hook_timeout_ms(void)
+{
+	const char *s = getenv("HOOK_RUN_TIMEOUT");
+	int ms;
+
+	if (!s || !*s)
+		return DEFAULT_TIMEOUT_S * 1000;
+	if ((ms = vu_seconds_ms(s, 86400)) > 0)
+		return ms;
+	vu_warn("HOOK_RUN_TIMEOUT=%.32s: not a number of seconds up to 86400: %d s instead", s,
+		DEFAULT_TIMEOUT_S);
+	syslog(LOG_WARNING, "HOOK_RUN_TIMEOUT=%.32s: not a number of seconds: %d s instead", s,
+	       DEFAULT_TIMEOUT_S);
+	return DEFAULT_TIMEOUT_S * 1000;
+}
+
 /* The hooks directory: where libvirt ran us from, or the sysroot's. */
 static void hooks_dir(const char *argv0, char *dir, size_t size)
 {
@@ -218,26 +235,23 @@ static int dispatch(const char *argv0, char *const args[4])
 	    ev ? ev->stop_on_failure : strcmp(op, "stopped") != 0 && strcmp(op, "release") != 0;
 	char base[PATH_MAX], why[PATH_MAX + 128], *xml;
 	struct vu_names scripts;
-	int timeout_s = DEFAULT_TIMEOUT_S, failed = 0;
+	int timeout_ms, failed = 0;
 	size_t len;
 
-	/* The guest name is data: never a path component unless it is a plain name. */
-	if (!vu_hook_name_safe(guest)) {
+	/* The arguments are data: never path components unless they are plain names. */
+	if (!vu_hook_name_safe(guest) || !vu_hook_name_safe(subop)) {
 		openlog("hook-run", LOG_PID, LOG_DAEMON);
-		syslog(LOG_WARNING,
-		       "guest name unusable as a directory name: no hooks run for %s %s", op,
-		       subop);
+		syslog(LOG_WARNING, "%s unusable as a directory name: no hooks run for %s",
+		       vu_hook_name_safe(guest) ? "sub-operation" : "guest name", op);
 		return VU_EXIT_OK;
 	}
 	hooks_dir(argv0, base, sizeof(base));
 	if (vu_hook_scripts(base, guest, op, subop, &scripts, NULL) < 0 || scripts.n == 0)
 		return VU_EXIT_OK; /* the common case: nothing to do, at once */
-	if (getenv("HOOK_RUN_TIMEOUT"))
-		timeout_s = atoi(getenv("HOOK_RUN_TIMEOUT")) > 0 ? atoi(getenv("HOOK_RUN_TIMEOUT"))
-								 : DEFAULT_TIMEOUT_S;
+	openlog("hook-run", LOG_PID, LOG_DAEMON);
+	timeout_ms = hook_timeout_ms();
 	signal(SIGPIPE, SIG_IGN);
 	xml = read_stdin(&len);
-	openlog("hook-run", LOG_PID, LOG_DAEMON);
 	for (size_t i = 0; i < scripts.n; i++) {
 		const char *script = scripts.v[i], *rel = script + strlen(base) + 1;
 		double t0 = now();
@@ -253,7 +267,7 @@ static int dispatch(const char *argv0, char *const args[4])
 			continue;
 		}
 		status =
-		    run_script(script, args, xml ? xml : "", xml ? len : 0, timeout_s, &reason);
+		    run_script(script, args, xml ? xml : "", xml ? len : 0, timeout_ms, &reason);
 		syslog(status ? LOG_ERR : LOG_INFO, "%s %s %s: %s: exit %d%s%s, %.2f s", guest, op,
 		       subop, rel, status, reason ? ", " : "", reason ? reason : "", now() - t0);
 		if (status == 0)
@@ -581,7 +595,8 @@ static const struct vu_dev *pick_gpu(const struct vu_devs *devs, const char *arg
 /* One scaffolded script, written or, under dry run, shown as the shell that writes it. */
 static int write_script(const char *path, const char *text, bool force)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], qdir[PATH_MAX * 4 + 8], qpath[PATH_MAX * 4 + 8];
+	int fd, err = 0;
 	FILE *f;
 
 	if (!force && vu_exists(path)) {
@@ -591,8 +606,10 @@ static int write_script(const char *path, const char *text, bool force)
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
 	if (vu_dry_run) {
-		printf("mkdir -p %s\ncat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\n", dir, path, text,
-		       path);
+		vu_shell_word(qdir, sizeof(qdir), dir);
+		vu_shell_word(qpath, sizeof(qpath), path);
+		printf("mkdir -p %s\ncat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\n", qdir, qpath, text,
+		       qpath);
 		return 0;
 	}
 	for (char *c = dir + 1; *c; c++)
@@ -602,26 +619,47 @@ static int write_script(const char *path, const char *text, bool force)
 			*c = '/';
 		}
 	mkdir(dir, 0755);
-	if (!(f = fopen(path, "we")) || fputs(text, f) < 0 || fclose(f) != 0 ||
-	    chmod(path, 0755) < 0) {
-		vu_errc(errno, "%s: cannot write", path);
-		return -errno;
+	/* A link in the script's place is not followed: it could point anywhere. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0 || fchmod(fd, 0755) < 0 || !(f = fdopen(fd, "w"))) {
+		err = errno == ELOOP ? -ELOOP : -errno;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		bool short_write = fputs(text, f) < 0;
+
+		/* Closed whatever happened: fclose reports a write it had to buffer. */
+		if (fclose(f) != 0 || short_write)
+			err = errno ? -errno : -EIO;
+	}
+	if (err) {
+		vu_errc(err, "%s: cannot write%s", vu_unrooted(path),
+			err == -ELOOP ? " (a symbolic link)" : "");
+		return err;
 	}
 	vu_report("wrote %s", vu_unrooted(path));
 	return 0;
 }
 
 /* The start and release scripts, with the commands beside hook-run and, below a sysroot, it. */
-static void scripts(const char *guest, const struct vu_dev *gpu, bool screen, char **start,
-		    char **release)
+static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, char **start,
+		   char **release)
 {
-	char self[PATH_MAX] = "/usr/bin/hook-run", bin[PATH_MAX];
+	char self[PATH_MAX] = "/usr/bin/hook-run", dir[PATH_MAX], bin[PATH_MAX * 4 + 8],
+	     root[PATH_MAX * 4 + 8];
 	const char *skip = screen ? "" : "# ";
 	size_t len;
 	FILE *f;
 
+	/* Paths go into shell scripts: as words the shell reads back unchanged. */
 	self_path(self, sizeof(self));
-	snprintf(bin, sizeof(bin), "%.*s", (int)(strrchr(self, '/') - self), self);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(self, '/') - self), self);
+	if (vu_shell_word(bin, sizeof(bin), dir) < 0 ||
+	    vu_shell_word(root, sizeof(root), vu_sysroot()) < 0) {
+		vu_err("%s: path too long for a script", dir);
+		return -ENAMETOOLONG;
+	}
+	/* "/usr/bin"/dm-ctl reads as /usr/bin/dm-ctl; a quoted directory stays one word. */
 
 	f = open_memstream(start, &len);
 	fprintf(f,
@@ -632,7 +670,7 @@ static void scripts(const char *guest, const struct vu_dev *gpu, bool screen, ch
 		screen ? ", the host's screen: hand the display over first"
 		       : "; the host keeps its screen on another GPU");
 	if (*vu_sysroot())
-		fprintf(f, "export VFIO_UTILS_SYSROOT='%s'\n", vu_sysroot());
+		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
 	fprintf(f, "%s%s/dm-ctl stop\n%s%s/vtcon unbind\n%s%s/efifb unbind\n", skip, bin, skip, bin,
 		skip, bin);
 	fprintf(f, "%s/vfio-bind --group %s\n", bin, gpu->name);
@@ -645,11 +683,12 @@ static void scripts(const char *guest, const struct vu_dev *gpu, bool screen, ch
 	    "# Every line runs, whatever failed before it: this also undoes a half-done start.\n",
 	    guest);
 	if (*vu_sysroot())
-		fprintf(f, "export VFIO_UTILS_SYSROOT='%s'\n", vu_sysroot());
+		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
 	fprintf(f,
 		"%s/vfio-unbind --restore\n%s%s/efifb bind\n%s%s/vtcon bind\n%s%s/dm-ctl start\n",
 		bin, skip, bin, skip, bin, skip, bin);
 	fclose(f);
+	return 0;
 }
 
 static int scaffold(const char *guest, const char *gpu_arg, bool force)
@@ -678,8 +717,10 @@ static int scaffold(const char *guest, const char *gpu_arg, bool force)
 	if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/boot_vga", gpu->name) == 0)
 		vu_read_ulong(path, &boot);
 	/* The GPU with the host's screen: the display has to be handed over first. */
-	scripts(guest, gpu, boot == 1, &start, &release);
+	err = scripts(guest, gpu, boot == 1, &start, &release);
 	vu_devs_free(&devs);
+	if (err)
+		return VU_EXIT_FAIL;
 	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
 	snprintf(path, sizeof(path), "%s/qemu.d/%s/prepare/begin/50-vfio-utils", base, guest);
 	err = write_script(path, start, force);

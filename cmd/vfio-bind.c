@@ -65,30 +65,6 @@ static noreturn void usage(void)
 	exit(VU_EXIT_OK);
 }
 
-static int parse_timeout(const char *s)
-{
-	char *end;
-	double t = strtod(s, &end);
-
-	if (end == s || *end || t <= 0 || t > 86400)
-		vu_usage_error("--timeout: '%s' is not a number of seconds", s);
-	return (int)(t * 1000);
-}
-
-static int add_dev(struct vu_dev ***v, size_t *n, struct vu_dev *d)
-{
-	struct vu_dev **nv;
-
-	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i] == d)
-			return 0;
-	if (!(nv = realloc(*v, (*n + 1) * sizeof(*nv))))
-		return -ENOMEM;
-	*v = nv;
-	nv[(*n)++] = d;
-	return 0;
-}
-
 /* --group: each device's group members, bridges left out, in address order. */
 static int expand_groups(const struct vu_devs *devs, struct vu_dev ***targets, size_t *n)
 {
@@ -104,8 +80,10 @@ static int expand_groups(const struct vu_devs *devs, struct vu_dev ***targets, s
 			in = (*targets)[k] == d ||
 			     (d->group >= 0 && (*targets)[k]->group == d->group &&
 			      !vu_dev_is_bridge(d));
-		if (in && add_dev(&out, &nout, d) < 0)
+		if (in && vu_devs_add_unique(&out, &nout, d) < 0) {
+			free(out);
 			return VU_EXIT_FAIL;
+		}
 	}
 	for (size_t k = 0; k < *n; k++)
 		if ((*targets)[k]->group < 0) {
@@ -124,22 +102,6 @@ static int expand_groups(const struct vu_devs *devs, struct vu_dev ***targets, s
 static void unload_plan(const struct vu_devs *devs, struct vu_dev **targets, size_t n,
 			struct vu_names *plan);
 
-static int add_unique(struct vu_names *l, const char *s)
-{
-	char **v;
-
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 0;
-	if (!(v = realloc(l->v, (l->n + 1) * sizeof(*v))))
-		return -ENOMEM;
-	l->v = v;
-	if (!(l->v[l->n] = strdup(s)))
-		return -ENOMEM;
-	l->n++;
-	return 0;
-}
-
 static void holders_first(const char *mod, struct vu_names *plan, int depth)
 {
 	struct vu_names h;
@@ -149,7 +111,7 @@ static void holders_first(const char *mod, struct vu_names *plan, int depth)
 	for (size_t i = 0; i < h.n; i++)
 		holders_first(h.v[i], plan, depth + 1);
 	vu_names_free(&h);
-	add_unique(plan, mod);
+	vu_names_add_unique(plan, mod);
 }
 
 static bool is_target(struct vu_dev **targets, size_t n, const struct vu_dev *d)
@@ -273,7 +235,8 @@ static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const 
 
 	/* Remembered before removal: vfio-unbind reloads them, whatever happens next. */
 	for (size_t i = 0; i < plan->n; i++)
-		vu_records_set(&v->modules, plan->v[i], "dev", dev, NULL);
+		if (!vu_records_set(&v->modules, plan->v[i], "dev", dev, NULL))
+			return VU_EXIT_FAIL;
 	if (!vu_dry_run && vu_state_write(VU_STATE_MODULES, &v->modules) < 0)
 		return VU_EXIT_FAIL;
 	for (size_t i = 0; i < plan->n; i++) {
@@ -370,10 +333,10 @@ int main(int argc, char **argv)
 	struct vu_names unload = { 0 };
 	struct vu_vfio v = { 0 };
 	struct vu_dev **targets = NULL;
-	struct result *res;
-	struct vu_devs devs;
+	struct result *res = NULL;
+	struct vu_devs devs = { 0 };
 	size_t n = 0;
-	int opt, status, lock;
+	int opt, status, lock = -1;
 
 	while ((opt = getopt_long(argc, argv, "gafnvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
@@ -392,7 +355,7 @@ int main(int argc, char **argv)
 			o.unload = true;
 			break;
 		case OPT_TIMEOUT:
-			o.timeout_ms = parse_timeout(optarg);
+			o.timeout_ms = vu_timeout_opt(optarg);
 			break;
 		case 'f':
 			o.force = true;
@@ -427,20 +390,25 @@ int main(int argc, char **argv)
 	if (status == VU_EXIT_OK && o.group)
 		status = expand_groups(&devs, &targets, &n);
 	if (status != VU_EXIT_OK || n == 0)
-		return status;
+		goto out;
 	if (o.unload)
 		unload_plan(&devs, targets, n, &unload);
-	if (refusals(&devs, targets, n, &unload, o.force) != VU_EXIT_OK)
-		return VU_EXIT_FAIL;
+	if (refusals(&devs, targets, n, &unload, o.force) != VU_EXIT_OK) {
+		status = VU_EXIT_FAIL;
+		goto out;
+	}
 
 	res = calloc(n, sizeof(*res));
 	if (!res || vu_kmod_open(&v.kmod) < 0) {
 		vu_errc(ENOMEM, "cannot set up libkmod");
-		return VU_EXIT_FAIL;
+		status = VU_EXIT_FAIL;
+		goto out;
 	}
 	lock = vu_vfio_begin(&v, o.timeout_ms);
-	if (lock < 0 && !vu_dry_run)
-		return VU_EXIT_FAIL;
+	if (lock < 0 && !vu_dry_run) {
+		status = VU_EXIT_FAIL;
+		goto out;
+	}
 	/* Another run may have changed them while we waited for the lock. */
 	for (size_t i = 0; i < n; i++) {
 		res[i].dev = targets[i];
@@ -465,6 +433,7 @@ int main(int argc, char **argv)
 	vu_state_unlock(lock);
 	if (o.json)
 		json_report(res, n, &unload, status);
+out:
 	vu_kmod_close(v.kmod);
 	vu_names_free(&unload);
 	free(res);

@@ -66,16 +66,6 @@ static noreturn void usage(void)
 	exit(VU_EXIT_OK);
 }
 
-static int parse_timeout(const char *s)
-{
-	char *end;
-	double t = strtod(s, &end);
-
-	if (end == s || *end || t <= 0 || t > 86400)
-		vu_usage_error("--timeout: '%s' is not a number of seconds", s);
-	return (int)(t * 1000);
-}
-
 /* --restore: the devices remembered, those the machine still has. */
 static int remembered(const struct vu_vfio *v, const struct vu_devs *devs, struct vu_dev ***out,
 		      size_t *n)
@@ -299,9 +289,9 @@ int main(int argc, char **argv)
 	struct vu_vfio v = { 0 };
 	struct vu_dev **targets = NULL;
 	struct result *res = NULL;
-	struct vu_devs devs;
+	struct vu_devs devs = { 0 };
 	size_t n = 0;
-	int opt, status, lock;
+	int opt, status, lock = -1;
 
 	while ((opt = getopt_long(argc, argv, "afnvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
@@ -320,7 +310,7 @@ int main(int argc, char **argv)
 			o.unload_vfio = true;
 			break;
 		case OPT_TIMEOUT:
-			o.timeout_ms = parse_timeout(optarg);
+			o.timeout_ms = vu_timeout_opt(optarg);
 			break;
 		case 'f':
 			o.force = true;
@@ -354,14 +344,17 @@ int main(int argc, char **argv)
 		status = s > status ? s : status;
 	}
 	if (status != VU_EXIT_OK)
-		return status;
+		goto out;
 	if (vu_kmod_open(&v.kmod) < 0) {
 		vu_errc(ENOMEM, "cannot set up libkmod");
-		return VU_EXIT_FAIL;
+		status = VU_EXIT_FAIL;
+		goto out;
 	}
 	lock = vu_vfio_begin(&v, o.timeout_ms);
-	if (lock < 0 && !vu_dry_run)
-		return VU_EXIT_FAIL;
+	if (lock < 0 && !vu_dry_run) {
+		status = VU_EXIT_FAIL;
+		goto out;
+	}
 	if (o.restore && remembered(&v, &devs, &targets, &n) < 0)
 		status = VU_EXIT_FAIL;
 	if (o.restore && n == 0 && v.modules.n == 0)
@@ -372,8 +365,8 @@ int main(int argc, char **argv)
 		res[i].dev = targets[i];
 		vu_dev_refresh_driver(targets[i]);
 	}
-	if (res && n)
-		status = restore_all(&v, res, n, &o);
+	if (res && n && restore_all(&v, res, n, &o) != VU_EXIT_OK)
+		status = VU_EXIT_FAIL;
 	if (reload_modules(&v) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;
 	if (unload_vfio(&v, &devs, res, n, o.unload_vfio) != VU_EXIT_OK)
@@ -383,6 +376,7 @@ int main(int argc, char **argv)
 	vu_state_unlock(lock);
 	if (o.json)
 		json_report(res, n, status);
+out:
 	vu_kmod_close(v.kmod);
 	free(res);
 	free(targets);

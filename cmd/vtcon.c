@@ -181,8 +181,11 @@ static int unbind(struct console *c, size_t n, struct vu_records *recs)
 			continue;
 		any = true;
 		/* Remembered first; an existing record (an earlier unbind) stays. */
-		if (!vu_records_find(recs, c[i].key))
-			vu_records_set(recs, c[i].key, "was", c[i].id, NULL);
+		if (!vu_records_find(recs, c[i].key) &&
+		    !vu_records_set(recs, c[i].key, "was", c[i].id, NULL)) {
+			status = VU_EXIT_FAIL;
+			continue;
+		}
 		if (set_bind(&c[i], false) < 0) {
 			vu_records_del(recs, c[i].key);
 			status = VU_EXIT_FAIL;

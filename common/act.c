@@ -19,19 +19,23 @@
 
 bool vu_dry_run;
 
-/* A word as the shell reads it back: quoted unless plainly safe. */
-static void shell_word(char *buf, size_t size, const char *s)
+int vu_shell_word(char *buf, size_t size, const char *s)
 {
 	size_t len = 0;
 
 	if (*s &&
 	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/@+=,-") ==
-		strlen(s)) {
-		snprintf(buf, size, "%s", s);
-		return;
-	}
+		strlen(s))
+		return (size_t)snprintf(buf, size, "%s", s) < size ? 0 : -ENAMETOOLONG;
+	if (size < 3)
+		return -ENAMETOOLONG;
 	buf[len++] = '\'';
-	for (; *s && len + 5 < size; s++) {
+	for (; *s; s++) {
+		/* Room for this character, as '\'' at most, and the closing quote. */
+		if (len + 4 + 2 > size) {
+			buf[0] = '\0';
+			return -ENAMETOOLONG;
+		}
 		if (*s == '\'') {
 			memcpy(buf + len, "'\\''", 4);
 			len += 4;
@@ -41,15 +45,16 @@ static void shell_word(char *buf, size_t size, const char *s)
 	}
 	buf[len++] = '\'';
 	buf[len] = '\0';
+	return 0;
 }
 
 static void show_write(const char *path, const char *val)
 {
 	char v[512], p[PATH_MAX * 2];
 
-	shell_word(p, sizeof(p), path);
+	vu_shell_word(p, sizeof(p), path);
 	if (*val)
-		shell_word(v, sizeof(v), val);
+		vu_shell_word(v, sizeof(v), val);
 	if (vu_dry_run)
 		printf("echo %s%s> %s\n", *val ? v : "", *val ? " " : "", p);
 	else
@@ -147,7 +152,7 @@ const char *vu_act_modprobe(void)
 
 	if (!*vu_sysroot())
 		return "modprobe";
-	shell_word(root, sizeof(root), vu_sysroot());
+	vu_shell_word(root, sizeof(root), vu_sysroot());
 	snprintf(cmd, sizeof(cmd), "modprobe -d %s", root);
 	/* modprobe takes the running kernel's version unless told the sysroot's. */
 	if (vu_path(path, sizeof(path), "/proc/sys/kernel/osrelease") == 0 &&

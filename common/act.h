@@ -4,6 +4,7 @@
 #define VU_ACT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "msg.h"
 
@@ -25,6 +26,12 @@ int vu_act_write(const char *path, const char *val);
 int vu_act_write_timeout(const char *path, const char *val, int timeout_ms);
 /* Under dry run, print a command line (modprobe ...); else log it with -v. */
 void vu_act_command(const char *fmt, ...) VU_PRINTF(1, 2);
+/*
+ * S as one shell word that the shell reads back as S: as it is when plainly
+ * safe, else in single quotes. 0, or -ENAMETOOLONG (BUF emptied) when it does
+ * not fit in SIZE.
+ */
+int vu_shell_word(char *buf, size_t size, const char *s);
 /* "modprobe" with -d/-S when the sysroot is not /, for dry-run output. */
 const char *vu_act_modprobe(void);
 

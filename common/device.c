@@ -157,7 +157,8 @@ int vu_devs_scan(struct vu_devs *out)
 		out->n++;
 	}
 	vu_names_free(&names);
-	qsort(out->v, out->n, sizeof(*out->v), cmp_dev);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_dev);
 	return 0;
 }
 
@@ -211,7 +212,8 @@ static int group_read(const struct vu_devs *devs, const char *num, struct vu_gro
 			g->members[g->n++] = d;
 	}
 	vu_names_free(&names);
-	qsort(g->members, g->n, sizeof(*g->members), cmp_member);
+	if (g->n)
+		qsort(g->members, g->n, sizeof(*g->members), cmp_member);
 	return 0;
 }
 
@@ -279,7 +281,7 @@ bool vu_dev_is_display(const struct vu_dev *d)
 	return (d->class >> 16) == 0x03;
 }
 
-static int add_unique(struct vu_dev ***out, size_t *n, struct vu_dev *d)
+int vu_devs_add_unique(struct vu_dev ***out, size_t *n, struct vu_dev *d)
 {
 	struct vu_dev **v;
 
@@ -319,7 +321,7 @@ static int resolve_id(const struct vu_devs *devs, const char *arg, const struct 
 	}
 	for (size_t i = 0; i < devs->n; i++)
 		if (devs->v[i].vendor == da->vendor && devs->v[i].device == da->device &&
-		    add_unique(out, nout, &devs->v[i]) < 0)
+		    vu_devs_add_unique(out, nout, &devs->v[i]) < 0)
 			return VU_EXIT_FAIL;
 	return VU_EXIT_OK;
 }
@@ -349,7 +351,7 @@ int vu_devs_resolve(const struct vu_devs *devs, char *const *args, int nargs, bo
 		if (!d) {
 			vu_err("%s: no such PCI device", args[i]);
 			status = VU_EXIT_FAIL;
-		} else if (add_unique(out, nout, d) < 0) {
+		} else if (vu_devs_add_unique(out, nout, d) < 0) {
 			vu_errc(ENOMEM, "%s", args[i]);
 			status = VU_EXIT_FAIL;
 		}

@@ -57,6 +57,8 @@ bool vu_dev_is_bridge(const struct vu_dev *d);
 /* Display controllers, 3D controllers included (class 03xx). */
 bool vu_dev_is_display(const struct vu_dev *d);
 
+/* Append D to the array *OUT of *N unless it is there; 0 or -ENOMEM. */
+int vu_devs_add_unique(struct vu_dev ***out, size_t *n, struct vu_dev *d);
 /*
  * Resolve command-line device arguments against DEVS, in argument order
  * without repeats. A malformed spelling is a usage error (exit 2, never

@@ -69,33 +69,45 @@ static void xml_error(void *ctx, xmlError *e)
 			 (int)strcspn(e->message, "\n"), e->message);
 }
 
+/* A domain's XML is kilobytes; this is far beyond any, and within libxml2's int. */
+#define DOMXML_MAX (16 << 20)
+
+/* All of FILE, but no more than DOMXML_MAX + 1 bytes: /dev/zero is not a domain. */
 static int read_all(const char *file, char **buf, size_t *len)
 {
 	int fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY | O_CLOEXEC);
 	size_t cap = 65536;
+	int err = 0;
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
 	*len = 0;
-	*buf = malloc(cap);
-	while (*buf && (n = read(fd, *buf + *len, cap - *len)) != 0) {
+	if (!(*buf = malloc(cap)))
+		err = -ENOMEM;
+	while (!err && *len <= DOMXML_MAX && (n = read(fd, *buf + *len, cap - *len)) != 0) {
+		char *bigger;
+
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
-			if (fd)
-				close(fd);
-			free(*buf);
-			return (int)n;
+			if (errno != EINTR)
+				err = -errno;
+			continue;
 		}
 		*len += (size_t)n;
-		if (*len == cap && !(*buf = realloc(*buf, cap *= 2)))
-			break;
+		if (*len == cap) {
+			if ((bigger = realloc(*buf, cap *= 2)))
+				*buf = bigger;
+			else
+				err = -ENOMEM;
+		}
 	}
 	if (fd)
 		close(fd);
-	return *buf ? 0 : -ENOMEM;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return err;
 }
 
 static bool named(xmlNode *n, const char *name)
@@ -161,28 +173,24 @@ static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
 	return 0;
 }
 
-int vu_domxml_read(const char *file, struct vu_domxml *out)
+int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_domxml *out)
 {
-	const char *shown = strcmp(file, "-") == 0 ? "standard input" : file;
 	xmlDoc *doc;
 	xmlNode *root;
-	char *buf = NULL;
-	size_t len = 0;
-	int err;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((err = load_libxml2()) < 0)
 		return err;
-	if ((err = read_all(file, &buf, &len)) < 0) {
-		vu_errc(err, "%s: cannot read the domain XML", shown);
-		return err;
+	if (len > DOMXML_MAX) {
+		vu_err("%s: not a libvirt domain XML: larger than %d MiB", shown, DOMXML_MAX >> 20);
+		return -EINVAL;
 	}
 	parse_error[0] = '\0';
 	x_set_error(NULL, xml_error);
 	/* No network, no entity expansion: the document is data, never instructions. */
 	doc = x_read(buf, (int)len, NULL, NULL,
 		     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	free(buf);
 	root = doc ? x_root(doc) : NULL;
 	if (!root || !named(root, "domain")) {
 		vu_err("%s: not a libvirt domain XML: %s", shown,
@@ -203,6 +211,25 @@ int vu_domxml_read(const char *file, struct vu_domxml *out)
 	x_free_doc(doc);
 	if (err)
 		vu_domxml_free(out);
+	return err;
+}
+
+int vu_domxml_read(const char *file, struct vu_domxml *out)
+{
+	const char *shown = strcmp(file, "-") == 0 ? "standard input" : file;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = load_libxml2()) < 0)
+		return err;
+	if ((err = read_all(file, &buf, &len)) < 0) {
+		vu_errc(err, "%s: cannot read the domain XML", shown);
+		return err;
+	}
+	err = vu_domxml_parse(buf, len, shown, out);
+	free(buf);
 	return err;
 }
 

@@ -20,6 +20,8 @@ struct vu_domxml {
  * XML, -errno when it cannot be read.
  */
 int vu_domxml_read(const char *file, struct vu_domxml *out);
+/* The same for a document in memory; SHOWN names it in messages. */
+int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_domxml *out);
 void vu_domxml_free(struct vu_domxml *x);
 
 struct vu_devs;

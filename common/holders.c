@@ -13,19 +13,6 @@
 
 #include "holders.h"
 
-static int add_name(struct vu_names *l, const char *s)
-{
-	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	if (!(l->v[l->n] = strdup(s)))
-		return -ENOMEM;
-	l->n++;
-	return 0;
-}
-
 int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
 {
 	char path[PATH_MAX], node[64], info[4096];
@@ -40,7 +27,7 @@ int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
 			if (strncmp(drm.v[i], "card", 4) && strncmp(drm.v[i], "renderD", 7))
 				continue;
 			snprintf(node, sizeof(node), "/dev/dri/%s", drm.v[i]);
-			add_name(out, node);
+			vu_names_add(out, node);
 		}
 		vu_names_free(&drm);
 	}
@@ -48,11 +35,11 @@ int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
 	if (vu_path(path, sizeof(path), "/proc/driver/nvidia/gpus/%s/information", d->name) == 0 &&
 	    vu_read(path, info, sizeof(info)) > 0 && (minor = strstr(info, "Device Minor:"))) {
 		snprintf(node, sizeof(node), "/dev/nvidia%ld", strtol(minor + 13, NULL, 10));
-		add_name(out, node);
+		vu_names_add(out, node);
 	}
 	if (strcmp(d->driver, "vfio-pci") == 0 && d->group >= 0) {
 		snprintf(node, sizeof(node), "/dev/vfio/%d", d->group);
-		add_name(out, node);
+		vu_names_add(out, node);
 	}
 	return 0;
 }
@@ -64,17 +51,47 @@ void vu_holders_free(struct vu_holders *h)
 	h->n = 0;
 }
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	if (S_ISCHR(a->st_mode) && S_ISCHR(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 /*
  * A /proc/PID/fd link names the node as the process opened it: "/dev/dri/card0"
- * on the host, the node's real path below a sysroot.
+ * on the host, the node's real path below a sysroot. A process in another
+ * mount namespace or root (a container, a chroot) names it by a path that
+ * means nothing here: a link with the node's base name is then stat'ed, and
+ * the same device (or file) is a match.
  */
-static const char *match(const char *target, const struct vu_names *nodes, char **real, bool live)
+static const char *match(const char *target, const struct vu_names *nodes, char **real,
+			 const struct stat *nst, bool live, int dfd, const char *fd)
 {
+	struct stat st;
+	bool stated = false;
+
 	for (size_t i = 0; i < nodes->n; i++) {
 		bool host = !*vu_sysroot() || !live;
 
 		if ((host && strcmp(target, nodes->v[i]) == 0) ||
 		    (real[i] && strcmp(target, real[i]) == 0))
+			return nodes->v[i];
+	}
+	for (size_t i = 0; live && i < nodes->n; i++) {
+		if (!nst[i].st_mode || strcmp(base_name(target), base_name(nodes->v[i])) != 0)
+			continue;
+		if (!stated && fstatat(dfd, fd, &st, 0) < 0)
+			return NULL;
+		stated = true;
+		if (same_file(&st, &nst[i]))
 			return nodes->v[i];
 	}
 	return NULL;
@@ -84,6 +101,7 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 {
 	char path[PATH_MAX], **real;
 	struct vu_names procs;
+	struct stat *nst;
 	int err;
 
 	out->v = NULL;
@@ -94,10 +112,16 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 	    (err = vu_listdir(path, &procs)) < 0)
 		return err;
 	real = calloc(nodes->n, sizeof(*real));
-	for (size_t i = 0; real && i < nodes->n; i++)
-		if (*vu_sysroot() && vu_path(path, sizeof(path), "%s", nodes->v[i]) == 0)
+	nst = calloc(nodes->n, sizeof(*nst));
+	for (size_t i = 0; real && nst && i < nodes->n; i++) {
+		if (vu_path(path, sizeof(path), "%s", nodes->v[i]) < 0)
+			continue;
+		if (*vu_sysroot())
 			real[i] = realpath(path, NULL);
-	for (size_t p = 0; real && p < procs.n; p++) {
+		if (stat(path, &nst[i]) < 0)
+			nst[i].st_mode = 0;
+	}
+	for (size_t p = 0; real && nst && p < procs.n; p++) {
 		const char *pid = procs.v[p];
 		struct dirent *e;
 		DIR *fds;
@@ -132,7 +156,7 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 			    (len = readlinkat(dfd, e->d_name, target, sizeof(target) - 1)) < 0)
 				continue;
 			target[len] = '\0';
-			if (!(node = match(target, nodes, real, live)))
+			if (!(node = match(target, nodes, real, nst, live, dfd, e->d_name)))
 				continue;
 			if (!(v = realloc(out->v, (out->n + 1) * sizeof(*v))))
 				break;
@@ -150,6 +174,7 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 	for (size_t i = 0; real && i < nodes->n; i++)
 		free(real[i]);
 	free(real);
+	free(nst);
 	vu_names_free(&procs);
 	return 0;
 }

@@ -92,22 +92,33 @@ const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t
 		if (stat(dir, &st) == 0 && unsafe_stat(dir, &st, why, size))
 			return why;
 	}
+	/*
+	 * Where the script really is (a link may lead out of qemu.d), every
+	 * directory up to /: one that someone else can write to, unless it is
+	 * sticky like /tmp, lets them put another file in its place.
+	 */
+	if (!realpath(path, dir)) {
+		snprintf(why, size, "%s: %s", path, strerror(errno));
+		return why;
+	}
+	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+		slash[slash == dir] = '\0'; /* "/x" leaves "/" */
+		if (stat(dir, &st) < 0)
+			continue;
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			snprintf(why, size, "%s: owned by uid %u: it could replace the script", dir,
+				 (unsigned)st.st_uid);
+			return why;
+		}
+		if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
+			snprintf(why, size, "%s: writable by %s: it could replace the script", dir,
+				 st.st_mode & 0002 ? "everyone" : "its group");
+			return why;
+		}
+		if (slash == dir)
+			break;
+	}
 	return NULL;
-}
-
-static int add(struct vu_names *l, const char *s)
-{
-	char **v;
-
-	if (!l)
-		return 0;
-	if (!(v = realloc(l->v, (l->n + 1) * sizeof(*v))))
-		return -ENOMEM;
-	l->v = v;
-	if (!(l->v[l->n] = strdup(s)))
-		return -ENOMEM;
-	l->n++;
-	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -136,7 +147,8 @@ int vu_hook_scripts(const char *base, const char *guest, const char *op, const c
 	if (stat(path, &st) < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 	if (S_ISREG(st.st_mode))
-		return access(path, X_OK) == 0 ? add(scripts, path) : add(skipped, path);
+		return access(path, X_OK) == 0 ? vu_names_add(scripts, path)
+					       : vu_names_add(skipped, path);
 	if (!S_ISDIR(st.st_mode) || !(d = opendir(path)))
 		return 0;
 	while (!err && (e = readdir(d))) {
@@ -148,14 +160,15 @@ int vu_hook_scripts(const char *base, const char *guest, const char *op, const c
 			continue;
 		/* Links are followed, as the guides' find -L does. */
 		if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && access(file, X_OK) == 0)
-			err = add(scripts, file);
+			err = vu_names_add(scripts, file);
 		else
-			err = add(skipped, file);
+			err = vu_names_add(skipped, file);
 	}
 	closedir(d);
 	/* strcmp order, whatever the directory's own order or the locale. */
-	qsort(scripts->v, scripts->n, sizeof(*scripts->v), cmp_str);
-	if (skipped)
+	if (scripts->n)
+		qsort(scripts->v, scripts->n, sizeof(*scripts->v), cmp_str);
+	if (skipped && skipped->n)
 		qsort(skipped->v, skipped->n, sizeof(*skipped->v), cmp_str);
 	return err;
 }

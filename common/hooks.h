@@ -21,14 +21,16 @@ extern const size_t vu_hook_nevents;
 const struct vu_hook_event *vu_hook_event(const char *op, const char *subop);
 /* True when libvirt sends OP with some sub-operation. */
 bool vu_hook_op_known(const char *op);
-/* A guest name used as a path component: not empty, no '/', not "." or "..". */
+/* A name used as a path component: not empty, no '/' or newline, not "." or "..". */
 bool vu_hook_name_safe(const char *name);
 /* Dotfiles and the leftovers of editors and package managers: never run. */
 bool vu_hook_name_skipped(const char *name);
 
 /*
  * Why running PATH as root is unsafe: owned by someone else, or writable by
- * group or others, the script or any directory from BASE/qemu.d down to it.
+ * group or others, the script or any directory from BASE/qemu.d down to it;
+ * or, along the script's real path (links followed), a directory up to /
+ * owned by another user or writable by others without the sticky bit.
  * NULL when it is safe; otherwise WHY, filled in.
  */
 const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t size);

@@ -100,22 +100,6 @@ enum vu_modstate vu_mod_state(struct vu_kmod *k, const char *name)
 	return st;
 }
 
-static int add_name(struct vu_names *l, const char *s)
-{
-	char **v;
-
-	if (!l)
-		return 0;
-	v = realloc(l->v, (l->n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	if (!(l->v[l->n] = strdup(s)))
-		return -ENOMEM;
-	l->n++;
-	return 0;
-}
-
 static int load_one(struct vu_kmod *k, struct kmod_module *m, struct vu_names *loaded, int depth);
 
 static void load_soft(struct vu_kmod *k, struct kmod_list *list, struct vu_names *loaded, int depth)
@@ -162,7 +146,7 @@ static int load_one(struct vu_kmod *k, struct kmod_module *m, struct vu_names *l
 		if (err == -EEXIST)
 			err = 0;
 		else if (err == 0)
-			err = add_name(loaded, name);
+			err = vu_names_add(loaded, name);
 	}
 	if (!err)
 		load_soft(k, post, loaded, depth);

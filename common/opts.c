@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The options every command shares, and their handling. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "opts.h"
 #include "msg.h"
 #include "sysfs.h"
@@ -34,4 +39,27 @@ void vu_common_done(void)
 		vu_errtryhelp();
 	}
 	vu_close_stdout_at_exit();
+}
+
+int vu_seconds_ms(const char *s, int max_s)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(s, &end);
+	/* Decimal only: strtod would take "nan", "inf" and "0x1p4" too. */
+	if (end == s || *end || errno || !isfinite(t) || t <= 0 || t > max_s ||
+	    s[strspn(s, "0123456789.")] != '\0')
+		return -EINVAL;
+	return t * 1000 < 1 ? 1 : (int)(t * 1000);
+}
+
+int vu_timeout_opt(const char *s)
+{
+	int ms = vu_seconds_ms(s, 86400);
+
+	if (ms < 0)
+		vu_usage_error("--timeout: '%s' is not a number of seconds (at most 86400)", s);
+	return ms;
 }

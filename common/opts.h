@@ -36,4 +36,12 @@ bool vu_common_opt(int c, const char *arg);
  */
 void vu_common_done(void);
 
+/*
+ * S as a number of seconds, more than 0 and at most MAX_S, in milliseconds
+ * (at least 1): -EINVAL for anything else ("", "5s", "nan", "-1", "1e99").
+ */
+int vu_seconds_ms(const char *s, int max_s);
+/* The same for --timeout: a usage error naming the option otherwise. */
+int vu_timeout_opt(const char *s);
+
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pciaddr.h"
 
@@ -82,11 +83,13 @@ int vu_devarg_parse(const char *s, struct vu_devarg *out)
 
 int vu_addr_from_name(const char *name, struct vu_addr *a)
 {
-	char tail;
+	char again[VU_NAME_MAX];
 
-	if (sscanf(name, "%x:%x:%x.%x%c", &a->domain, &a->bus, &a->dev, &a->func, &tail) != 4)
+	/* Exactly as the kernel writes it, "%04x:%02x:%02x.%x": nothing else is a name. */
+	if (strlen(name) >= VU_NAME_MAX || parse_addr(name, a) < 0)
 		return -EINVAL;
-	return valid(a);
+	vu_addr_name(a, again);
+	return strcasecmp(again, name) == 0 ? 0 : -EINVAL;
 }
 
 void vu_addr_name(const struct vu_addr *a, char buf[VU_NAME_MAX])

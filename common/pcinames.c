@@ -12,7 +12,8 @@
 #include "pcinames.h"
 #include "sysfs.h"
 
-static noreturn void pci_die(char *fmt, ...)
+/* As libpci declares its error hook (clang tells the attribute from _Noreturn). */
+__attribute__((__noreturn__)) static void pci_die(char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;

@@ -22,7 +22,9 @@ bool vu_state_valid_text(const char *s)
 {
 	if (!*s || strlen(s) >= VU_STATE_TEXT)
 		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@+-") ==
+	/* No space, '=' or control character: nothing can split or forge a record. */
+	return strspn(s,
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@+-\\") ==
 	       strlen(s);
 }
 
@@ -129,15 +131,30 @@ static struct vu_record *add(struct vu_records *recs, const char *key)
 struct vu_record *vu_records_set(struct vu_records *recs, const char *key, ...)
 {
 	struct vu_record *r;
-	const char *name;
+	const char *name, *value, *bad = NULL;
 	va_list ap;
 
-	if (!vu_state_valid_text(key) || !(r = add(recs, key)))
+	/* Checked whole before anything changes: a record is all there, or not at all. */
+	va_start(ap, key);
+	bad = vu_state_valid_text(key) ? NULL : key;
+	while (!bad && (name = va_arg(ap, const char *))) {
+		value = va_arg(ap, const char *);
+		if (!vu_state_valid_text(name) || (value && *value && !vu_state_valid_text(value)))
+			bad = value && *value && vu_state_valid_text(name) ? value : name;
+	}
+	va_end(ap);
+	if (bad) {
+		vu_err("%s%s%s: cannot be remembered: only letters, digits and _.:@+-\\ can", key,
+		       bad == key ? "" : ": ", bad == key ? "" : bad);
 		return NULL;
+	}
+	if (!(r = add(recs, key))) {
+		vu_errc(ENOMEM, "%s: cannot be remembered", key);
+		return NULL;
+	}
 	va_start(ap, key);
 	while ((name = va_arg(ap, const char *)) && r->nf < VU_STATE_FIELDS) {
-		const char *value = va_arg(ap, const char *);
-
+		value = va_arg(ap, const char *);
 		if (!value || !*value)
 			value = "-";
 		snprintf(r->f[r->nf].name, VU_STATE_TEXT, "%s", name);
@@ -182,23 +199,15 @@ static bool parse_line(char *line, struct vu_record *r)
 	return true;
 }
 
-int vu_state_read(const char *name, struct vu_records *out)
+int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 {
-	char path[PATH_MAX], *line = NULL;
+	char *line = NULL;
 	size_t cap = 0;
 	int lineno = 0, err = 0;
 	bool header = false, end = false;
-	FILE *f;
 
 	out->v = NULL;
 	out->n = 0;
-	if ((err = state_path(name, path, sizeof(path), false)) == -ENOENT)
-		return 0; /* nothing remembered yet */
-	if (err < 0)
-		return err;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
 	while (getline(&line, &cap, f) > 0) {
 		struct vu_record r;
 
@@ -218,7 +227,7 @@ int vu_state_read(const char *name, struct vu_records *out)
 			if (!err)
 				vu_warn("%s:%d: damaged state file: using what it can tell from "
 					"the system",
-					vu_unrooted(path), lineno);
+					shown, lineno);
 			err = -EBADMSG;
 			continue;
 		}
@@ -230,12 +239,49 @@ int vu_state_read(const char *name, struct vu_records *out)
 	}
 	if (!err && (!header || !end)) {
 		vu_warn("%s: damaged state file (%s): using what it can tell from the system",
-			vu_unrooted(path), header ? "truncated" : "no header");
+			shown, header ? "truncated" : "no header");
 		err = -EBADMSG;
 	}
 	free(line);
+	return err;
+}
+
+int vu_state_read(const char *name, struct vu_records *out)
+{
+	char path[PATH_MAX];
+	int fd, err;
+	FILE *f;
+
+	out->v = NULL;
+	out->n = 0;
+	if ((err = state_path(name, path, sizeof(path), false)) == -ENOENT)
+		return 0; /* nothing remembered yet */
+	if (err < 0)
+		return err;
+	/* Only root can make links in the directory; still, a link is not ours. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!(f = fdopen(fd, "r"))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = vu_state_parse(f, vu_unrooted(path), out);
 	fclose(f);
 	return err;
+}
+
+void vu_state_format(FILE *f, const char *name, const struct vu_records *recs)
+{
+	fprintf(f, "%s %s\n", STATE_HEADER, name);
+	for (size_t i = 0; i < recs->n; i++) {
+		fputs(recs->v[i].key, f);
+		for (int k = 0; k < recs->v[i].nf; k++)
+			fprintf(f, " %s=%s", recs->v[i].f[k].name, recs->v[i].f[k].value);
+		fputc('\n', f);
+	}
+	fputs("# end\n", f);
 }
 
 int vu_state_write(const char *name, const struct vu_records *recs)
@@ -259,14 +305,7 @@ int vu_state_write(const char *name, const struct vu_records *recs)
 		unlink(tmp);
 		return err;
 	}
-	fprintf(f, "%s %s\n", STATE_HEADER, name);
-	for (size_t i = 0; i < recs->n; i++) {
-		fputs(recs->v[i].key, f);
-		for (int k = 0; k < recs->v[i].nf; k++)
-			fprintf(f, " %s=%s", recs->v[i].f[k].name, recs->v[i].f[k].value);
-		fputc('\n', f);
-	}
-	fputs("# end\n", f);
+	vu_state_format(f, name, recs);
 	/* On disk before the rename: a crash leaves the old file or the new one, never half. */
 	if (fflush(f) != 0 || fsync(fd) != 0)
 		err = -errno;
@@ -298,10 +337,15 @@ int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bo
 			return fd;
 		}
 	}
-	/* A damaged file was reported; what it still holds is used. */
+	/* A damaged file was reported; what it still holds is used. One that cannot be
+	 * read at all (a link, no permission) leaves nothing to go on: an error. */
 	err = vu_state_read(name, recs);
-	if (err < 0 && err != -EBADMSG)
+	if (err < 0 && err != -EBADMSG) {
 		vu_errc(err, "/run/vfio-utils/%s: cannot read", name);
+		vu_records_free(recs);
+		vu_state_unlock(fd);
+		return err;
+	}
 	return fd;
 }
 

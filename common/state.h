@@ -5,11 +5,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /*
  * A state file is a list of records, one per line: a key and name=value
  * fields ("0000:01:00.0 driver=nvidia module=nvidia override=-"). Keys and
- * values are restricted to [A-Za-z0-9_.:@+-] so that no line can be forged.
+ * values are restricted to [A-Za-z0-9_.:@+-\] (systemd escapes unit names
+ * with '\') so that no line can be forged.
  */
 #define VU_STATE_FIELDS 8
 #define VU_STATE_TEXT	64
@@ -40,8 +42,8 @@ void vu_state_unlock(int fd);
 
 /*
  * What each command does around a change: take the lock (not under DRY),
- * read NAME into RECS, reporting a file that cannot be read. The lock's fd
- * (-1 under DRY), or -errno after reporting.
+ * read NAME into RECS. The lock's fd (-1 under DRY), or -errno after
+ * reporting, the lock released: also when NAME exists but cannot be read.
  */
 int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bool dry);
 /* Write NAME back (not under DRY), reporting a failure; 0 or -errno. */
@@ -54,12 +56,20 @@ int vu_state_save(const char *name, const struct vu_records *recs, bool dry);
  * tell from the system.
  */
 int vu_state_read(const char *name, struct vu_records *out);
+/* The same from an open file; SHOWN names it in the warning. */
+int vu_state_parse(FILE *f, const char *shown, struct vu_records *out);
+/* RECS as the state file NAME holds them: what vu_state_parse reads back. */
+void vu_state_format(FILE *f, const char *name, const struct vu_records *recs);
 /* Write all of NAME: temporary file, fsync, rename. No records removes it. */
 int vu_state_write(const char *name, const struct vu_records *recs);
 void vu_records_free(struct vu_records *recs);
 
 struct vu_record *vu_records_find(const struct vu_records *recs, const char *key);
-/* Add or replace the record KEY; fields come as name, value pairs, NULL-terminated. */
+/*
+ * Add or replace the record KEY; fields come as name, value pairs,
+ * NULL-terminated (a NULL or empty value is stored as "-"). A key or value
+ * outside the state alphabet is reported and nothing changes: NULL.
+ */
 struct vu_record *vu_records_set(struct vu_records *recs, const char *key, ...)
     __attribute__((sentinel));
 void vu_records_del(struct vu_records *recs, const char *key);

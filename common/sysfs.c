@@ -213,12 +213,36 @@ int vu_listdir(const char *path, struct vu_names *out)
 		out->n++;
 	}
 	closedir(dir);
-	qsort(out->v, out->n, sizeof(*out->v), cmp_version);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_version);
 	return 0;
 nomem:
 	closedir(dir);
 	vu_names_free(out);
 	return -ENOMEM;
+}
+
+int vu_names_add(struct vu_names *l, const char *s)
+{
+	char **v;
+
+	if (!l)
+		return 0;
+	if (!(v = realloc(l->v, (l->n + 1) * sizeof(*v))))
+		return -ENOMEM;
+	l->v = v;
+	if (!(l->v[l->n] = strdup(s)))
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+int vu_names_add_unique(struct vu_names *l, const char *s)
+{
+	for (size_t i = 0; l && i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 0;
+	return vu_names_add(l, s);
 }
 
 void vu_names_free(struct vu_names *l)

@@ -26,8 +26,16 @@ int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
 		for (int i = 0; i < 2; i++) {
 			int err = vu_state_read(names[i], recs[i]);
 
-			if (err < 0 && err != -EBADMSG)
+			if (err < 0 && err != -EBADMSG) {
 				vu_errc(err, "/run/vfio-utils/%s: cannot read", names[i]);
+				if (!vu_dry_run) {
+					vu_records_free(&v->devices);
+					vu_records_free(&v->modules);
+					vu_records_free(&v->inserted);
+					vu_state_unlock(fd);
+					return err;
+				}
+			}
 		}
 	}
 	return fd;
@@ -255,10 +263,8 @@ static int remember(struct vu_vfio *v, const struct vu_dev *d)
 	if (d->driver[0] && vu_driver_module(d->driver, module, sizeof(module)) < 0)
 		module[0] = '\0';
 	if (!vu_records_set(&v->devices, d->name, "driver", d->driver, "module", module, "override",
-			    override, NULL)) {
-		vu_errc(ENOMEM, "%s", d->name);
-		return -ENOMEM;
-	}
+			    override, NULL))
+		return -EINVAL;
 	return 1;
 }
 

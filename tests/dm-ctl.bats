@@ -120,6 +120,25 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	assert_line --index 1 --regexp '^dm-ctl: /dev/dri/card0 is still held open after 1 s by gnome-shell \([0-9]+\): they keep the GPU \(a user session, nvidia-persistenced\?\)$'
 }
 
+@test "a holder in another mount namespace (a container) names the node by its own path: still found" {
+	sim_up $SINGLE
+	mkdir -p "$BATS_TEST_TMPDIR/ctr"
+	# the GPU's nodes bind-mounted elsewhere in a private namespace, as a container sees them
+	unshare -m --propagation private bash -c '
+		mount --bind "$1/dev" "$2" && exec sleep 300 7<"$2/dri/card0" 3>&-' \
+		- "$SIMROOT" "$BATS_TEST_TMPDIR/ctr" 3>&- &
+	local pid=$!
+	for _ in $(seq 200); do
+		[[ $(readlink "/proc/$pid/fd/7") == */card0 ]] && break
+		sleep 0.02
+	done
+	run readlink "/proc/$pid/fd/7"
+	assert_output "$BATS_TEST_TMPDIR/ctr/dri/card0" # not the sim's path
+	run dm_ctl status --json
+	kill "$pid"
+	assert_output --partial "{\"pid\":$pid,\"comm\":\"sleep\",\"node\":\"/dev/dri/card0\"}"
+}
+
 @test "--dry-run prints the command, stops nothing" {
 	sim_up $SINGLE
 	dm_boot

@@ -126,7 +126,11 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 	assert_line --index 1 "Try 'vfio-bind --help' for more information."
 	run vfio_bind --timeout soon 01:00.0
 	assert_failure 2
-	assert_line --index 0 "vfio-bind: --timeout: 'soon' is not a number of seconds"
+	assert_line --index 0 "vfio-bind: --timeout: 'soon' is not a number of seconds (at most 86400)"
+	for t in nan inf -1 0 1e3 0x10 " 5" 86401 ""; do
+		run vfio_bind --timeout "$t" 01:00.0
+		assert_failure 2
+	done
 	run vfio_bind
 	assert_failure 2
 	assert_line --index 0 "vfio-bind: no devices: name them, or give --domain-xml"

@@ -128,7 +128,8 @@ static int parse_device(struct parser *p, char *s, int group)
 	for (q = name; (q = strstr(q, " [")); q++) {
 		unsigned v, dv;
 
-		if (sscanf(q, " [%4x:%4x]", &v, &dv) == 2 && q[6] == ':' && q[11] == ']') {
+		if (strlen(q) >= 12 && sscanf(q, " [%4x:%4x]", &v, &dv) == 2 && q[6] == ':' &&
+		    q[11] == ']') {
 			ids = q;
 			d.vendor = v;
 			d.device = dv;
@@ -149,10 +150,10 @@ static int parse_device(struct parser *p, char *s, int group)
 		d.class |= 0x01; /* AHCI */
 	else if ((d.class >> 8) == 0x0108)
 		d.class |= 0x02; /* NVM Express */
-	d.class_text = xstrdup(cls);
-	d.name_text = xstrdup(name);
 	if (machine_find_dev(p->m, d.domain, d.bus, d.dev, d.func) >= 0)
 		return perr(p, "%s: listed twice", s);
+	d.class_text = xstrdup(cls);
+	d.name_text = xstrdup(name);
 	p->m->devs = xrealloc(p->m->devs, (p->m->ndevs + 1) * sizeof(*p->m->devs));
 	p->m->devs[p->m->ndevs++] = d;
 	return 0;
@@ -283,6 +284,13 @@ static int parse_module(struct parser *p, char *s)
 	return 0;
 }
 
+/* A directive given twice: the last one counts. */
+static void set_str(char **field, const char *val)
+{
+	free(*field);
+	*field = xstrdup(val);
+}
+
 static int parse_directive(struct parser *p, char *kw, char *s)
 {
 	struct machine *m = p->m;
@@ -310,19 +318,19 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		w = next_word(&s);
 		if (!w || (strcmp(w, "amd") && strcmp(w, "intel") && strcmp(w, "off")))
 			return perr(p, "iommu: expected amd, intel or off");
-		m->iommu = xstrdup(w);
+		set_str(&m->iommu, w);
 	} else if (strcmp(kw, "cpu") == 0) {
 		w = next_word(&s);
 		if (!w || (strcmp(w, "amd") && strcmp(w, "intel")))
 			return perr(p, "cpu: expected amd or intel");
-		m->cpu = xstrdup(strcmp(w, "amd") == 0 ? "AuthenticAMD" : "GenuineIntel");
+		set_str(&m->cpu, strcmp(w, "amd") == 0 ? "AuthenticAMD" : "GenuineIntel");
 	} else if (strcmp(kw, "cmdline") == 0) {
 		free(m->cmdline);
 		m->cmdline = xstrdup(rest(s));
 	} else if (strcmp(kw, "kernel") == 0) {
 		if (!(w = next_word(&s)))
 			return perr(p, "kernel: expected a version");
-		m->kernel = xstrdup(w);
+		set_str(&m->kernel, w);
 	} else if (strcmp(kw, "console") == 0) {
 		/* console bound|unbound NAME... ; "console none": no vtconsole class */
 		w = next_word(&s);
@@ -392,8 +400,10 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 			return perr(p, "netif: expected 'DEVICE NAME up|down'");
 		n.name = xstrdup(w);
 		w = next_word(&s);
-		if (!w || (strcmp(w, "up") && strcmp(w, "down")))
+		if (!w || (strcmp(w, "up") && strcmp(w, "down"))) {
+			free(n.name);
 			return perr(p, "netif: expected up or down");
+		}
 		n.up = strcmp(w, "up") == 0;
 		m->netifs = xrealloc(m->netifs, (m->nnetifs + 1) * sizeof(*m->netifs));
 		m->netifs[m->nnetifs++] = n;
@@ -427,13 +437,13 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		} else if (strcmp(what, "probe-nothing") == 0) {
 			m->devs[i].probe_nothing = true;
 			if ((w = next_word(&s)))
-				m->devs[i].probe_nothing_driver = xstrdup(w);
+				set_str(&m->devs[i].probe_nothing_driver, w);
 		} else if (strcmp(what, "bind-fails") == 0) {
 			if (!(w = next_word(&s)) || parse_errno(w) <= 0)
 				return perr(p, "fault bind-fails: expected an errno like EIO");
 			m->devs[i].bind_errno = parse_errno(w);
 			if ((w = next_word(&s)))
-				m->devs[i].bind_errno_driver = xstrdup(w);
+				set_str(&m->devs[i].bind_errno_driver, w);
 		} else
 			return perr(p, "fault: unknown fault '%s'", what);
 	} else {
@@ -455,23 +465,17 @@ static bool starts_with_addr(const char *s)
 	return parse_addr(word, &dom, &bus, &dev, &fn) == 0;
 }
 
-int machine_load(struct machine *m, const char *file)
+int machine_parse(struct machine *m, FILE *f, const char *file)
 {
 	struct parser p = { .m = m, .file = file, .group = -1 };
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 	int err = 0;
-	FILE *f;
 
 	memset(m, 0, sizeof(*m));
 	m->fb_dev = -1;
 	m->path = xstrdup(file);
-	f = fopen(file, "r");
-	if (!f) {
-		fprintf(stderr, "%s: %s\n", file, strerror(errno));
-		return -1;
-	}
 	while (!err && (len = getline(&line, &cap, f)) >= 0) {
 		char *s = line, *kw;
 
@@ -492,12 +496,27 @@ int machine_load(struct machine *m, const char *file)
 		err = parse_directive(&p, kw, s);
 	}
 	free(line);
-	fclose(f);
 	if (!err && m->ndevs == 0) {
 		fprintf(stderr, "%s: no devices: expected lines of the guides' IOMMU listing\n",
 			file);
 		err = -1;
 	}
+	return err;
+}
+
+int machine_load(struct machine *m, const char *file)
+{
+	FILE *f = fopen(file, "re");
+	int err;
+
+	if (!f) {
+		memset(m, 0, sizeof(*m));
+		m->fb_dev = -1;
+		fprintf(stderr, "%s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	err = machine_parse(m, f, file);
+	fclose(f);
 	return err;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct m_dev {
 	unsigned domain, bus, dev, func;
@@ -111,6 +112,8 @@ struct machine {
 int machine_kver(const struct machine *m);
 /* Parse FILE; on error print "FILE:LINE: message" and return -1. */
 int machine_load(struct machine *m, const char *file);
+/* The same from an open stream; FILE names it in messages. */
+int machine_parse(struct machine *m, FILE *f, const char *file);
 /* Fill in what a real host would have where the description is silent. */
 int machine_complete(struct machine *m);
 void machine_free(struct machine *m);

@@ -28,8 +28,10 @@ int main(int argc, char **argv)
 				"Write the machine's sysfs, procfs, /dev and /etc under DIR.\n");
 		return 2;
 	}
-	if (machine_load(&m, argv[1]) < 0 || machine_complete(&m) < 0)
+	if (machine_load(&m, argv[1]) < 0 || machine_complete(&m) < 0) {
+		machine_free(&m);
 		return 1;
+	}
 	root = t_new_root();
 	layout_build(root, &m);
 	pacc = pci_alloc();
@@ -37,11 +39,9 @@ int main(int argc, char **argv)
 	layout_pci_ids(root, &m, vendor_name);
 	pci_cleanup(pacc);
 	err = t_dump(root, argv[2]);
-	if (err) {
+	if (err)
 		fprintf(stderr, "mkroot: %s: %s\n", argv[2], strerror(-err));
-		return 1;
-	}
 	t_free(root);
 	machine_free(&m);
-	return 0;
+	return err ? 1 : 0;
 }

@@ -626,6 +626,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
+	fuse_opt_free_args(&args);
 	if (!se || fuse_set_signal_handlers(se) != 0)
 		return 1;
 	snprintf(mnt, sizeof(mnt), "%s/.simfs", S.root);

@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# The security review of hook-run and the state directory: each finding, with
+# the test that keeps it fixed. These commands run as root from libvirtd; the
+# guest name, the hook tree and /run/vfio-utils are what an attacker would aim
+# at.
+
+load helpers
+
+XML='<domain type="kvm"><name>win10</name><devices/></domain>'
+
+setup() {
+	ROOT=$BATS_TEST_TMPDIR/root
+	H=$ROOT/etc/libvirt/hooks
+	mkdir -p "$H"
+	ln -s "$BUILD/hook-run" "$H/qemu"
+	LOG=$BATS_TEST_TMPDIR/log
+	export LOG
+}
+
+teardown() {
+	sim_down
+}
+
+hook() {
+	printf '%s' "$XML" | "$H/qemu" "$@"
+}
+
+# logger FILE: an executable script that logs its arguments, one per line.
+logger() {
+	printf '#!/bin/sh\nprintf "[%%s]\\n" "$@" >>"$LOG"\n' >"$1"
+	chmod 755 "$1"
+}
+
+@test "a sub-operation with '/' or '..' never becomes a path" {
+	mkdir -p "$H/qemu.d/win10/prepare/begin" "$H/x"
+	logger "$H/x/s"
+	logger "$H/qemu.d/win10/prepare/begin/s"
+	for sub in ../../../x "../../../x/s" .. . "" "a/b"; do
+		run hook win10 prepare "$sub" -
+		assert_success
+	done
+	[ ! -e "$LOG" ]
+	run hook win10 prepare begin -
+	assert_success
+	[ -s "$LOG" ]
+}
+
+@test "guest names reach scripts as one argument, never as shell" {
+	local name
+	for name in '$(touch pwned)' '`touch pwned`' "a'b" '-rf' '--help' '; touch pwned' '*'; do
+		mkdir -p "$H/qemu.d/$name/prepare/begin"
+		logger "$H/qemu.d/$name/prepare/begin/s"
+		(cd "$BATS_TEST_TMPDIR" && hook "$name" prepare begin -)
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/pwned" ] && [ ! -e "$H/pwned" ]
+	run grep -c . "$LOG"
+	assert_output 28 # seven calls, four arguments each
+	run grep -Fx "[\$(touch pwned)]" "$LOG"
+	assert_success
+}
+
+@test "a linked script whose real directory others can write is refused; a sticky one is not" {
+	mkdir -p "$H/qemu.d/win10/prepare/begin" "$BATS_TEST_TMPDIR/open" "$BATS_TEST_TMPDIR/sticky"
+	chmod 0777 "$BATS_TEST_TMPDIR/open"
+	chmod 1777 "$BATS_TEST_TMPDIR/sticky"
+	logger "$BATS_TEST_TMPDIR/open/s"
+	ln -s "$BATS_TEST_TMPDIR/open/s" "$H/qemu.d/win10/prepare/begin/s"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line "hook-run: qemu.d/win10/prepare/begin/s: refused: $BATS_TEST_TMPDIR/open: writable by everyone: it could replace the script"
+	[ ! -e "$LOG" ]
+	mv "$BATS_TEST_TMPDIR/open/s" "$BATS_TEST_TMPDIR/sticky/s"
+	ln -sf "$BATS_TEST_TMPDIR/sticky/s" "$H/qemu.d/win10/prepare/begin/s"
+	run hook win10 prepare begin -
+	assert_success
+	[ -s "$LOG" ]
+}
+
+@test "HOOK_RUN_TIMEOUT that is not a number of seconds: warned, the default used" {
+	mkdir -p "$H/qemu.d/win10/prepare/begin"
+	printf '#!/bin/sh\nsleep 0.3\necho done >>"$LOG"\n' >"$H/qemu.d/win10/prepare/begin/s"
+	chmod 755 "$H/qemu.d/win10/prepare/begin/s"
+	for t in nan 0 -1 1e9 99999999999 abc; do
+		HOOK_RUN_TIMEOUT=$t run hook win10 prepare begin -
+		assert_success
+		assert_line "hook-run: warning: HOOK_RUN_TIMEOUT=$t: not a number of seconds up to 86400: 120 s instead"
+	done
+	run grep -c done "$LOG"
+	assert_output 6
+	HOOK_RUN_TIMEOUT=0.1 run hook win10 prepare begin -
+	assert_failure 1
+	assert_line --partial "killed at the deadline"
+}
+
+@test "hook-run new: a sysroot with quotes in its path reads back exactly, runs nothing" {
+	local root="$BATS_TEST_TMPDIR/it's \$(touch pwned) \"x\""
+	mkdir -p "$root"
+	cp -a "$(machine x570-rtx2070s-group)/." "$root/"
+	run hook-run --sysroot "$root" new win10
+	assert_success
+	local s=$root/etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils
+	run sh -n "$s"
+	assert_success
+	# what the script's export line sets, run in a shell of its own
+	run sh -c "$(grep '^export VFIO_UTILS_SYSROOT=' "$s")"'; printf %s "$VFIO_UTILS_SYSROOT"'
+	assert_output "$root"
+	[ ! -e pwned ] && [ ! -e "$BATS_TEST_TMPDIR/pwned" ]
+	# --dry-run prints shell that writes the same file
+	run hook-run --sysroot "$root" -n new --force win10
+	assert_success
+	assert_line --index 0 "mkdir -p '$BATS_TEST_TMPDIR/it'\\''s \$(touch pwned) \"x\"/etc/libvirt/hooks/qemu.d/win10/prepare/begin'"
+}
+
+@test "hook-run new --force does not write through a link planted at the script's place" {
+	local root
+	root=$(machine x570-rtx2070s-group)
+	local d=$root/etc/libvirt/hooks/qemu.d/win10/prepare/begin
+	mkdir -p "$d"
+	echo precious >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$d/50-vfio-utils"
+	run hook-run --sysroot "$root" new --force win10
+	assert_failure 1
+	assert_output "hook-run: /etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils: cannot write (a symbolic link): Too many levels of symbolic links"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/target")" precious
+}
+
+@test "/run/vfio-utils as a link, or open to others: refused, nothing changed" {
+	sim_up "$SINGLE"
+	local before
+	before=$(sim_snapshot)
+	mkdir -p "$BATS_TEST_TMPDIR/elsewhere"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$SIMROOT/run/vfio-utils"
+	run on_sim vfio-bind --group 09:00.0
+	assert_failure 1
+	assert_output "vfio-bind: /run/vfio-utils: cannot take the lock: Operation not permitted"
+	assert_equal "$(sim_snapshot)" "$before"
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/elsewhere")" ]
+	rm "$SIMROOT/run/vfio-utils"
+	mkdir -m 0777 "$SIMROOT/run/vfio-utils"
+	run on_sim vfio-bind --group 09:00.0
+	assert_failure 1
+	assert_output "vfio-bind: /run/vfio-utils: cannot take the lock: Operation not permitted"
+	assert_equal "$(sim_snapshot)" "$before"
+}
+
+@test "a state file that is a link is neither read nor written through" {
+	sim_up "$SINGLE"
+	on_sim vfio-bind --group 09:00.0 >/dev/null
+	local devices=$SIMROOT/run/vfio-utils/devices
+	mv "$devices" "$BATS_TEST_TMPDIR/real"
+	printf '# vfio-utils state 1 devices\n0000:09:00.0 driver=evil module=evil override=-\n# end\n' \
+		>"$BATS_TEST_TMPDIR/forged"
+	ln -s "$BATS_TEST_TMPDIR/forged" "$devices"
+	run on_sim vfio-unbind --restore
+	assert_failure 1
+	assert_line --index 0 "vfio-unbind: /run/vfio-utils/devices: cannot read: Too many levels of symbolic links"
+	[ "$(driver_of 0000:09:00.0)" = vfio-pci ] # nothing given to "evil"
+	# the real record back: restored, and the link replaced, its target untouched
+	rm "$devices"
+	mv "$BATS_TEST_TMPDIR/real" "$devices"
+	ln -s "$BATS_TEST_TMPDIR/forged" "$devices.new"
+	run on_sim vfio-unbind --restore
+	assert_success
+	[ "$(driver_of 0000:09:00.0)" = nvidia ]
+	run grep -c evil "$BATS_TEST_TMPDIR/forged"
+	assert_output 1
+}
+
+@test "a value the state file cannot hold is refused before anything changes" {
+	sim_up "$SINGLE" "init openrc" "dm lightdm"
+	PATH=$STANDINS:$PATH
+	dm_boot
+	printf 'DISPLAYMANAGER="light dm"\n' >"$SIMROOT/etc/conf.d/display-manager"
+	run on_sim dm-ctl stop
+	assert_failure 1
+	assert_output 'dm-ctl: light dm: cannot be remembered: only letters, digits and _.:@+-\ can'
+	run on_sim dm-ctl status
+	assert_line "display manager: light dm (display-manager, running)"
+	[ ! -e "$SIMROOT/run/vfio-utils/dm" ]
+}
