@@ -36,7 +36,8 @@ LIBS_vfio-unbind  := -lkmod
 DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev libvirt-dev
 DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
               libfuse3-dev fuse3 kmod libkmod-dev libvirt-daemon-system libvirt-clients \
-              qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind
+              qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind \
+              cppcheck clang-tidy
 
 # Fuzz harnesses (tests/fuzz): libFuzzer targets under make fuzz (clang), and
 # replayers of the kept inputs for make check (any compiler).
@@ -49,7 +50,8 @@ FUZZ_SRC_machine := tests/sim/machine.c
 SIM_SRC    := tests/sim/machine.c tests/sim/tree.c tests/sim/layout.c
 SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs.c
 
-.PHONY: all check test san install uninstall deps demo clean bench format fuzz fuzz-merge
+.PHONY: all check test san install uninstall deps demo clean bench format fuzz fuzz-merge \
+	lint lint-cppcheck lint-tidy
 # Objects are not intermediate: keep them for incremental builds.
 .SECONDARY:
 
@@ -192,3 +194,19 @@ clean:
 
 format:
 	clang-format -i cmd/*.c common/*.[ch] tests/sim/*.[ch] tests/fuzz/*.[ch]
+
+# make lint: cppcheck and clang-tidy (.clang-tidy, tests/sim/.clang-tidy) over
+# every C file, each finding an error; tests/lint.bats runs it in make check.
+LINT_DIRS  := cmd common tests/sim tests/fuzz
+TIDY_FLAGS := -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell pkg-config --cflags libxml-2.0 libvirt fuse3) -std=gnu11
+
+lint: lint-cppcheck lint-tidy
+
+lint-cppcheck:
+	cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr -q \
+		--error-exitcode=1 -D_GNU_SOURCE -Icommon --suppress=missingIncludeSystem \
+		--template='{file}:{line}: {severity}: {id}: {message}' $(LINT_DIRS)
+
+lint-tidy:
+	@ls $(LINT_DIRS:%=%/*.c) | xargs -P2 -I{} sh -c \
+		'clang-tidy --quiet "$$1" -- $$2 2>/dev/null' _ {} '$(TIDY_FLAGS)'

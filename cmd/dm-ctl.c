@@ -156,7 +156,7 @@ static int run_tool(const char *name, char *const args[], char *out, size_t size
 	if ((err = tool(name, path, sizeof(path))) < 0)
 		return err;
 	argv[0] = path;
-	for (i = 0; args[i] && i < 6; i++)
+	for (i = 0; i < 6 && args[i]; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
 	err = vu_run(argv, out, size);
@@ -322,7 +322,7 @@ static double now(void)
 /* Until no process holds a GPU node: what 'sleep 5' hoped for, checked instead of guessed. */
 static int wait_free(int timeout_ms)
 {
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	struct timespec tick = { 0, 10L * 1000 * 1000 };
 	double start = now();
 	struct vu_holders h = { 0 };
 	bool waited = false;
@@ -385,6 +385,62 @@ static int act(const struct dm *dm, bool stop, bool isolate)
 	return r == 0 ? 0 : -EIO;
 }
 
+/*
+ * The GPUs whose nodes are held now, as the running display manager's X
+ * server holds them: "+"-joined addresses (as many as a state value holds).
+ */
+static void held_gpus(char *buf, size_t size)
+{
+	struct vu_devs devs;
+
+	buf[0] = '\0';
+	if (vu_devs_scan(&devs) < 0)
+		return;
+	for (size_t i = 0; i < devs.n; i++) {
+		struct vu_names nodes;
+		struct vu_holders h = { 0 };
+		size_t len = strlen(buf);
+
+		if (!vu_dev_is_display(&devs.v[i]) || vu_dev_nodes(&devs.v[i], &nodes) < 0)
+			continue;
+		vu_holders_find(&nodes, &h);
+		if (h.n > 0 && len + strlen(devs.v[i].name) + 2 <= size)
+			snprintf(buf + len, size - len, "%s%s", len ? "+" : "", devs.v[i].name);
+		vu_holders_free(&h);
+		vu_names_free(&nodes);
+	}
+	vu_devs_free(&devs);
+}
+
+/*
+ * Whether each GPU the display manager held when stopped has a host driver
+ * again: started without it, X finds no screen and the user a black one.
+ */
+static bool gpus_back(const char *gpus)
+{
+	char list[VU_STATE_TEXT], path[PATH_MAX], *save = NULL;
+
+	if (!gpus || strcmp(gpus, "-") == 0)
+		return true;
+	snprintf(list, sizeof(list), "%s", gpus);
+	for (char *a = strtok_r(list, "+", &save); a; a = strtok_r(NULL, "+", &save)) {
+		struct vu_dev d;
+
+		/* A GPU gone since (hot-unplugged) is nothing to wait for. */
+		if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s", a) < 0 ||
+		    !vu_exists(path) || vu_dev_read(a, &d) < 0)
+			continue;
+		if (!d.driver[0] || strcmp(d.driver, "vfio-pci") == 0 ||
+		    strcmp(d.driver, "pci-stub") == 0) {
+			vu_err("%s: %s: the display manager would start without its GPU "
+			       "(vfio-unbind --restore first)",
+			       a, d.driver[0] ? d.driver : "no driver");
+			return false;
+		}
+	}
+	return true;
+}
+
 static int stop(const struct dm *dm, struct vu_records *recs, bool isolate)
 {
 	if (!dm->service[0]) {
@@ -392,9 +448,13 @@ static int stop(const struct dm *dm, struct vu_records *recs, bool isolate)
 	} else if (!dm->active) {
 		vu_report("%s is not running: nothing to stop", dm->service);
 	} else {
+		char gpus[VU_STATE_TEXT];
+
 		/* Remembered first: start knows what to bring back even after a crash here. */
+		held_gpus(gpus, sizeof(gpus));
 		if (!vu_records_set(recs, dm->name, "init", init_names[dm->init], "service",
-				    dm->service, "how", isolate ? "isolate" : "stop", NULL) ||
+				    dm->service, "how", isolate ? "isolate" : "stop", "gpus", gpus,
+				    (char *)NULL) ||
 		    vu_state_save(STATE, recs, vu_dry_run) < 0 || act(dm, true, isolate) < 0)
 			return VU_EXIT_FAIL;
 	}
@@ -414,7 +474,7 @@ static int start(struct dm *dm, struct vu_records *recs)
 
 		if (service)
 			set(dm->service, sizeof(dm->service), service, "");
-		if (act(dm, false, isolate) < 0)
+		if (!gpus_back(vu_record_get(&recs->v[i], "gpus")) || act(dm, false, isolate) < 0)
 			return VU_EXIT_FAIL;
 		vu_records_del(recs, recs->v[i].key);
 	}
@@ -470,7 +530,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vu_records recs = { 0 };
-	const char *what = "status";
+	const char *what;
 	bool isolate = false, json = false;
 	int opt, st, lock, timeout_ms = 20000;
 	struct dm dm;
@@ -497,12 +557,7 @@ int main(int argc, char **argv)
 			vu_errtryhelp();
 		}
 	}
-	if (optind < argc)
-		what = argv[optind++];
-	if (optind < argc)
-		vu_usage_error("%s: one command at a time", argv[optind]);
-	if (strcmp(what, "status") && strcmp(what, "stop") && strcmp(what, "start"))
-		vu_usage_error("%s: not a command (status, stop or start)", what);
+	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "stop", "start", NULL });
 	vu_common_done();
 
 	if (detect(&dm) < 0)
@@ -514,7 +569,11 @@ int main(int argc, char **argv)
 	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
-	st = strcmp(what, "stop") == 0 ? stop(&dm, &recs, isolate) : start(&dm, &recs);
+	/* Asked again under the lock: another run may have started or stopped it meanwhile. */
+	if (detect(&dm) < 0)
+		st = VU_EXIT_FAIL;
+	else
+		st = strcmp(what, "stop") == 0 ? stop(&dm, &recs, isolate) : start(&dm, &recs);
 	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
 		st = VU_EXIT_FAIL;
 	vu_state_unlock(lock);

@@ -95,10 +95,12 @@ static void find_bootfb(struct bootfb *f)
 		return;
 	while (getline(&line, &cap, in) > 0) {
 		char name[64];
+		const char *rest = vu_hex_range(line, '-', &s, &e);
 		struct vu_addr a;
 
-		if (sscanf(line, " %llx-%llx : %63[^\n]", &s, &e, name) != 3)
+		if (!rest || strncmp(rest, " : ", 3) != 0)
 			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(rest + 3, "\n"), rest + 3);
 		if (vu_addr_from_name(name, &a) == 0) {
 			vu_addr_name(&a, owner);
 			os = s;
@@ -215,7 +217,7 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs)
 		any = true;
 		/* Remembered before the write: a kill in between leaves a way back. */
 		if ((!vu_records_find(recs, f->name) &&
-		     !vu_records_set(recs, f->name, "driver", f->driver, NULL)) ||
+		     !vu_records_set(recs, f->name, "driver", f->driver, (char *)NULL)) ||
 		    vu_state_save(STATE, recs, vu_dry_run) < 0 ||
 		    set_driver(f, f->driver, false) < 0) {
 			status = VU_EXIT_FAIL;
@@ -292,7 +294,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vu_records recs = { 0 };
-	const char *what = "status";
+	const char *what;
 	bool json = false;
 	struct fb *fbs;
 	size_t n;
@@ -314,17 +316,12 @@ int main(int argc, char **argv)
 			vu_errtryhelp();
 		}
 	}
-	if (optind < argc)
-		what = argv[optind++];
-	if (optind < argc)
-		vu_usage_error("%s: one command at a time", argv[optind]);
-	if (strcmp(what, "status") && strcmp(what, "unbind") && strcmp(what, "bind"))
-		vu_usage_error("%s: not a command (status, unbind or bind)", what);
+	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "unbind", "bind", NULL });
 	vu_common_done();
 
-	if (find_fbs(&fbs, &n) < 0)
-		return VU_EXIT_FAIL;
 	if (strcmp(what, "status") == 0) {
+		if (find_fbs(&fbs, &n) < 0)
+			return VU_EXIT_FAIL;
 		st = status(fbs, n, json);
 		free(fbs);
 		return st;
@@ -332,7 +329,13 @@ int main(int argc, char **argv)
 	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
-	st = strcmp(what, "unbind") == 0 ? unbind(fbs, n, &recs) : bind(fbs, n, &recs);
+	/* Found under the lock: another run may change them while this one waits. */
+	if (find_fbs(&fbs, &n) < 0) {
+		st = VU_EXIT_FAIL;
+		fbs = NULL;
+	} else {
+		st = strcmp(what, "unbind") == 0 ? unbind(fbs, n, &recs) : bind(fbs, n, &recs);
+	}
 	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
 		st = VU_EXIT_FAIL;
 	vu_state_unlock(lock);

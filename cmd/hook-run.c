@@ -474,7 +474,7 @@ static int check(const char *uri)
 	if (!vu_exists(path))
 		problem(&a, path, "%s", "missing: no qemu hook runs anything (hook-run install)");
 	else if (self_path(self, sizeof(self)) == 0 &&
-		 (!realpath(path, target) || strcmp(target, self)))
+		 (!realpath(path, target) || strcmp(target, self) != 0))
 		printf("qemu: not hook-run (the guides' dispatcher? hook-run install keeps it "
 		       "aside)\n");
 	snprintf(path, sizeof(path), "%s/qemu.d", a.base);
@@ -790,8 +790,8 @@ int main(int argc, char **argv)
 		return list(optind < argc ? argv[optind] : NULL);
 	if (strcmp(what, "new") == 0 && argc - optind == 1)
 		return scaffold(argv[optind], gpu, force);
-	if (strcmp(what, "install") && strcmp(what, "check") && strcmp(what, "list") &&
-	    strcmp(what, "new"))
+	if (strcmp(what, "install") != 0 && strcmp(what, "check") != 0 &&
+	    strcmp(what, "list") != 0 && strcmp(what, "new") != 0)
 		vu_usage_error("%s: not a command (install, check, list, new), and not libvirt's "
 			       "four arguments",
 			       what);

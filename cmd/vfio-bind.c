@@ -165,7 +165,7 @@ static bool module_busy(const char *mod, char *why, size_t size)
 	if (refcnt <= nholders)
 		return false;
 	snprintf(why, size, "module %s is in use (%lu users besides modules)", mod,
-		 refcnt - nholders);
+		 refcnt - (unsigned long)nholders);
 	return true;
 }
 
@@ -235,7 +235,7 @@ static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const 
 
 	/* Remembered before removal: vfio-unbind reloads them, whatever happens next. */
 	for (size_t i = 0; i < plan->n; i++)
-		if (!vu_records_set(&v->modules, plan->v[i], "dev", dev, NULL))
+		if (!vu_records_set(&v->modules, plan->v[i], "dev", dev, (char *)NULL))
 			return VU_EXIT_FAIL;
 	if (!vu_dry_run && vu_state_write(VU_STATE_MODULES, &v->modules) < 0)
 		return VU_EXIT_FAIL;
@@ -302,10 +302,12 @@ static int bind_all(struct vu_vfio *v, struct result *res, size_t n)
 		 * stays remembered for vfio-unbind --restore.
 		 */
 		for (size_t k = i + 1; k-- > 0;) {
-			if ((k < i && strcmp(res[k].outcome, "bound") != 0) ||
-			    (k == i && err == -ETIMEDOUT))
+			const char *was = k < i ? res[k].outcome : NULL;
+
+			/* the failed one, unless still pending; those before, if bound */
+			if (was ? strcmp(was, "bound") != 0 : err == -ETIMEDOUT)
 				continue;
-			if (vu_vfio_restore(v, res[k].dev) == 0 && k < i)
+			if (vu_vfio_restore(v, res[k].dev) == 0 && was)
 				res[k].outcome = "rolled back";
 		}
 		if (err != -ETIMEDOUT)
@@ -421,12 +423,10 @@ int main(int argc, char **argv)
 		status = bind_all(&v, res, n);
 	if (status == VU_EXIT_OK && unload.n)
 		status = unload_modules(&v, &unload, targets[0]->name);
-	if (status == VU_EXIT_OK)
-		vu_vfio_keep_loaded(&v);
 	/* Devices the failed run never reached are not vfio-bind's to remember. */
 	for (size_t i = 0; status != VU_EXIT_OK && i < n; i++)
 		if (!res[i].outcome && res[i].dev->driver[0] &&
-		    strcmp(res[i].dev->driver, "vfio-pci"))
+		    strcmp(res[i].dev->driver, "vfio-pci") != 0)
 			vu_records_del(&v.devices, res[i].dev->name);
 	if (vu_vfio_end(&v) < 0)
 		status = VU_EXIT_FAIL;

@@ -36,10 +36,6 @@ struct result {
 	const char *outcome; /* "restored", "unchanged", "in use", "failed" */
 };
 
-/* In removal order; each is removed only when loaded as a module. */
-static const char *const vfio_modules[] = { "vfio_pci", "vfio_pci_core", "vfio_iommu_type1",
-					    "vfio_virqfd", "vfio" };
-
 static noreturn void usage(void)
 {
 	fputs("Usage: vfio-unbind [options] DEVICE...\n"
@@ -78,7 +74,7 @@ static int remembered(const struct vu_vfio *v, const struct vu_devs *devs, struc
 				v->devices.v[i].key);
 			continue;
 		}
-		if (!(nv = realloc(*out, (*n + 1) * sizeof(*nv))))
+		if (!(nv = realloc(*out, (*n + 1) * sizeof(struct vu_dev *))))
 			return -ENOMEM;
 		*out = nv;
 		nv[(*n)++] = d;
@@ -193,8 +189,8 @@ static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const stru
 		return all ? VU_EXIT_FAIL : VU_EXIT_OK;
 	}
 	if (all)
-		for (size_t i = 0; i < sizeof(vfio_modules) / sizeof(*vfio_modules); i++)
-			names[count++] = vfio_modules[i];
+		for (size_t i = 0; vu_vfio_modules[i]; i++)
+			names[count++] = vu_vfio_modules[i];
 	else
 		for (size_t i = v->inserted.n; i-- > 0 && count < 32;)
 			names[count++] = v->inserted.v[i].key;
@@ -226,7 +222,7 @@ static void json_report(const struct result *res, size_t n, int status)
 static int restore_all(struct vu_vfio *v, struct result *res, size_t n, const struct opts *o)
 {
 	int status = VU_EXIT_OK, failed = 0;
-	struct vu_dev **devs = calloc(n + 1, sizeof(*devs));
+	struct vu_dev **devs = calloc(n + 1, sizeof(struct vu_dev *));
 	struct vu_holders held = { 0 };
 	char why[768];
 
@@ -359,13 +355,19 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 	if (o.restore && n == 0 && v.modules.n == 0)
 		vu_report("nothing remembered: nothing to restore");
-	res = calloc(n + 1, sizeof(*res));
+	if (!(res = calloc(n + 1, sizeof(*res)))) {
+		vu_errc(ENOMEM, "cannot give devices back");
+		vu_vfio_end(&v);
+		vu_state_unlock(lock);
+		status = VU_EXIT_FAIL;
+		goto out;
+	}
 	/* Another run may have changed them while we waited for the lock. */
-	for (size_t i = 0; res && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		res[i].dev = targets[i];
 		vu_dev_refresh_driver(targets[i]);
 	}
-	if (res && n && restore_all(&v, res, n, &o) != VU_EXIT_OK)
+	if (n && restore_all(&v, res, n, &o) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;
 	if (reload_modules(&v) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;

@@ -53,8 +53,8 @@ static void name_key(const char *name, char *key, size_t size)
 {
 	size_t i;
 
-	for (i = 0; name[i] && i < size - 1; i++)
-		key[i] = vu_state_valid_text((char[]){ name[i], '\0' }) ? name[i] : '_';
+	for (i = 0; i < size - 1 && name[i]; i++)
+		key[i] = (char)(vu_state_valid_text((char[]){ name[i], '\0' }) ? name[i] : '_');
 	key[i] = '\0';
 }
 
@@ -123,7 +123,7 @@ static int list(const struct console *c, size_t n, bool json)
 		if (json) {
 			vu_json_obj(&j, NULL);
 			vu_json_str(&j, "console", c[i].id);
-			vu_json_int(&j, "index", atoi(c[i].id + strlen("vtcon")));
+			vu_json_int(&j, "index", (int)strtol(c[i].id + strlen("vtcon"), NULL, 10));
 			vu_json_bool(&j, "bound", c[i].bound);
 			vu_json_bool(&j, "system", c[i].system);
 			vu_json_str(&j, "name", c[i].name);
@@ -180,9 +180,14 @@ static int unbind(struct console *c, size_t n, struct vu_records *recs)
 		if (c[i].system || !c[i].bound)
 			continue;
 		any = true;
-		/* Remembered first; an existing record (an earlier unbind) stays. */
-		if (!vu_records_find(recs, c[i].key) &&
-		    !vu_records_set(recs, c[i].key, "was", c[i].id, NULL)) {
+		/*
+		 * Remembered first, on disk: killed during the write, the console
+		 * still comes back with bind. An existing record (an earlier
+		 * unbind) stays.
+		 */
+		if ((!vu_records_find(recs, c[i].key) &&
+		     !vu_records_set(recs, c[i].key, "was", c[i].id, (char *)NULL)) ||
+		    vu_state_save(STATE, recs, vu_dry_run) < 0) {
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -240,7 +245,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vu_records recs = { 0 };
-	const char *what = "list";
+	const char *what;
 	bool all = false, json = false;
 	struct console *c;
 	size_t n;
@@ -265,19 +270,14 @@ int main(int argc, char **argv)
 			vu_errtryhelp();
 		}
 	}
-	if (optind < argc)
-		what = argv[optind++];
-	if (optind < argc)
-		vu_usage_error("%s: one command at a time", argv[optind]);
-	if (strcmp(what, "list") && strcmp(what, "unbind") && strcmp(what, "bind"))
-		vu_usage_error("%s: not a command (list, unbind or bind)", what);
+	what = vu_subcommand(argc, argv, (const char *const[]){ "list", "unbind", "bind", NULL });
 	if (all && strcmp(what, "bind") != 0)
 		vu_usage_error("--all goes with bind");
 	vu_common_done();
 
-	if (read_consoles(&c, &n) < 0)
-		return VU_EXIT_FAIL;
 	if (strcmp(what, "list") == 0) {
+		if (read_consoles(&c, &n) < 0)
+			return VU_EXIT_FAIL;
 		status = list(c, n, json);
 		free(c);
 		return status;
@@ -285,10 +285,15 @@ int main(int argc, char **argv)
 	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
-	if (strcmp(what, "unbind") == 0)
+	/* Read under the lock: another run may change them while this one waits. */
+	if (read_consoles(&c, &n) < 0) {
+		status = VU_EXIT_FAIL;
+		c = NULL;
+	} else if (strcmp(what, "unbind") == 0) {
 		status = unbind(c, n, &recs);
-	else
+	} else {
 		status = bind(c, n, &recs, all);
+	}
 	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
 		status = VU_EXIT_FAIL;
 	vu_state_unlock(lock);

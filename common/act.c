@@ -73,7 +73,7 @@ int vu_act_write(const char *path, const char *val)
 static int wait_deadline(pid_t pid, int timeout_ms)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status;
-	struct timespec tick = { 0, 1000 * 1000 };
+	struct timespec tick = { 0, 1000L * 1000 };
 
 	if (pidfd >= 0) {
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };

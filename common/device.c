@@ -170,7 +170,7 @@ void vu_devs_free(struct vu_devs *devs)
 
 struct vu_dev *vu_devs_find(const struct vu_devs *devs, const char *name)
 {
-	struct vu_dev key;
+	struct vu_dev key = { 0 };
 
 	if (vu_addr_from_name(name, &key.addr) < 0)
 		return NULL;
@@ -199,7 +199,7 @@ static int group_read(const struct vu_devs *devs, const char *num, struct vu_gro
 		vu_errc(err, "%s: cannot list", path);
 		return err;
 	}
-	g->members = calloc(names.n ? names.n : 1, sizeof(*g->members));
+	g->members = calloc(names.n ? names.n : 1, sizeof(struct vu_dev *));
 	if (!g->members) {
 		vu_names_free(&names);
 		return -ENOMEM;
@@ -213,7 +213,7 @@ static int group_read(const struct vu_devs *devs, const char *num, struct vu_gro
 	}
 	vu_names_free(&names);
 	if (g->n)
-		qsort(g->members, g->n, sizeof(*g->members), cmp_member);
+		qsort(g->members, g->n, sizeof(struct vu_dev *), cmp_member);
 	return 0;
 }
 
@@ -288,7 +288,7 @@ int vu_devs_add_unique(struct vu_dev ***out, size_t *n, struct vu_dev *d)
 	for (size_t i = 0; i < *n; i++)
 		if ((*out)[i] == d)
 			return 0;
-	v = realloc(*out, (*n + 1) * sizeof(**out));
+	v = realloc(*out, (*n + 1) * sizeof(struct vu_dev *));
 	if (!v)
 		return -ENOMEM;
 	v[(*n)++] = d;

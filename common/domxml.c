@@ -265,7 +265,7 @@ int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_de
 		}
 		for (size_t k = 0; k < *n; k++)
 			dup = dup || (*out)[k] == d;
-		if (dup || !(v = realloc(*out, (*n + 1) * sizeof(*v))))
+		if (dup || !(v = realloc(*out, (*n + 1) * sizeof(struct vu_dev *))))
 			continue;
 		*out = v;
 		v[(*n)++] = d;

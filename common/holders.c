@@ -24,7 +24,8 @@ int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
 	if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/drm", d->name) == 0 &&
 	    vu_listdir(path, &drm) == 0) {
 		for (size_t i = 0; i < drm.n; i++) {
-			if (strncmp(drm.v[i], "card", 4) && strncmp(drm.v[i], "renderD", 7))
+			if (strncmp(drm.v[i], "card", 4) != 0 &&
+			    strncmp(drm.v[i], "renderD", 7) != 0)
 				continue;
 			snprintf(node, sizeof(node), "/dev/dri/%s", drm.v[i]);
 			vu_names_add(out, node);
@@ -162,7 +163,7 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 				break;
 			out->v = v;
 			v = &out->v[out->n++];
-			v->pid = (pid_t)atoi(pid);
+			v->pid = (pid_t)strtol(pid, NULL, 10);
 			snprintf(v->node, sizeof(v->node), "%s", node);
 			if (vu_path(path, sizeof(path), "/proc/%s/comm", pid) < 0 ||
 			    vu_read(path, v->comm, sizeof(v->comm)) < 0)

@@ -71,8 +71,8 @@ static void normalize(const char *name, char *buf, size_t size)
 {
 	size_t i;
 
-	for (i = 0; name[i] && i < size - 1; i++)
-		buf[i] = name[i] == '-' ? '_' : name[i];
+	for (i = 0; i < size - 1 && name[i]; i++)
+		buf[i] = (char)(name[i] == '-' ? '_' : name[i]);
 	buf[i] = '\0';
 }
 

@@ -2,6 +2,7 @@
 /* The options every command shares, and their handling. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,26 @@ int vu_seconds_ms(const char *s, int max_s)
 	    s[strspn(s, "0123456789.")] != '\0')
 		return -EINVAL;
 	return t * 1000 < 1 ? 1 : (int)(t * 1000);
+}
+
+const char *vu_subcommand(int argc, char **argv, const char *const *names)
+{
+	const char *what = optind < argc ? argv[optind++] : names[0];
+	char list[256] = "";
+	size_t n = 0, len = 0;
+
+	if (optind < argc)
+		vu_usage_error("%s: one command at a time", argv[optind]);
+	for (; names[n]; n++)
+		if (strcmp(what, names[n]) == 0)
+			return what;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i == 0	     ? ""
+					: i + 1 == n ? " or "
+						     : ", ",
+					names[i]);
+	vu_usage_error("%s: not a command (%s)", what, list);
 }
 
 int vu_timeout_opt(const char *s)

@@ -43,5 +43,10 @@ void vu_common_done(void);
 int vu_seconds_ms(const char *s, int max_s);
 /* The same for --timeout: a usage error naming the option otherwise. */
 int vu_timeout_opt(const char *s);
+/*
+ * The one sub-command after the options, one of NAMES (NULL-terminated; the
+ * first is the default when none is given); anything else is a usage error.
+ */
+const char *vu_subcommand(int argc, char **argv, const char *const *names);
 
 #endif

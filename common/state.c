@@ -59,7 +59,7 @@ static int state_path(const char *name, char *path, size_t size, bool create)
 
 int vu_state_lock(int timeout_ms)
 {
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	struct timespec pause = { 0, 10L * 1000 * 1000 };
 	char path[PATH_MAX];
 	int fd, err, waited = 0;
 

@@ -39,6 +39,20 @@ int vu_sysroot_set(const char *dir)
 	return 0;
 }
 
+const char *vu_hex_range(const char *s, char sep, unsigned long long *start,
+			 unsigned long long *end)
+{
+	char *p;
+
+	errno = 0;
+	*start = strtoull(s, &p, 16);
+	if (p == s || errno || *p != sep)
+		return NULL;
+	s = p + 1;
+	*end = strtoull(s, &p, 16);
+	return p == s || errno ? NULL : p;
+}
+
 const char *vu_sysroot(void)
 {
 	return sysroot;
@@ -52,7 +66,7 @@ int vu_path(char *buf, size_t size, const char *fmt, ...)
 
 	if (rlen >= size)
 		return -ENAMETOOLONG;
-	memcpy(buf, sysroot, rlen);
+	memcpy(buf, sysroot, rlen + 1);
 	va_start(ap, fmt);
 	n = vsnprintf(buf + rlen, size - rlen, fmt, ap);
 	va_end(ap);

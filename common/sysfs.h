@@ -33,6 +33,12 @@ int vu_link_name_at(int dirfd, const char *name, char *buf, size_t size);
 
 /* A number in any base strtoul accepts ("0x10de", "1"); 0 or -errno. */
 int vu_read_ulong(const char *path, unsigned long *val);
+/*
+ * "START<SEP>END" in hexadecimal, leading blanks skipped, as /proc/iomem and
+ * a device's resource file give ranges: what follows it, or NULL.
+ */
+const char *vu_hex_range(const char *s, char sep, unsigned long long *start,
+			 unsigned long long *end);
 /* One write(2) of VAL; 0 or the kernel's -errno. */
 int vu_write(const char *path, const char *val);
 /* Target of a symlink; length or -errno. */

@@ -78,6 +78,37 @@ static bool driver_registered(const char *driver)
 	       vu_exists(path);
 }
 
+const char *const vu_vfio_modules[] = { "vfio_pci",    "vfio_pci_core", "vfio_iommu_type1",
+					"vfio_virqfd", "vfio",		NULL };
+
+/*
+ * Before a load, the vfio modules not loaded now are remembered as vfio-bind's,
+ * in load order: killed in the middle of modprobe, a run leaves nothing loaded
+ * that vfio-unbind does not know of (it skips those that are not loaded).
+ */
+static int remember_intent(struct vu_vfio *v)
+{
+	size_t n = 0;
+
+	while (vu_vfio_modules[n])
+		n++;
+	for (size_t i = n; i-- > 0;)
+		if (vu_mod_state(v->kmod, vu_vfio_modules[i]) == VU_MOD_UNLOADED &&
+		    !vu_records_set(&v->inserted, vu_vfio_modules[i], "by", "vfio-bind",
+				    (char *)NULL))
+			return -EINVAL;
+	return vu_state_save(VU_STATE_LOADED, &v->inserted, false);
+}
+
+/* After it: only what the load inserted stays remembered, in its order. */
+static void settle_intent(struct vu_vfio *v)
+{
+	for (size_t i = 0; vu_vfio_modules[i]; i++)
+		vu_records_del(&v->inserted, vu_vfio_modules[i]);
+	for (size_t i = 0; i < v->loaded.n; i++)
+		vu_records_set(&v->inserted, v->loaded.v[i], "by", "vfio-bind", (char *)NULL);
+}
+
 int vu_vfio_load(struct vu_vfio *v)
 {
 	struct vu_names *loaded = &v->loaded;
@@ -94,7 +125,10 @@ int vu_vfio_load(struct vu_vfio *v)
 	vu_act_command("%s vfio-pci", vu_act_modprobe());
 	if (vu_dry_run)
 		return 0;
+	if ((err = remember_intent(v)) < 0)
+		return err;
 	err = vu_mod_load(v->kmod, "vfio-pci", loaded);
+	settle_intent(v);
 	if (err < 0) {
 		vu_errc(err, "vfio-pci: cannot load the module");
 		vu_vfio_unload_loaded(v);
@@ -110,20 +144,16 @@ int vu_vfio_load(struct vu_vfio *v)
 	return err;
 }
 
-void vu_vfio_keep_loaded(struct vu_vfio *v)
-{
-	for (size_t i = 0; i < v->loaded.n; i++)
-		vu_records_set(&v->inserted, v->loaded.v[i], "by", "vfio-bind", NULL);
-	vu_names_free(&v->loaded);
-}
-
 void vu_vfio_unload_loaded(struct vu_vfio *v)
 {
 	for (size_t i = v->loaded.n; i-- > 0;) {
 		int err = vu_mod_unload(v->kmod, v->loaded.v[i]);
 
+		/* One that stays is still remembered, for vfio-unbind to take out. */
 		if (err < 0 && err != -ENOENT)
 			vu_errc(err, "%s: cannot unload it again", v->loaded.v[i]);
+		else
+			vu_records_del(&v->inserted, v->loaded.v[i]);
 	}
 	vu_names_free(&v->loaded);
 }
@@ -201,14 +231,15 @@ static bool bootfb_over(const struct vu_dev *d)
 	if (dev_path(path, sizeof(path), d, "resource") < 0 || !(f = fopen(path, "re")))
 		return false;
 	for (int i = 0; i < 7 && getline(&line, &cap, f) > 0; i++)
-		sscanf(line, "%llx %llx", &bars[i][0], &bars[i][1]);
+		if (!vu_hex_range(line, ' ', &bars[i][0], &bars[i][1]))
+			bars[i][0] = bars[i][1] = 0;
 	fclose(f);
 	if (vu_path(path, sizeof(path), "/proc/iomem") < 0 || !(f = fopen(path, "re"))) {
 		free(line);
 		return false;
 	}
 	while (!found && getline(&line, &cap, f) > 0)
-		if (strstr(line, ": BOOTFB") && sscanf(line, " %llx-%llx", &s, &e) == 2)
+		if (strstr(line, ": BOOTFB") && vu_hex_range(line, '-', &s, &e))
 			for (int i = 0; i < 7; i++)
 				found = found || (bars[i][1] && s >= bars[i][0] && s <= bars[i][1]);
 	free(line);
@@ -263,7 +294,7 @@ static int remember(struct vu_vfio *v, const struct vu_dev *d)
 	if (d->driver[0] && vu_driver_module(d->driver, module, sizeof(module)) < 0)
 		module[0] = '\0';
 	if (!vu_records_set(&v->devices, d->name, "driver", d->driver, "module", module, "override",
-			    override, NULL))
+			    override, (char *)NULL))
 		return -EINVAL;
 	return 1;
 }

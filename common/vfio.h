@@ -29,12 +29,16 @@ int vu_vfio_begin(struct vu_vfio *v, int timeout_ms);
 /* Write the state back (not under dry run) and drop the lock. */
 int vu_vfio_end(struct vu_vfio *v);
 
-/* vfio-pci and what it needs, loaded (built in counts). */
+/* The vfio modules, in removal order; NULL-terminated. */
+extern const char *const vu_vfio_modules[];
+/*
+ * vfio-pci and what it needs, loaded (built in counts); what it inserted is
+ * remembered (before the load, so that a kill leaves nothing unknown) for
+ * vfio-unbind to take out again.
+ */
 int vu_vfio_load(struct vu_vfio *v);
 /* Remove, newest first, the modules vu_vfio_load inserted: a failed run leaves none. */
 void vu_vfio_unload_loaded(struct vu_vfio *v);
-/* A run that succeeded: remember what it loaded, for vfio-unbind to take out again. */
-void vu_vfio_keep_loaded(struct vu_vfio *v);
 /* Remember the driver and driver_override of each device not yet on vfio-pci, in one write. */
 int vu_vfio_remember(struct vu_vfio *v, struct vu_dev *const *devs, size_t n);
 /*

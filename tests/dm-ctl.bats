@@ -35,7 +35,7 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	run x_running
 	assert_failure
 	run cat "$SIMROOT/run/vfio-utils/dm"
-	assert_line "gdm init=systemd service=gdm.service how=stop"
+	assert_line "gdm init=systemd service=gdm.service how=stop gpus=0000:09:00.0"
 	run dm_ctl stop
 	assert_success
 	assert_output "gdm.service is not running: nothing to stop"
@@ -45,6 +45,27 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	x_running
 	run dm_ctl start
 	assert_output "nothing stopped by dm-ctl: nothing to start"
+}
+
+@test "start waits for the GPU it stopped for: still on vfio-pci, it refuses and keeps it remembered" {
+	sim_up $SINGLE
+	dm_boot
+	on_sim dm-ctl stop
+	on_sim vfio-bind --group 0000:09:00.0
+	[ "$(driver_of 0000:09:00.0)" = vfio-pci ]
+	run dm_ctl start
+	assert_failure 1
+	assert_output "dm-ctl: 0000:09:00.0: vfio-pci: the display manager would start without its GPU (vfio-unbind --restore first)"
+	run x_running
+	assert_failure
+	grep -q '^gdm .* gpus=0000:09:00.0$' "$SIMROOT/run/vfio-utils/dm"
+	on_sim vfio-unbind --restore
+	[ "$(driver_of 0000:09:00.0)" = nvidia ]
+	run dm_ctl start
+	assert_success
+	assert_output "started gdm.service"
+	x_running
+	[ ! -e "$SIMROOT/run/vfio-utils/dm" ]
 }
 
 @test "Debian without the alias link: /etc/X11/default-display-manager names it" {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The fuzz harnesses' kept inputs (tests/fuzz/corpus: seeds and what make
 # fuzz-merge kept; tests/fuzz/regress: every finding, fixed), replayed through
-# the same harnesses and their invariants without clang. Under make check-san
+# the same harnesses and their invariants without clang. In make check's san pass
 # they run with AddressSanitizer and UndefinedBehaviorSanitizer too.
 
 load helpers

@@ -130,3 +130,15 @@ screen_snapshot() {
 	echo "BOOTFB $(grep -c BOOTFB "$SIMROOT/proc/iomem")"
 	PATH=$STANDINS:$PATH on_sim dm-ctl --json status | jq -c '[.display_manager, .active, [.gpu_holders[].comm]]'
 }
+
+# Everything the passthrough cycle may change, and what the commands
+# remember: two equal snapshots mean the machine is back where it was.
+machine_state() {
+	local f
+	sim_snapshot
+	screen_snapshot
+	for f in "$SIMROOT"/run/vfio-utils/*; do
+		[ -e "$f" ] && [ "${f##*/}" != lock ] && echo "remembered ${f##*/}"
+	done
+	return 0
+}

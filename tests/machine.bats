@@ -50,4 +50,9 @@ load helpers
 	run mkroot "$BATS_TEST_TMPDIR/bad.txt" "$BATS_TEST_TMPDIR/root"
 	assert_failure 1
 	assert_output "$BATS_TEST_TMPDIR/bad.txt:2: 02:00.0: no such device in this machine"
+	# found by make fuzz: a device number past 1f is no PCI address
+	printf '%s\n' "01:00.0 VGA compatible controller [0300]: X [10de:2484]" "01:20.1 Audio device [0403]: X [10de:228b]" >"$BATS_TEST_TMPDIR/bad.txt"
+	run mkroot "$BATS_TEST_TMPDIR/bad.txt" "$BATS_TEST_TMPDIR/root"
+	assert_failure 1
+	assert_output "$BATS_TEST_TMPDIR/bad.txt:2: '01:20.1' is not a PCI address"
 }

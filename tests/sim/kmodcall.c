@@ -17,7 +17,7 @@ int main(int argc, char **argv)
 	struct kmod_ctx *ctx;
 	int err;
 
-	if (argc != 4 || (strcmp(argv[2], "insert") && strcmp(argv[2], "remove"))) {
+	if (argc != 4 || (strcmp(argv[2], "insert") != 0 && strcmp(argv[2], "remove") != 0)) {
 		fprintf(stderr, "usage: kmodcall MODDIR insert|remove NAME\n");
 		return 2;
 	}

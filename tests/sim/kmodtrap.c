@@ -36,7 +36,7 @@ static int request(const char *verb, const char *name)
 		errno = EPERM;
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/.simfs/control", root);
+	snprintf(path, sizeof(path), "%s/.simfs/modules", root);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
 		errno = ENOSYS;

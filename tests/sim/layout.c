@@ -62,6 +62,19 @@ static void linkf(struct t_node *root, const char *target, const char *fmt, ...)
 	t_link(root, path, target);
 }
 
+static void mkdirf(struct t_node *root, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mkdirf(struct t_node *root, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	t_mkdir(root, path);
+}
+
 static void removef(struct t_node *root, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -421,15 +434,15 @@ void layout_modules(struct t_node *root, struct machine *m)
 		t_mkdir(root, dir);
 		if (mod->state == M_MOD_BUILTIN) {
 			/* Built-in modules show only their parameters. */
-			t_mkdir(root, strcat(dir, "/parameters"));
+			mkdirf(root, "%s/parameters", dir);
 			continue;
 		}
 		n = users(m, mod, list, sizeof(list));
 		attr(root, dir, "initstate", RO, K_PLAIN, NULL, "live\n");
 		attr(root, dir, "refcnt", RO, K_PLAIN, NULL, "%zu\n", n + (size_t)mod->refcnt);
 		attr(root, dir, "coresize", RO, K_PLAIN, NULL, "%zu\n", 16384 + 4096 * i);
-		t_mkdir(root, strcat(strcpy(list, dir), "/holders"));
-		t_mkdir(root, strcat(strcpy(list, dir), "/parameters"));
+		mkdirf(root, "%s/holders", dir);
+		mkdirf(root, "%s/parameters", dir);
 		for (size_t j = 0; j < m->nmods; j++) {
 			const struct m_mod *u = &m->mods[j];
 

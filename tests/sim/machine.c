@@ -62,7 +62,8 @@ bool m_dev_is_bridge(const struct m_dev *d)
 	return c == 0x0600 || c == 0x0604 || c == 0x0609;
 }
 
-static int parse_addr(const char *s, unsigned *dom, unsigned *bus, unsigned *dev, unsigned *fn)
+/* Shaped as [DOMAIN:]BUS:DEV.FN: a device line, not a directive. */
+static int addr_shape(const char *s, unsigned *dom, unsigned *bus, unsigned *dev, unsigned *fn)
 {
 	char tail;
 
@@ -70,9 +71,18 @@ static int parse_addr(const char *s, unsigned *dom, unsigned *bus, unsigned *dev
 	if (sscanf(s, "%x:%x:%x.%x%c", dom, bus, dev, fn, &tail) == 4)
 		return 0;
 	*dom = 0;
-	if (sscanf(s, "%x:%x.%x%c", bus, dev, fn, &tail) == 3)
-		return 0;
-	return -1;
+	return sscanf(s, "%x:%x.%x%c", bus, dev, fn, &tail) == 3 ? 0 : -1;
+}
+
+/*
+ * [DOMAIN:]BUS:DEV.FN, bus, device and function within what PCI can address
+ * (a domain may pass 16 bits: VMD's are 10000 and up).
+ */
+static int parse_addr(const char *s, unsigned *dom, unsigned *bus, unsigned *dev, unsigned *fn)
+{
+	if (addr_shape(s, dom, bus, dev, fn) < 0)
+		return -1;
+	return *bus <= 0xff && *dev <= 0x1f && *fn <= 7 ? 0 : -1;
 }
 
 int machine_find_dev(const struct machine *m, unsigned domain, unsigned bus, unsigned dev,
@@ -219,8 +229,8 @@ int parse_errno(const char *s)
 {
 	for (size_t i = 0; i < sizeof(errnos) / sizeof(*errnos); i++)
 		if (strcmp(s, errnos[i][0]) == 0)
-			return atoi(errnos[i][1]);
-	return atoi(s);
+			return (int)strtol(errnos[i][1], NULL, 10);
+	return (int)strtol(s, NULL, 10);
 }
 
 static struct m_mod *add_mod(struct machine *m, const char *name)
@@ -316,12 +326,13 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		m->devs[i].reset_method = xstrdup(rest(s));
 	} else if (strcmp(kw, "iommu") == 0) {
 		w = next_word(&s);
-		if (!w || (strcmp(w, "amd") && strcmp(w, "intel") && strcmp(w, "off")))
+		if (!w ||
+		    (strcmp(w, "amd") != 0 && strcmp(w, "intel") != 0 && strcmp(w, "off") != 0))
 			return perr(p, "iommu: expected amd, intel or off");
 		set_str(&m->iommu, w);
 	} else if (strcmp(kw, "cpu") == 0) {
 		w = next_word(&s);
-		if (!w || (strcmp(w, "amd") && strcmp(w, "intel")))
+		if (!w || (strcmp(w, "amd") != 0 && strcmp(w, "intel") != 0))
 			return perr(p, "cpu: expected amd or intel");
 		set_str(&m->cpu, strcmp(w, "amd") == 0 ? "AuthenticAMD" : "GenuineIntel");
 	} else if (strcmp(kw, "cmdline") == 0) {
@@ -338,7 +349,7 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 			m->no_vtconsole = true;
 			return 0;
 		}
-		if (!w || (strcmp(w, "bound") && strcmp(w, "unbound")) || !*rest(s))
+		if (!w || (strcmp(w, "bound") != 0 && strcmp(w, "unbound") != 0) || !*rest(s))
 			return perr(p, "console: expected 'bound|unbound NAME' or 'none'");
 		m->consoles = xrealloc(m->consoles, (m->nconsoles + 1) * sizeof(*m->consoles));
 		m->consoles[m->nconsoles].bound = strcmp(w, "bound") == 0;
@@ -400,7 +411,7 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 			return perr(p, "netif: expected 'DEVICE NAME up|down'");
 		n.name = xstrdup(w);
 		w = next_word(&s);
-		if (!w || (strcmp(w, "up") && strcmp(w, "down"))) {
+		if (!w || (strcmp(w, "up") != 0 && strcmp(w, "down") != 0)) {
 			free(n.name);
 			return perr(p, "netif: expected up or down");
 		}
@@ -462,7 +473,7 @@ static bool starts_with_addr(const char *s)
 		return false;
 	memcpy(word, s, n);
 	word[n] = '\0';
-	return parse_addr(word, &dom, &bus, &dev, &fn) == 0;
+	return addr_shape(word, &dom, &bus, &dev, &fn) == 0;
 }
 
 int machine_parse(struct machine *m, FILE *f, const char *file)
@@ -523,11 +534,11 @@ int machine_load(struct machine *m, const char *file)
 struct m_mod *machine_find_mod(const struct machine *m, const char *name)
 {
 	char norm[64];
-	size_t i;
+	size_t i, len = strnlen(name, sizeof(norm) - 1);
 
-	for (i = 0; name[i] && i < sizeof(norm) - 1; i++)
-		norm[i] = name[i] == '-' ? '_' : name[i];
-	norm[i] = '\0';
+	for (i = 0; i < len; i++)
+		norm[i] = (char)(name[i] == '-' ? '_' : name[i]);
+	norm[len] = '\0';
 	for (i = 0; i < m->nmods; i++)
 		if (strcmp(m->mods[i].name, norm) == 0)
 			return &m->mods[i];
@@ -829,11 +840,14 @@ static int complete_modules(struct machine *m)
 	}
 	mod = machine_find_mod(m, "nvidia");
 	if (mod && mod->state == M_MOD_LOADED)
-		for (size_t i = 0; i < sizeof(companions) / sizeof(*companions); i++)
-			if (strncmp(companions[i].module, "nvidia_", 7) == 0 &&
-			    machine_find_mod(m, companions[i].module)->state != M_MOD_ABSENT &&
-			    load_with_deps(m, companions[i].module, 0) < 0)
+		for (size_t i = 0; i < sizeof(companions) / sizeof(*companions); i++) {
+			const struct m_mod *c = machine_find_mod(m, companions[i].module);
+
+			/* A description may drop a companion: nothing to load then. */
+			if (strncmp(companions[i].module, "nvidia_", 7) == 0 && c &&
+			    c->state != M_MOD_ABSENT && load_with_deps(m, c->name, 0) < 0)
 				return -1;
+		}
 	return 0;
 }
 

@@ -41,8 +41,10 @@ struct m_mod {
 	char *softdep; /* "pre: a b post: c" */
 	char *driver;  /* PCI or platform driver it registers, NULL: none */
 	bool platform;
-	int refcnt;		      /* held by users other than modules (open device nodes) */
-	int load_errno, unload_errno; /* faults */
+	int refcnt;		       /* held by users other than modules (open device nodes) */
+	int load_errno, unload_errno;  /* faults */
+	bool load_block, unload_block; /* the next one waits until "release writes" */
+	bool load_once, unload_once;   /* the errno fault applies to the next one only */
 };
 
 /* A driver the kernel knows: registered while its module is loaded or built in. */

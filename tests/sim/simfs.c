@@ -42,6 +42,7 @@ static struct {
 	struct holder *holders;
 	size_t nholders;
 	time_t boot;
+	FILE *journal;
 } S;
 
 static struct t_node *node(fuse_ino_t ino)
@@ -196,9 +197,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return (void)fuse_reply_err(req, ENOTDIR);
 	if (n == S.proc)
 		refresh_proc();
-	s = calloc(1, sizeof(*s));
-	s->e = calloc(n->nkids + 2, sizeof(*s->e));
-	if (!s || !s->e)
+	if (!(s = calloc(1, sizeof(*s))) || !(s->e = calloc(n->nkids + 2, sizeof(*s->e))))
 		abort();
 	s->e[s->n++] = (typeof(*s->e)){ strdup("."), n->ino, S_IFDIR };
 	s->e[s->n++] =
@@ -349,6 +348,36 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       size < n->len - (size_t)off ? size : n->len - (size_t)off);
 }
 
+/*
+ * ROOT/.sim/journal: each write to /sys and each module system call, as it
+ * arrives, with the kernel's answer: "write<TAB>PATH<TAB>VALUE<TAB>RESULT",
+ * "load<TAB>NAME<TAB><TAB>RESULT". What a fault matrix enumerates.
+ */
+static void journal(const struct t_node *n, const char *buf, size_t size, int r)
+{
+	char path[PATH_MAX], val[256];
+	size_t len = size < sizeof(val) - 1 ? size : sizeof(val) - 1;
+	const char *result = r == SK_BLOCKED ? "blocked" : r < 0 ? strerrorname_np(-r) : "0";
+
+	if (!S.journal)
+		return;
+	memcpy(val, buf, len);
+	val[len] = '\0';
+	val[strcspn(val, "\n\t")] = '\0';
+	if (n->kind == K_CONTROL) {
+		bool load = strncmp(val, "load ", 5) == 0;
+
+		if (load || strncmp(val, "unload ", 7) == 0)
+			fprintf(S.journal, "%s\t%s\t\t%s\n", load ? "load" : "unload",
+				val + (load ? 5 : 7), result ? result : "?");
+	} else {
+		t_path(n, path, sizeof(path));
+		if (strncmp(path, "/sys/", 5) == 0)
+			fprintf(S.journal, "write\t%s\t%s\t%s\n", path, val, result ? result : "?");
+	}
+	fflush(S.journal);
+}
+
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -360,6 +389,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (!n)
 		return (void)fuse_reply_err(req, ENOENT);
 	r = sk_write(&S.k, n, buf, size, &dev);
+	journal(n, buf, size, r);
 	if (r == SK_BLOCKED) {
 		/* Answered when the device is released, as the kernel's unbind returns. */
 		S.pending = realloc(S.pending, (S.npending + 1) * sizeof(*S.pending));
@@ -583,6 +613,8 @@ static int daemonize(void)
 		dup2(fd, 0);
 		close(fd);
 	}
+	snprintf(path, sizeof(path), "%s/.sim/journal", S.root);
+	S.journal = fopen(path, "ae");
 	spawn_holders();
 	if (write(ready[1], &c, 1) != 1)
 		return -1;
@@ -618,6 +650,12 @@ int main(int argc, char **argv)
 	sk_boot(&S.k, &S.m, S.tree);
 	S.proc = t_lookup(S.tree, "/proc");
 	t_file(S.tree, "/control", 0600, "", 0)->kind = K_CONTROL;
+	/*
+	 * The module system calls come through a file of their own: the kernel
+	 * locks a file for the length of a write, and a held load must not
+	 * hold the test's "release" out of the control file.
+	 */
+	t_file(S.tree, "/modules", 0600, "", 0)->kind = K_CONTROL;
 	pacc = pci_alloc();
 	pci_init(pacc);
 	layout_pci_ids(S.tree, &S.m, vendor_name);

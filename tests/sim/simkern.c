@@ -279,12 +279,21 @@ static void rescan(struct sim *s)
 
 static int write_fault(struct sim *s, struct t_node *n)
 {
+	char path[PATH_MAX];
+
+	if (s->nwfaults == 0)
+		return 0;
+	t_path(n, path, sizeof(path));
 	for (size_t i = 0; i < s->nwfaults; i++) {
 		struct sk_wfault *f = &s->wfaults[i];
 		int err = f->block ? SK_BLOCKED : -f->err;
 
-		if (f->node != n)
+		if (strcmp(f->path, path) != 0)
 			continue;
+		if (f->skip > 0) {
+			f->skip--;
+			return 0;
+		}
 		if (f->ignore)
 			return 1;
 		if (f->once || f->block)
@@ -396,9 +405,22 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	case K_PLAT_OVERRIDE:
 		t_set_data(n, buf, len);
 		return (int)len;
-	case K_CONTROL:
+	case K_CONTROL: {
+		/* A module system call held by a "block" fault: it waits, then goes on. */
+		struct m_mod *mod = NULL;
+		bool load = strncmp(val, "load ", 5) == 0;
+
+		if (load || strncmp(val, "unload ", 7) == 0)
+			mod = machine_find_mod(s->m, val + (load ? 5 : 7));
+		if (mod && (load ? mod->load_block : mod->unload_block)) {
+			mod->load_block = load ? false : mod->load_block;
+			mod->unload_block = load ? mod->unload_block : false;
+			*dev = -1;
+			return SK_BLOCKED;
+		}
 		err = sk_control(s, val);
 		return err ? err : (int)len;
+	}
 	default:
 		return (int)len;
 	}
@@ -481,8 +503,13 @@ int sk_load(struct sim *s, const char *name)
 
 	if (!mod || mod->state == M_MOD_ABSENT)
 		return -ENOENT;
-	if (mod->load_errno)
-		return -mod->load_errno;
+	if (mod->load_errno) {
+		int err = mod->load_errno;
+
+		if (mod->load_once)
+			mod->load_errno = 0;
+		return -err;
+	}
 	if (live(mod))
 		return -EEXIST;
 	/* A symbol of a module that is not loaded: "Unknown symbol in module". */
@@ -512,8 +539,13 @@ int sk_unload(struct sim *s, const char *name)
 
 	if (!mod || mod->state != M_MOD_LOADED)
 		return -ENOENT;
-	if (mod->unload_errno)
-		return -mod->unload_errno;
+	if (mod->unload_errno) {
+		int err = mod->unload_errno;
+
+		if (mod->unload_once)
+			mod->unload_errno = 0;
+		return -err;
+	}
 	for (size_t i = 0; i < s->m->nmods; i++) {
 		const struct m_mod *u = &s->m->mods[i];
 
@@ -605,39 +637,61 @@ int sk_control(struct sim *s, const char *cmd)
 	while (isspace((unsigned char)*rest))
 		rest++;
 	if (strncmp(rest, "write ", 6) == 0) {
-		char *path = strtok_r(rest + 6, " ", &rest), *err = strtok_r(NULL, " ", &rest);
-		char *once = strtok_r(NULL, " ", &rest);
+		/*
+		 * fault write PATH ERRNO|block|ignore [once] [skip=N]: PATH as it
+		 * resolves now, or, for an attribute yet to appear, its canonical path.
+		 */
+		char *path = strtok_r(rest + 6, " ", &rest), *err = strtok_r(NULL, " ", &rest), *w;
 		struct t_node *n = path ? t_resolve(s->root, path) : NULL;
+		struct sk_wfault f = { "", 0, false, false, false, 0 };
 
-		if (!n)
-			return -ENOENT;
-		bool block = err && strcmp(err, "block") == 0;
-		bool ignore = err && strcmp(err, "ignore") == 0;
-
-		if (!err || (!block && !ignore && parse_errno(err) <= 0))
+		if (!path || path[0] != '/' || strlen(path) >= sizeof(f.path))
 			return -EINVAL;
+		if (n)
+			t_path(n, f.path, sizeof(f.path));
+		else
+			snprintf(f.path, sizeof(f.path), "%s", path);
+		f.block = err && strcmp(err, "block") == 0;
+		f.ignore = err && strcmp(err, "ignore") == 0;
+		if (!err || (!f.block && !f.ignore && parse_errno(err) <= 0))
+			return -EINVAL;
+		f.err = f.block || f.ignore ? 0 : parse_errno(err);
+		while ((w = strtok_r(NULL, " ", &rest))) {
+			if (strcmp(w, "once") == 0)
+				f.once = true;
+			else if (strncmp(w, "skip=", 5) == 0)
+				f.skip = (int)strtol(w + 5, NULL, 10);
+			else
+				return -EINVAL;
+		}
 		s->wfaults = realloc(s->wfaults, (s->nwfaults + 1) * sizeof(*s->wfaults));
 		if (!s->wfaults)
 			abort();
-		s->wfaults[s->nwfaults++] =
-		    (struct sk_wfault){ n, block || ignore ? 0 : parse_errno(err),
-					once && strcmp(once, "once") == 0, block, ignore };
+		s->wfaults[s->nwfaults++] = f;
 		return 0;
 	}
 	if (strncmp(rest, "module ", 7) == 0) {
 		char *name = strtok_r(rest + 7, " ", &rest), *op = strtok_r(NULL, " ", &rest);
-		char *err = strtok_r(NULL, " ", &rest);
+		char *err = strtok_r(NULL, " ", &rest), *once = strtok_r(NULL, " ", &rest);
 		struct m_mod *mod = name ? machine_find_mod(s->m, name) : NULL;
-		int e = err ? parse_errno(err) : 0;
+		bool block = err && strcmp(err, "block") == 0;
+		int e = err && !block ? parse_errno(err) : 0;
 
 		if (!mod || !op || e < 0)
 			return -EINVAL;
-		if (strcmp(op, "load") == 0)
-			mod->load_errno = e;
-		else if (strcmp(op, "unload") == 0)
-			mod->unload_errno = e;
-		else
+		if (once && strcmp(once, "once") != 0)
 			return -EINVAL;
+		if (strcmp(op, "load") == 0) {
+			mod->load_errno = e;
+			mod->load_block = block;
+			mod->load_once = once;
+		} else if (strcmp(op, "unload") == 0) {
+			mod->unload_errno = e;
+			mod->unload_block = block;
+			mod->unload_once = once;
+		} else {
+			return -EINVAL;
+		}
 		return 0;
 	}
 	return dev_fault(s, rest);

@@ -12,11 +12,12 @@
 #define SK_BLOCKED 1000000
 
 struct sk_wfault {
-	struct t_node *node;
+	char path[256]; /* canonical: the attribute may not exist yet (a driver to come) */
 	int err;
 	bool once;
 	bool block;  /* the write waits until "release writes", then takes effect */
 	bool ignore; /* the write succeeds and changes nothing */
+	int skip;    /* writes that pass before it applies */
 };
 
 struct sim {

@@ -34,11 +34,17 @@ static struct t_node *new_node(const char *name, enum t_type type, mode_t mode)
 	n->type = type;
 	n->mode = mode;
 	if (ninodes % 1024 == 0) {
-		inodes = realloc(inodes, (ninodes + 1024) * sizeof(*inodes));
-		if (!inodes || !n->name) {
+		struct t_node **grown = realloc(inodes, (ninodes + 1024) * sizeof(struct t_node *));
+
+		if (!grown) {
 			perror("sim");
 			exit(1);
 		}
+		inodes = grown;
+	}
+	if (!n->name) {
+		perror("sim");
+		exit(1);
 	}
 	/* FUSE reserves inode 1 for the root; slot 0 stays empty. */
 	if (ninodes == 0)
@@ -87,24 +93,25 @@ struct t_node *t_child(struct t_node *dir, const char *name)
 	if (!dir || dir->type != T_DIR)
 		return NULL;
 	i = find_kid(dir, name, &found);
-	return found ? dir->kids[i] : NULL;
+	return found && dir->kids ? dir->kids[i] : NULL;
 }
 
 static void add_kid(struct t_node *dir, struct t_node *n)
 {
+	struct t_node **kids;
 	bool found;
 	size_t i = find_kid(dir, n->name, &found);
 
-	if (found) {
+	if (found && dir->kids) {
 		t_remove(dir->kids[i]);
 		i = find_kid(dir, n->name, &found);
 	}
-	dir->kids = realloc(dir->kids, (dir->nkids + 1) * sizeof(*dir->kids));
-	if (!dir->kids) {
+	if (!(kids = realloc(dir->kids, (dir->nkids + 1) * sizeof(struct t_node *)))) {
 		perror("sim");
 		exit(1);
 	}
-	memmove(dir->kids + i + 1, dir->kids + i, (dir->nkids - i) * sizeof(*dir->kids));
+	dir->kids = kids;
+	memmove(dir->kids + i + 1, dir->kids + i, (dir->nkids - i) * sizeof(struct t_node *));
 	dir->kids[i] = n;
 	dir->nkids++;
 	n->parent = dir;
@@ -274,7 +281,7 @@ void t_remove(struct t_node *n)
 
 		if (found && dir->kids[i] == n) {
 			memmove(dir->kids + i, dir->kids + i + 1,
-				(dir->nkids - i - 1) * sizeof(*dir->kids));
+				(dir->nkids - i - 1) * sizeof(struct t_node *));
 			dir->nkids--;
 		}
 	}
