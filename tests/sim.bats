@@ -374,6 +374,60 @@ load_vfio() {
 	assert_equal "$(cat $S/bus/pci/devices/$GPU/driver_override)" vfio-pci
 }
 
+@test "write faults: skip=N lets N writes pass; an attribute yet to appear can be named" {
+	sim ctl "$SIMROOT" fault write /sys/bus/pci/drivers_probe EIO once skip=1
+	put $GPU $S/bus/pci/drivers_probe
+	run put $GPU $S/bus/pci/drivers_probe
+	assert_output --partial "Input/output error"
+	put $GPU $S/bus/pci/drivers_probe
+	# vfio-pci/unbind appears only once vfio-pci loads
+	sim ctl "$SIMROOT" fault write /sys/bus/pci/drivers/vfio-pci/unbind ENODEV once
+	run sim ctl "$SIMROOT" fault write sys/relative EIO
+	assert_failure
+	load_vfio
+	echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override
+	echo $GPU >$S/bus/pci/drivers/nvidia/unbind
+	echo $GPU >$S/bus/pci/drivers_probe
+	assert_equal "$(driver_of $GPU)" vfio-pci
+	run put $GPU $S/bus/pci/drivers/vfio-pci/unbind
+	assert_output --partial "No such device"
+	assert_equal "$(driver_of $GPU)" vfio-pci
+}
+
+@test "module faults: once fails one call; block holds it until release, then it loads" {
+	sim ctl "$SIMROOT" fault module irqbypass load EIO once
+	sim ctl "$SIMROOT" fault module vfio load block
+	run on_sim kmodcall "$SIMROOT/lib/modules/$KVER" insert irqbypass
+	assert_failure
+	assert_output --partial "Input/output error"
+	on_sim modprobe -d "$SIMROOT" -S "$KVER" vfio-pci &
+	local loader=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^held write /modules$' "$SIMROOT/.simfs/control" && break
+		sleep 0.01
+	done
+	run grep -c '^vfio' "$SIMROOT/proc/modules"
+	assert_output 0
+	sim ctl "$SIMROOT" release writes
+	wait $loader
+	assert_equal "$(cat $S/module/vfio_pci/initstate)" live
+}
+
+@test "the journal: every write below /sys and module call, with the kernel's answer" {
+	: >"$SIMROOT/.sim/journal"
+	sim ctl "$SIMROOT" fault write /sys/bus/pci/devices/$GPU/driver_override EBUSY once
+	put vfio-pci $S/bus/pci/devices/$GPU/driver_override >/dev/null || true
+	echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override
+	on_sim kmodcall "$SIMROOT/lib/modules/$KVER" insert irqbypass || true
+	# paths as the kernel's own, not the link followed
+	local real
+	real=$(readlink -f "$S/bus/pci/devices/$GPU/driver_override")
+	real=/sys${real#*/sys} # ROOT/sys is a link into the FUSE mount
+	run cat "$SIMROOT/.sim/journal"
+	assert_output "$(printf '%s\t%s\t%s\t%s\n' write "$real" vfio-pci EBUSY \
+		write "$real" vfio-pci 0 load irqbypass '' EEXIST)"
+}
+
 @test "the kernel command line, cmdline directive and /proc files" {
 	sim_down
 	sim_up b550-5600g-rtx2060 "cmdline BOOT_IMAGE=/vmlinuz ro quiet amd_iommu=on iommu=pt pcie_acs_override=downstream"
@@ -412,6 +466,19 @@ load_vfio() {
 	assert_failure
 	wait $sleeper || true
 	run alive_pid "$sleeper"
+	assert_failure
+	SIMROOT=
+}
+
+@test "sim down stops programs run from the machine's tree (the stand-ins' X server)" {
+	mkdir -p "$SIMROOT/run/standin/bin"
+	cp "$(command -v sleep)" "$SIMROOT/run/standin/bin/Xorg"
+	setsid "$SIMROOT/run/standin/bin/Xorg" 1000 </dev/null >/dev/null 2>&1 &
+	local x=$!
+	sleep 0.1
+	sim down "$SIMROOT"
+	sleep 0.1
+	run alive_pid "$x"
 	assert_failure
 	SIMROOT=
 }
