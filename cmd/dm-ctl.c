@@ -574,10 +574,8 @@ int main(int argc, char **argv)
 		st = VU_EXIT_FAIL;
 	else
 		st = strcmp(what, "stop") == 0 ? stop(&dm, &recs, isolate) : start(&dm, &recs);
-	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
+	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
 		st = VU_EXIT_FAIL;
-	vu_state_unlock(lock);
-	vu_records_free(&recs);
 	/* The lock covers the change, not the wait for the GPU. */
 	if (st == VU_EXIT_OK && strcmp(what, "stop") == 0 && !vu_dry_run)
 		st = wait_free(timeout_ms);

@@ -336,10 +336,8 @@ int main(int argc, char **argv)
 	} else {
 		st = strcmp(what, "unbind") == 0 ? unbind(fbs, n, &recs) : bind(fbs, n, &recs);
 	}
-	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
+	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
 		st = VU_EXIT_FAIL;
-	vu_state_unlock(lock);
-	vu_records_free(&recs);
 	free(fbs);
 	return st;
 }

@@ -294,10 +294,8 @@ int main(int argc, char **argv)
 	} else {
 		status = bind(c, n, &recs, all);
 	}
-	if (vu_state_save(STATE, &recs, vu_dry_run) < 0)
+	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
 		status = VU_EXIT_FAIL;
-	vu_state_unlock(lock);
-	vu_records_free(&recs);
 	free(c);
 	return status;
 }

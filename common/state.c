@@ -359,3 +359,12 @@ int vu_state_save(const char *name, const struct vu_records *recs, bool dry)
 		vu_errc(err, "/run/vfio-utils/%s: cannot save what was changed", name);
 	return err;
 }
+
+int vu_state_end(const char *name, struct vu_records *recs, int lock, bool dry)
+{
+	int err = vu_state_save(name, recs, dry);
+
+	vu_state_unlock(lock);
+	vu_records_free(recs);
+	return err;
+}

@@ -48,6 +48,8 @@ void vu_state_unlock(int fd);
 int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bool dry);
 /* Write NAME back (not under DRY), reporting a failure; 0 or -errno. */
 int vu_state_save(const char *name, const struct vu_records *recs, bool dry);
+/* The end of vu_state_begin's change: save NAME, release LOCK, free RECS; 0 or -errno. */
+int vu_state_end(const char *name, struct vu_records *recs, int lock, bool dry);
 
 /*
  * Read state file NAME. A missing file is empty. A damaged one is reported
