@@ -153,8 +153,8 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 		[[ $(readlink "/proc/$pid/fd/7") == */card0 ]] && break
 		sleep 0.02
 	done
-	run readlink "/proc/$pid/fd/7"
-	assert_output "$BATS_TEST_TMPDIR/ctr/dri/card0" # not the sim's path
+	# not the sim's path (under a chroot the kernel prefixes the chroot's own)
+	[[ $(readlink "/proc/$pid/fd/7") == *"$BATS_TEST_TMPDIR/ctr/dri/card0" ]]
 	run dm_ctl status --json
 	kill "$pid"
 	assert_output --partial "{\"pid\":$pid,\"comm\":\"sleep\",\"node\":\"/dev/dri/card0\"}"
