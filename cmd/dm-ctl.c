@@ -265,6 +265,16 @@ static int detect(struct dm *dm)
 	return dm->err;
 }
 
+/* detect, and --isolate only where it means something: a usage error elsewhere. */
+static int detect_for(struct dm *dm, bool isolate)
+{
+	int err = detect(dm);
+
+	if (err == 0 && isolate && dm->init != INIT_SYSTEMD)
+		vu_usage_error("--isolate is systemd's, and this is %s", init_names[dm->init]);
+	return err;
+}
+
 /* Every GPU node: DRM cards and render nodes, nvidia's. */
 static void gpu_nodes(struct vu_names *out)
 {
@@ -560,17 +570,13 @@ int main(int argc, char **argv)
 	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "stop", "start", NULL });
 	vu_common_done();
 
-	if (detect(&dm) < 0)
-		return VU_EXIT_FAIL;
-	if (isolate && dm.init != INIT_SYSTEMD)
-		vu_usage_error("--isolate is systemd's, and this is %s", init_names[dm.init]);
 	if (strcmp(what, "status") == 0)
-		return status(&dm, json);
+		return detect_for(&dm, isolate) < 0 ? VU_EXIT_FAIL : status(&dm, json);
 	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
-	/* Asked again under the lock: another run may have started or stopped it meanwhile. */
-	if (detect(&dm) < 0)
+	/* Asked under the lock: another run may have started or stopped it meanwhile. */
+	if (detect_for(&dm, isolate) < 0)
 		st = VU_EXIT_FAIL;
 	else
 		st = strcmp(what, "stop") == 0 ? stop(&dm, &recs, isolate) : start(&dm, &recs);

@@ -8,8 +8,7 @@
 load helpers
 
 setup() {
-	command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null ||
-		skip "LIBVIRT UNAVAILABLE: install libvirt-daemon-system and qemu-system-x86 (make deps)"
+	require_libvirt
 	# A kernel before 6.0: vfio-pci does not evict the firmware framebuffer, so all comes back.
 	sim_up "$SINGLE" "kernel 5.15.0-91-generic"
 	PATH=$STANDINS:$PATH
@@ -22,17 +21,6 @@ setup() {
 	for s in "$HOOKS"/qemu.d/vu-test/*/*/50-vfio-utils; do
 		sed -i "2i export PATH='$STANDINS:$PATH' LD_PRELOAD='$BUILD/kmodtrap.so'" "$s"
 	done
-	cat >"$BATS_TEST_TMPDIR/vu-test.xml" <<-'EOF'
-		<domain type='qemu'>
-		  <name>vu-test</name>
-		  <memory unit='MiB'>64</memory>
-		  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-		  <devices>
-		    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-		    <graphics type='vnc' port='-1' listen='127.0.0.1'/>
-		  </devices>
-		</domain>
-	EOF
 	before=$(sim_snapshot; screen_snapshot)
 }
 
@@ -43,7 +31,7 @@ teardown() {
 # virsh start, the machine's state while it runs, virsh destroy: as a user does.
 vm_cycle() {
 	with-libvirtd "$HOOKS" -- bash -c "
-		virsh -q -c qemu:///system define '$BATS_TEST_TMPDIR/vu-test.xml' >/dev/null &&
+		virsh -q -c qemu:///system define '$TEST_DOMAIN' >/dev/null &&
 		virsh -q -c qemu:///system start vu-test &&
 		cat '$SIMROOT'/sys/bus/pci/devices/0000:09:00.*/driver_override >'$BATS_TEST_TMPDIR/during' &&
 		virsh -q -c qemu:///system destroy vu-test"

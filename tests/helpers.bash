@@ -142,3 +142,28 @@ machine_state() {
 	done
 	return 0
 }
+
+# A temporary hook tree with hook-run as libvirt's qemu hook: $ROOT, its
+# hooks directory $H, and $LOG for the scripts to write to.
+hook_tree() {
+	ROOT=$BATS_TEST_TMPDIR/root
+	H=$ROOT/etc/libvirt/hooks
+	mkdir -p "$H"
+	ln -s "$BUILD/hook-run" "$H/qemu"
+	LOG=$BATS_TEST_TMPDIR/log
+	export LOG
+}
+
+# libvirt's call: qemu GUEST OP SUBOP EXTRA, the domain XML ($XML) on stdin.
+hook() {
+	printf '%s' "$XML" | "$H/qemu" "$@"
+}
+
+# The suites with a real libvirtd and QEMU skip, loudly, without them.
+require_libvirt() {
+	command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null ||
+		skip "LIBVIRT UNAVAILABLE: install libvirt-daemon-system and qemu-system-x86 (make deps)"
+}
+
+# The small domain those suites define: no disk, VNC on 127.0.0.1, TCG.
+TEST_DOMAIN=$FIXTURES/vu-test.xml

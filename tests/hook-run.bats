@@ -6,12 +6,7 @@ load helpers
 XML='<domain type="kvm"><name>win10</name><devices/></domain>'
 
 setup() {
-	ROOT=$BATS_TEST_TMPDIR/root
-	H=$ROOT/etc/libvirt/hooks
-	mkdir -p "$H"
-	ln -s "$BUILD/hook-run" "$H/qemu"
-	LOG=$BATS_TEST_TMPDIR/log
-	export LOG
+	hook_tree
 }
 
 # script GUEST OP SUBOP NAME [BODY]: an executable script that logs its call.
@@ -20,11 +15,6 @@ script() {
 	mkdir -p "$dir"
 	printf '#!/bin/sh\necho "%s $*" >>"$LOG"\n%s\n' "$4" "$body" >"$dir/$4"
 	chmod 755 "$dir/$4"
-}
-
-# libvirt's call: qemu GUEST OP SUBOP EXTRA, the domain XML on stdin.
-hook() {
-	printf '%s' "$XML" | "$H/qemu" "$@"
 }
 
 @test "scripts run in strcmp order, each with the four arguments" {

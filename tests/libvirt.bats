@@ -6,25 +6,12 @@
 load helpers
 
 setup() {
-	command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null ||
-		skip "LIBVIRT UNAVAILABLE: install libvirt-daemon-system and qemu-system-x86 (make deps)"
+	require_libvirt
 	[ "$(id -u)" = 0 ] || skip "LIBVIRT UNAVAILABLE: needs root"
 	HOOKS=$BATS_TEST_TMPDIR/hooks
 	EV=$BATS_TEST_TMPDIR/events
 	mkdir -p "$HOOKS"
 	ln -s "$BUILD/hook-run" "$HOOKS/qemu"
-	cat >"$BATS_TEST_TMPDIR/vu-test.xml" <<-'EOF'
-		<domain type='qemu'>
-		  <name>vu-test</name>
-		  <memory unit='MiB'>64</memory>
-		  <vcpu>1</vcpu>
-		  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-		  <devices>
-		    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-		    <graphics type='vnc' port='-1' listen='127.0.0.1'/>
-		  </devices>
-		</domain>
-	EOF
 }
 
 # A script for EVENT that records its arguments and the XML it was given.
@@ -36,7 +23,7 @@ recorder() {
 }
 
 libvirt() {
-	with-libvirtd "$HOOKS" -- bash -c "virsh -q -c qemu:///system define '$BATS_TEST_TMPDIR/vu-test.xml' >/dev/null && $1"
+	with-libvirtd "$HOOKS" -- bash -c "virsh -q -c qemu:///system define '$TEST_DOMAIN' >/dev/null && $1"
 }
 
 @test "libvirtd calls hook-run for each event, in order, with the domain XML on stdin" {

@@ -9,20 +9,11 @@ load helpers
 XML='<domain type="kvm"><name>win10</name><devices/></domain>'
 
 setup() {
-	ROOT=$BATS_TEST_TMPDIR/root
-	H=$ROOT/etc/libvirt/hooks
-	mkdir -p "$H"
-	ln -s "$BUILD/hook-run" "$H/qemu"
-	LOG=$BATS_TEST_TMPDIR/log
-	export LOG
+	hook_tree
 }
 
 teardown() {
 	sim_down
-}
-
-hook() {
-	printf '%s' "$XML" | "$H/qemu" "$@"
 }
 
 # logger FILE: an executable script that logs its arguments, one per line.
