@@ -21,6 +21,7 @@
 #include "hooks.h"
 #include "msg.h"
 #include "opts.h"
+#include "run.h"
 #include "sysfs.h"
 #include "virt.h"
 
@@ -70,7 +71,13 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* The domain XML libvirt writes on stdin, read once for every script. */
+/* A domain's XML is kilobytes; a bigger stdin is no domain, and each script would get it all. */
+#define XML_MAX (8 << 20)
+
+/*
+ * The domain XML libvirt writes on stdin, read once for every script: NULL
+ * when it is larger than XML_MAX. No stdin at all is an empty one.
+ */
 static char *read_stdin(size_t *len)
 {
 	size_t cap = 16384;
@@ -82,9 +89,13 @@ static char *read_stdin(size_t *len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			break; /* no stdin, or closed: the scripts get none */
+			break; /* closed, or not readable: the scripts get none */
 		}
 		*len += (size_t)n;
+		if (*len > XML_MAX) {
+			free(buf);
+			return NULL;
+		}
 		if (*len == cap) {
 			char *b = realloc(buf, cap *= 2);
 
@@ -106,14 +117,36 @@ static void relay(int from)
 			break;
 }
 
+/* How long a process killed at the deadline gets to end. */
+#define KILL_GRACE_MS 1000
+
+/* Whether PID ended within MS (it is not reaped here). */
+static bool reaped(pid_t pid, int pidfd, int ms)
+{
+	siginfo_t si;
+
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		return poll(&p, 1, ms) > 0;
+	}
+	for (int waited = 0; waited <= ms; waited += 10) {
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /*
  * Run SCRIPT with libvirt's arguments and XML on its stdin. Its output goes
  * through a pipe to our stderr only while it runs: a child it leaves behind
  * keeps that pipe, never libvirt's. After TIMEOUT_S its process group is
  * killed. Returns its exit status (128 + signal; 124 for the deadline).
  */
-static int run_script(const char *script, char *const args[4], const char *xml, size_t len,
-		      int timeout_ms, char **why)
+static int run_script(const char *script, int fd, char *const args[4], const char *xml,
+		      size_t len, int timeout_ms, char **why)
 {
 	int in[2], out[2], status, pidfd;
 	double deadline = now() + timeout_ms / 1000.0;
@@ -136,7 +169,10 @@ static int run_script(const char *script, char *const args[4], const char *xml, 
 		dup2(out[1], 2);
 		signal(SIGPIPE, SIG_DFL);
 		setenv("VFIO_UTILS_HOOK", "1", 1);
-		execv(script, argv);
+		setenv("VFIO_UTILS_GUEST", args[0], 1);
+		/* A "#!" script is read by its interpreter through /dev/fd/N: kept open. */
+		fcntl(fd, F_SETFD, 0);
+		fexecve(fd, argv, environ);
 		dprintf(2, "hook-run: %s: cannot run: %s%s\n", script, strerror(errno),
 			errno == ENOEXEC ? " (no #! line?)" : "");
 		_exit(126);
@@ -160,6 +196,22 @@ static int run_script(const char *script, char *const args[4], const char *xml, 
 		if (left <= 0) {
 			kill(-pid, SIGKILL);
 			*why = "killed at the deadline (HOOK_RUN_TIMEOUT)";
+			/*
+			 * SIGKILL does not end a process asleep in the kernel (a sysfs
+			 * write that waits for a device): after a grace, it is left
+			 * there, and libvirt is not kept waiting with it.
+			 */
+			if (!reaped(pid, pidfd, KILL_GRACE_MS)) {
+				*why = "killed at the deadline (HOOK_RUN_TIMEOUT), but it does not "
+				       "end: stuck in the kernel (an unbind?), left behind";
+				relay(out[0]);
+				close(out[0]);
+				if (in[1] >= 0)
+					close(in[1]);
+				if (pidfd >= 0)
+					close(pidfd);
+				return 124;
+			}
 			break;
 		}
 		/* Without pidfd (Linux < 5.3) poll briefly and ask waitpid. */
@@ -251,14 +303,21 @@ static int dispatch(const char *argv0, char *const args[4])
 	openlog("hook-run", LOG_PID, LOG_DAEMON);
 	timeout_ms = hook_timeout_ms();
 	signal(SIGPIPE, SIG_IGN);
-	xml = read_stdin(&len);
+	if (!(xml = read_stdin(&len))) {
+		vu_err("standard input: larger than %d MiB, which no domain XML is: no script runs",
+		       XML_MAX >> 20);
+		syslog(LOG_ERR, "%s %s %s: standard input larger than %d MiB: no script runs",
+		       guest, op, subop, XML_MAX >> 20);
+		vu_names_free(&scripts);
+		return VU_EXIT_FAIL;
+	}
 	for (size_t i = 0; i < scripts.n; i++) {
 		const char *script = scripts.v[i], *rel = script + strlen(base) + 1;
 		double t0 = now();
 		char *reason;
-		int status;
+		int status, fd;
 
-		if (vu_hook_unsafe(base, script, why, sizeof(why))) {
+		if (vu_hook_unsafe(base, script, why, sizeof(why), &fd)) {
 			vu_err("%s: refused: %s", rel, why);
 			syslog(LOG_ERR, "%s %s %s: %s: refused: %s", guest, op, subop, rel, why);
 			failed++;
@@ -266,8 +325,8 @@ static int dispatch(const char *argv0, char *const args[4])
 				break;
 			continue;
 		}
-		status =
-		    run_script(script, args, xml ? xml : "", xml ? len : 0, timeout_ms, &reason);
+		status = run_script(script, fd, args, xml, len, timeout_ms, &reason);
+		close(fd);
 		syslog(status ? LOG_ERR : LOG_INFO, "%s %s %s: %s: exit %d%s%s, %.2f s", guest, op,
 		       subop, rel, status, reason ? ", " : "", reason ? reason : "", now() - t0);
 		if (status == 0)
@@ -372,8 +431,15 @@ static void audit_script(struct audit *a, const char *path)
 	ssize_t n;
 	int fd;
 
-	if (vu_hook_unsafe(a->base, path, why, sizeof(why)))
-		problem(a, path, "unsafe: %s", strchr(why, ' ') ? strchr(why, ' ') + 1 : why);
+	if (vu_hook_unsafe(a->base, path, why, sizeof(why), NULL)) {
+		size_t len = strlen(path);
+
+		/* The script's own path is said once, at the start of the line. */
+		problem(a, path, "unsafe: %s",
+			strncmp(why, path, len) == 0 && strncmp(why + len, ": ", 2) == 0
+			    ? why + len + 2
+			    : why);
+	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -749,10 +815,18 @@ int main(int argc, char **argv)
 	bool force = false;
 	int opt;
 
+	/*
+	 * libvirt: qemu GUEST OPERATION SUB-OPERATION EXTRA, all four data, never
+	 * options, whatever they say: a guest may be named --help, and a newer
+	 * libvirt may send an operation not known here. Run as hook-run, the
+	 * same four arguments with a known operation are libvirt's call too.
+	 */
+	bool as_hook = strcmp(program_invocation_short_name, "hook-run") != 0;
+
 	/* Installed as "qemu": messages still say who speaks. */
 	program_invocation_short_name = "hook-run";
-	/* libvirt: qemu GUEST OPERATION SUB-OPERATION EXTRA. Nothing here is an option. */
-	if (argc == 5 && vu_hook_op_known(argv[2]))
+	vu_std_fds();
+	if (argc == 5 && (as_hook || vu_hook_op_known(argv[2])))
 		return dispatch(argv[0], argv + 1);
 
 	while ((opt = getopt_long(argc, argv, "c:nvqhV", longopts, NULL)) != -1) {

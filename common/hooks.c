@@ -2,6 +2,7 @@
 /* The qemu.d hook tree: libvirt's events, which scripts an event runs, which are safe. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,12 +72,175 @@ static const char *unsafe_stat(const char *path, const struct stat *st, char *wh
 	return NULL;
 }
 
-const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t size)
+static bool trusted_uid(uid_t uid)
 {
-	char dir[PATH_MAX];
-	struct stat st;
-	size_t start;
+	return uid == 0 || uid == geteuid();
+}
 
+/*
+ * Whether looking NAME up in the real directory DIR is safe: only root (or
+ * we) can change what the name leads to. A directory others can write to
+ * lets them put another entry in its place, unless it is sticky like /tmp
+ * and the entry is root's.
+ */
+static const char *lookup_unsafe(const char *dir, const char *name, char *why, size_t size)
+{
+	char entry[PATH_MAX];
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		snprintf(why, size, "%s: %s", dir, strerror(errno));
+		return why;
+	}
+	if (!trusted_uid(st.st_uid)) {
+		snprintf(why, size, "%s: owned by uid %u: it could replace the script", dir,
+			 (unsigned)st.st_uid);
+		return why;
+	}
+	if (!(st.st_mode & 0022))
+		return NULL;
+	if (!(st.st_mode & S_ISVTX)) {
+		snprintf(why, size, "%s: writable by %s: it could replace the script", dir,
+			 st.st_mode & 0002 ? "everyone" : "its group");
+		return why;
+	}
+	snprintf(entry, sizeof(entry), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
+	if (lstat(entry, &st) == 0 && !trusted_uid(st.st_uid)) {
+		snprintf(why, size,
+			 "%s: owned by uid %u in a directory everyone can write to: its owner "
+			 "could replace it",
+			 entry, (unsigned)st.st_uid);
+		return why;
+	}
+	return NULL;
+}
+
+/*
+ * Resolve PATH as the kernel does, one name at a time, every symbolic link
+ * of the chain followed, and check each directory a name is looked up in:
+ * a link in a directory a user can write to is as good as the user's own
+ * script. REAL gets the file's real path, ST its stat.
+ */
+static int lookup_error(const char *path, int err, char *why, size_t size)
+{
+	snprintf(why, size, "%s: %s", path, strerror(err));
+	return -err;
+}
+
+static int walk(const char *path, char *real, size_t rsize, struct stat *st, char *why, size_t size)
+{
+	char todo[PATH_MAX * 2], cur[PATH_MAX] = "/", next[PATH_MAX];
+	int links = 0;
+
+	if (path[0] != '/' && !getcwd(cur, sizeof(cur)))
+		return lookup_error(path, errno, why, size);
+	snprintf(todo, sizeof(todo), "%s/%s", path[0] == '/' ? "" : cur, path);
+	snprintf(cur, sizeof(cur), "/");
+	for (char *p = todo; *p;) {
+		size_t len;
+		char *comp;
+
+		p += strspn(p, "/");
+		if (!*p)
+			break;
+		len = strcspn(p, "/");
+		comp = p;
+		p += len;
+		if (*p)
+			*p++ = '\0';
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			char *slash = strrchr(cur, '/');
+
+			slash[slash == cur] = '\0';
+			continue;
+		}
+		if (lookup_unsafe(cur, comp, why, size))
+			return 1;
+		if ((size_t)snprintf(next, sizeof(next), "%s%s%s", cur, strcmp(cur, "/") ? "/" : "",
+				     comp) >= sizeof(next))
+			return lookup_error(path, ENAMETOOLONG, why, size);
+		if (lstat(next, st) < 0)
+			return lookup_error(next, errno, why, size);
+		if (S_ISLNK(st->st_mode)) {
+			char target[PATH_MAX], rest[PATH_MAX * 2];
+			ssize_t n = readlink(next, target, sizeof(target) - 1);
+
+			if (++links > 40 || n <= 0)
+				return lookup_error(next, n <= 0 ? errno : ELOOP, why, size);
+			target[n] = '\0';
+			snprintf(rest, sizeof(rest), "%s/%s", target, p);
+			snprintf(todo, sizeof(todo), "%s", rest);
+			p = todo;
+			if (target[0] == '/')
+				snprintf(cur, sizeof(cur), "/");
+			continue;
+		}
+		snprintf(cur, sizeof(cur), "%s", next);
+	}
+	if (stat(cur, st) < 0)
+		return lookup_error(cur, errno, why, size);
+	snprintf(real, rsize, "%s", cur);
+	return 0;
+}
+
+/* The interpreter a "#!" line names, checked as the script is, down the kernel's four levels. */
+static const char *interpreter_unsafe(const char *script, int fd, int depth, char *why,
+				      size_t size)
+{
+	char line[256], interp[PATH_MAX], real[PATH_MAX], inner[PATH_MAX + 256];
+	struct stat st;
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	size_t start, len;
+	const char *bad;
+	int ifd, err;
+
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return NULL;
+	line[n] = '\0';
+	start = 2 + strspn(line + 2, " \t");
+	len = strcspn(line + start, " \t\n");
+	snprintf(interp, sizeof(interp), "%.*s", (int)len, line + start);
+	if (interp[0] != '/') {
+		snprintf(why, size, "%s: its interpreter '%s' is not an absolute path", script,
+			 interp);
+		return why;
+	}
+	if (depth >= 4) {
+		snprintf(why, size, "%s: interpreters nested too deep", script);
+		return why;
+	}
+	/*
+	 * One that does not exist fails to run, no more: a name the walk got
+	 * to the end of can only be created by root.
+	 */
+	if ((err = walk(interp, real, sizeof(real), &st, inner, sizeof(inner))) < 0)
+		return NULL;
+	if (err > 0 || unsafe_stat(interp, &st, inner, sizeof(inner))) {
+		snprintf(why, size, "%s runs %s, and %s", script, interp, inner);
+		return why;
+	}
+	if ((ifd = open(real, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL; /* the kernel will say what it says */
+	bad = interpreter_unsafe(interp, ifd, depth + 1, inner, sizeof(inner));
+	close(ifd);
+	if (bad) {
+		snprintf(why, size, "%s runs %s", script, inner);
+		return why;
+	}
+	return NULL;
+}
+
+const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t size, int *fdp)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	struct stat st, fst;
+	size_t start;
+	int fd;
+
+	if (fdp)
+		*fdp = -1;
 	if (stat(path, &st) < 0) {
 		snprintf(why, size, "%s: %s", path, strerror(errno));
 		return why;
@@ -92,32 +256,30 @@ const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t
 		if (stat(dir, &st) == 0 && unsafe_stat(dir, &st, why, size))
 			return why;
 	}
+	/* Every name of the way there, through every link, from /. */
+	if (walk(path, real, sizeof(real), &st, why, size) != 0)
+		return why;
 	/*
-	 * Where the script really is (a link may lead out of qemu.d), every
-	 * directory up to /: one that someone else can write to, unless it is
-	 * sticky like /tmp, lets them put another file in its place.
+	 * What runs is the file checked, held open: executed through its
+	 * descriptor, nothing can swap it in between.
 	 */
-	if (!realpath(path, dir)) {
-		snprintf(why, size, "%s: %s", path, strerror(errno));
+	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(why, size, "%s: %s", real, strerror(errno));
 		return why;
 	}
-	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
-		slash[slash == dir] = '\0'; /* "/x" leaves "/" */
-		if (stat(dir, &st) < 0)
-			continue;
-		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			snprintf(why, size, "%s: owned by uid %u: it could replace the script", dir,
-				 (unsigned)st.st_uid);
-			return why;
-		}
-		if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
-			snprintf(why, size, "%s: writable by %s: it could replace the script", dir,
-				 st.st_mode & 0002 ? "everyone" : "its group");
-			return why;
-		}
-		if (slash == dir)
-			break;
+	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		snprintf(why, size, "%s: changed while it was checked", path);
+		close(fd);
+		return why;
 	}
+	if (unsafe_stat(path, &fst, why, size) || interpreter_unsafe(path, fd, 0, why, size)) {
+		close(fd);
+		return why;
+	}
+	if (fdp)
+		*fdp = fd;
+	else
+		close(fd);
 	return NULL;
 }
 

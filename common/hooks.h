@@ -29,11 +29,14 @@ bool vu_hook_name_skipped(const char *name);
 /*
  * Why running PATH as root is unsafe: owned by someone else, or writable by
  * group or others, the script or any directory from BASE/qemu.d down to it;
- * or, along the script's real path (links followed), a directory up to /
- * owned by another user or writable by others without the sticky bit.
- * NULL when it is safe; otherwise WHY, filled in.
+ * or, resolving it from / through every symbolic link of the chain, a
+ * directory a name is looked up in that another user can change (owned by
+ * them, or writable without the sticky bit; sticky, an entry of theirs);
+ * or the same of the interpreter its "#!" line names, and of that one's.
+ * NULL when it is safe; otherwise WHY, filled in. With FD, the checked file
+ * stays open there (close-on-exec) for fexecve: what runs is what was checked.
  */
-const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t size);
+const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t size, int *fd);
 
 /*
  * The scripts of BASE/qemu.d/GUEST/OP/SUBOP: that file alone if it is an

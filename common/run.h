@@ -13,4 +13,11 @@
  */
 int vu_run(char *const argv[], char *out, size_t size);
 
+/*
+ * Standard input, output and error open, on /dev/null where one was closed:
+ * otherwise the next descriptor opened lands there, and a child reads or
+ * writes where it should not.
+ */
+void vu_std_fds(void);
+
 #endif

@@ -169,3 +169,128 @@ logger() {
 	assert_line "display manager: light dm (display-manager, running)"
 	[ ! -e "$SIMROOT/run/vfio-utils/dm" ]
 }
+
+# Issue 20, root and the hook: each of these failed before its fix.
+
+@test "a chain of links is checked link by link: one in a directory a user can write is refused" {
+	local x=$BATS_TEST_TMPDIR/X
+	mkdir -p "$H/qemu.d/win10/prepare/begin" "$x"
+	chmod 0777 "$x" # a user's: they can flip link2 between the check and the exec
+	logger "$BATS_TEST_TMPDIR/s"
+	ln -s "$BATS_TEST_TMPDIR/s" "$x/link2"
+	ln -s "$x/link2" "$H/qemu.d/win10/prepare/begin/10-s"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line "hook-run: qemu.d/win10/prepare/begin/10-s: refused: $x: writable by everyone: it could replace the script"
+	[ ! -e "$LOG" ]
+	run hook-run --sysroot "$ROOT" check
+	assert_line "qemu.d/win10/prepare/begin/10-s: unsafe: $x: writable by everyone: it could replace the script"
+	# a sticky directory is safe only for root's own entries
+	chmod 1777 "$x"
+	chown -h nobody "$x/link2"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line "hook-run: qemu.d/win10/prepare/begin/10-s: refused: $x/link2: owned by uid $(id -u nobody) in a directory everyone can write to: its owner could replace it"
+	chown -h root "$x/link2"
+	run hook win10 prepare begin -
+	assert_success
+	[ -s "$LOG" ]
+}
+
+@test "what runs is the file that was checked, through its descriptor" {
+	mkdir -p "$H/qemu.d/win10/prepare/begin"
+	printf '#!/bin/sh\necho "$0" >>"$LOG"\n' >"$H/qemu.d/win10/prepare/begin/s"
+	chmod 755 "$H/qemu.d/win10/prepare/begin/s"
+	run hook win10 prepare begin -
+	assert_success
+	# fexecve: the kernel hands the interpreter the open descriptor, not the path
+	run cat "$LOG"
+	assert_output --regexp '^/dev/fd/[0-9]+$'
+}
+
+@test "a #! interpreter a user could change is refused at run time and reported by check" {
+	local venv=$BATS_TEST_TMPDIR/home/user/venv/bin
+	mkdir -p "$H/qemu.d/win10/prepare/begin" "$venv"
+	cp /bin/sh "$venv/python"
+	chown -R nobody "$BATS_TEST_TMPDIR/home/user"
+	printf '#!%s\necho ran >>"$LOG"\n' "$venv/python" >"$H/qemu.d/win10/prepare/begin/s"
+	chmod 755 "$H/qemu.d/win10/prepare/begin/s"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line --partial "hook-run: qemu.d/win10/prepare/begin/s: refused: $H/qemu.d/win10/prepare/begin/s runs $venv/python, and $BATS_TEST_TMPDIR/home/user: owned by uid $(id -u nobody)"
+	[ ! -e "$LOG" ]
+	run hook-run --sysroot "$ROOT" check
+	assert_failure 1
+	assert_line --partial "qemu.d/win10/prepare/begin/s: unsafe: "
+	# root's own interpreter, but writable by others
+	chown -R root "$BATS_TEST_TMPDIR/home/user"
+	chmod 0757 "$venv/python"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line --partial "runs $venv/python, and $venv/python: writable by everyone"
+	# an interpreter that is itself a script: its own interpreter is checked too
+	chmod 0755 "$venv/python"
+	mkdir -p "$BATS_TEST_TMPDIR/open"
+	chmod 0777 "$BATS_TEST_TMPDIR/open"
+	cp /bin/sh "$BATS_TEST_TMPDIR/open/sh"
+	printf '#!%s\n' "$BATS_TEST_TMPDIR/open/sh" >"$venv/python"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line --partial "runs $venv/python runs $BATS_TEST_TMPDIR/open/sh, and $BATS_TEST_TMPDIR/open: writable by everyone"
+	# a relative interpreter resolves against whatever directory libvirtd is in
+	printf '#!sh\necho ran >>"$LOG"\n' >"$H/qemu.d/win10/prepare/begin/s"
+	run hook win10 prepare begin -
+	assert_failure 1
+	assert_line "hook-run: qemu.d/win10/prepare/begin/s: refused: $H/qemu.d/win10/prepare/begin/s: its interpreter 'sh' is not an absolute path"
+	# a safe one runs
+	printf '#!/bin/sh\necho ran >>"$LOG"\n' >"$H/qemu.d/win10/prepare/begin/s"
+	run hook win10 prepare begin -
+	assert_success
+	assert_equal "$(cat "$LOG")" ran
+}
+
+@test "a script stuck in the kernel past HOOK_RUN_TIMEOUT: the hook returns, the script is left" {
+	sim_up "$SINGLE"
+	sim ctl "$SIMROOT" fault 0000:09:00.2 unbind-blocks
+	mkdir -p "$H/qemu.d/win10/prepare/begin"
+	# the guides' way: a plain unbind, which SIGKILL cannot end while the kernel waits
+	printf '#!/bin/sh\necho 0000:09:00.2 >%s/sys/bus/pci/drivers/xhci_hcd/unbind\n' \
+		"$SIMROOT" >"$H/qemu.d/win10/prepare/begin/s"
+	chmod 755 "$H/qemu.d/win10/prepare/begin/s"
+	local t0=$SECONDS
+	HOOK_RUN_TIMEOUT=1 run hook win10 prepare begin -
+	assert_failure 1
+	assert_line --partial "but it does not end: stuck in the kernel"
+	[ $((SECONDS - t0)) -le 5 ]
+	# it is still there, blocked, until the device lets go
+	run sim status "$SIMROOT"
+	assert_line "blocked unbind 0000:09:00.2"
+	sim ctl "$SIMROOT" release 0000:09:00.2
+}
+
+@test "a closed stdin reaches scripts as an empty one; a stdin larger than any domain XML is refused" {
+	mkdir -p "$H/qemu.d/win10/prepare/begin"
+	printf '#!/bin/sh\ncat >/dev/null || exit 3\necho read >>"$LOG"\n' >"$H/qemu.d/win10/prepare/begin/s"
+	chmod 755 "$H/qemu.d/win10/prepare/begin/s"
+	run bash -c 'exec "$1" win10 prepare begin - <&-' _ "$H/qemu"
+	assert_success
+	assert_equal "$(cat "$LOG")" read
+	rm "$LOG"
+	run bash -c 'head -c $((9 << 20)) /dev/zero | "$1" win10 prepare begin -' _ "$H/qemu"
+	assert_failure 1
+	assert_output "hook-run: standard input: larger than 8 MiB, which no domain XML is: no script runs"
+	[ ! -e "$LOG" ]
+}
+
+@test "libvirt's four arguments are data even with an operation hook-run does not know" {
+	mkdir -p "$H/qemu.d/--help/frobnicate/begin"
+	logger "$H/qemu.d/--help/frobnicate/begin/s"
+	run "$H/qemu" --help frobnicate begin - </dev/null
+	assert_success
+	assert_output ""
+	run cat "$LOG"
+	assert_output "$(printf '[--help]\n[frobnicate]\n[begin]\n[-]')"
+	run "$H/qemu" --version frobnicate begin - </dev/null
+	assert_success
+	assert_output ""
+}
