@@ -64,7 +64,7 @@ static noreturn void usage(void)
 	      "2 usage error.\n"
 	      "See dm-ctl(8).\n",
 	      stdout);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 /* A name into a field; one that does not fit is no name of ours. */
@@ -517,13 +517,16 @@ static int status(const struct dm *dm, bool json)
 		vu_json_end(&j);
 		vu_json_end(&j);
 	} else {
+		char esc[sizeof(who) * 4];
+
 		printf("init system:     %s\n", init_names[dm->init]);
 		if (dm->service[0])
 			printf("display manager: %s (%s, %s)\n", dm->name, dm->service,
 			       dm->active ? "running" : "stopped");
 		else
 			printf("display manager: none configured\n");
-		printf("GPU held by:     %s\n", h.n ? who : "nobody");
+		/* Any user can hold a render node, under any name prctl gives it. */
+		printf("GPU held by:     %s\n", h.n ? vu_esc(who, esc, sizeof(esc)) : "nobody");
 	}
 	vu_holders_free(&h);
 	return VU_EXIT_OK;

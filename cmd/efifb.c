@@ -53,7 +53,7 @@ static noreturn void usage(void)
 	      "Exit status: 0 done (or nothing to do), 1 failed, 2 usage error.\n"
 	      "See efifb(8).\n",
 	      stdout);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 static bool is_fb(const char *name)

@@ -60,7 +60,7 @@ static noreturn void usage(void)
 	      "start), check found problems; 2 usage error.\n"
 	      "See hook-run(8).\n",
 	      stdout);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 static double now(void)
@@ -418,9 +418,12 @@ struct audit {
 
 static void problem(struct audit *a, const char *path, const char *fmt, const char *arg)
 {
-	printf("%s: ", path + strlen(a->base) + 1);
-	printf(fmt, arg);
-	putchar('\n');
+	char line[PATH_MAX * 2 + 512], esc[sizeof(line) * 4];
+	int n = snprintf(line, sizeof(line), "%s: ", path + strlen(a->base) + 1);
+
+	snprintf(line + n, sizeof(line) - (size_t)n, fmt, arg);
+	/* A file name may hold a newline or an escape: one line each, whatever it is. */
+	printf("%s\n", vu_esc(line, esc, sizeof(esc)));
 	a->problems++;
 }
 
@@ -557,10 +560,11 @@ static int check(const char *uri)
 
 		snprintf(path, sizeof(path), "%s/qemu.d/%s", a.base, guests.v[i]);
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			char esc[PATH_MAX * 4];
+
 			printf("qemu.d/%s: libvirt 6.5 and later runs files directly in qemu.d "
-			       "itself, "
-			       "for every event of every domain\n",
-			       guests.v[i]);
+			       "itself, for every event of every domain\n",
+			       vu_esc(guests.v[i], esc, sizeof(esc)));
 			continue;
 		}
 		for (size_t k = 0; k < domains.n; k++)
@@ -604,9 +608,13 @@ static int list(const char *only)
 			if (vu_hook_scripts(base, guests.v[i], ev->op, ev->subop, &scripts, NULL) <
 			    0)
 				continue;
-			for (size_t k = 0; k < scripts.n; k++, shown++)
-				printf("%s\t%s %s\t%s\n", guests.v[i], ev->op, ev->subop,
-				       scripts.v[k] + strlen(base) + 1);
+			for (size_t k = 0; k < scripts.n; k++, shown++) {
+				char esc[2][PATH_MAX * 4];
+
+				printf("%s\t%s %s\t%s\n", vu_esc(guests.v[i], esc[0], sizeof(esc[0])),
+				       ev->op, ev->subop,
+				       vu_esc(scripts.v[k] + strlen(base) + 1, esc[1], sizeof(esc[1])));
+			}
 			vu_names_free(&scripts);
 		}
 	}

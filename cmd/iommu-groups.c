@@ -60,7 +60,7 @@ static noreturn void usage(void)
 	    "passable), 2 usage error.\n"
 	    "See iommu-groups(1).\n",
 	    stdout);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 static bool has_display(const struct vu_group *g)
@@ -195,6 +195,7 @@ static int list(struct ctx *c)
 		for (size_t i = 0; i < grp->n; i++) {
 			const struct vu_dev *d = grp->members[i];
 			const char *why;
+			char esc[VU_INUSE_WHY * 4];
 
 			slot(c, d, s);
 			vu_pci_describe(c->pacc, d, desc, sizeof(desc));
@@ -204,8 +205,9 @@ static int list(struct ctx *c)
 					printf(" (driver: %s)", d->driver);
 				else
 					printf(" (no driver)");
+				/* A mount point comes from a label anyone can write on a stick. */
 				if ((why = vu_inuse_why(&c->inuse, d->name)))
-					printf(" (in use: %s)", why);
+					printf(" (in use: %s)", vu_esc(why, esc, sizeof(esc)));
 			}
 			putchar('\n');
 		}

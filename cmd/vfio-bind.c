@@ -62,7 +62,7 @@ static noreturn void usage(void)
 	    "2 usage error.\n"
 	    "See vfio-bind(8).\n",
 	    stdout);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 /* --group: each device's group members, bridges left out, in address order. */

@@ -59,7 +59,7 @@ static noreturn void usage(void)
 	      "2 usage error.\n"
 	      "See vfio-unbind(8).\n",
 	      stdout);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 /* --restore: the devices remembered, those the machine still has. */

@@ -45,7 +45,7 @@ static noreturn void usage(void)
 	      "Exit status: 0 done (or nothing to do), 1 a console did not change, 2 usage error.\n"
 	      "See vtcon(8).\n",
 	      stdout);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 /* The name as a state key: "frame buffer device" -> "frame_buffer_device". */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -70,7 +71,7 @@ static void xml_error(void *ctx, xmlError *e)
 }
 
 /* A domain's XML is kilobytes; this is far beyond any, and within libxml2's int. */
-#define DOMXML_MAX (16 << 20)
+#define DOMXML_MAX (8 << 20)
 
 /* All of FILE, but no more than DOMXML_MAX + 1 bytes: /dev/zero is not a domain. */
 static int read_all(const char *file, char **buf, size_t *len)
@@ -124,26 +125,35 @@ static bool attr_is(xmlNode *n, const char *attr, const char *val)
 	return r;
 }
 
-/* domain='0x0000' bus='0x01' slot='0x00' function='0x0', as libvirt writes them. */
+/*
+ * domain='0x0000' bus='0x01' slot='0x00' function='0x0', as libvirt writes
+ * them (decimal too). Each in its range, checked before it is narrowed: a
+ * sign or a value past 32 bits must not wrap into a device that exists.
+ */
 static int address(xmlNode *a, struct vu_addr *out)
 {
 	static const char *const attrs[] = { "domain", "bus", "slot", "function" };
+	static const unsigned long long max[] = { 0xffffffff, 0xff, 0x1f, 7 };
 	unsigned *fields[] = { &out->domain, &out->bus, &out->dev, &out->func };
 
 	for (int i = 0; i < 4; i++) {
 		xmlChar *v = x_get_prop(a, (const xmlChar *)attrs[i]);
+		const char *s = (const char *)v;
+		unsigned long long n;
 		char *end;
+		bool ok;
 
 		if (!v)
 			return -EINVAL;
-		*fields[i] = (unsigned)strtoul((const char *)v, &end, 0);
-		if (*end || end == (char *)v) {
-			(*x_free)(v);
-			return -EINVAL;
-		}
+		errno = 0;
+		n = strtoull(s, &end, 0);
+		ok = *s >= '0' && *s <= '9' && !*end && end != s && !errno && n <= max[i];
 		(*x_free)(v);
+		if (!ok)
+			return -EINVAL;
+		*fields[i] = (unsigned)n;
 	}
-	return out->bus <= 0xff && out->dev <= 0x1f && out->func <= 7 ? 0 : -EINVAL;
+	return 0;
 }
 
 static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
@@ -173,6 +183,20 @@ static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
 	return 0;
 }
 
+static bool has_dtd(const char *buf, size_t len)
+{
+	static const char mark[] = "<!DOCTYPE";
+
+	for (const char *p = buf; (p = memchr(p, '<', len - (size_t)(p - buf)));) {
+		size_t left = len - (size_t)(p - buf);
+
+		if (left >= sizeof(mark) - 1 && strncasecmp(p, mark, sizeof(mark) - 1) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
 int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_domxml *out)
 {
 	xmlDoc *doc;
@@ -186,9 +210,19 @@ int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_do
 		vu_err("%s: not a libvirt domain XML: larger than %d MiB", shown, DOMXML_MAX >> 20);
 		return -EINVAL;
 	}
+	/*
+	 * libvirt writes no document type, and an entity declared in one and
+	 * referenced many times expands a kilobyte into gigabytes: none at all.
+	 */
+	if (has_dtd(buf, len)) {
+		vu_err("%s: not a libvirt domain XML: it declares a document type (<!DOCTYPE), "
+		       "which no domain has",
+		       shown);
+		return -EINVAL;
+	}
 	parse_error[0] = '\0';
 	x_set_error(NULL, xml_error);
-	/* No network, no entity expansion: the document is data, never instructions. */
+	/* No network, no entities substituted, libxml2's own depth limit: data, never instructions. */
 	doc = x_read(buf, (int)len, NULL, NULL,
 		     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	root = doc ? x_root(doc) : NULL;

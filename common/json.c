@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A small streaming JSON writer for --json output. */
 #include "json.h"
+#include "msg.h"
 
 void vu_json_init(struct vu_json *j, FILE *f)
 {
@@ -9,22 +10,31 @@ void vu_json_init(struct vu_json *j, FILE *f)
 	j->first[0] = true;
 }
 
+/*
+ * A JSON string: valid UTF-8 whatever S holds (a process name, a mount
+ * point); a byte that is not UTF-8 reads as the text \xNN, as in the
+ * commands' text output.
+ */
 static void quoted(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		unsigned cp;
+		size_t n = vu_utf8_char(s, &cp);
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
+		if (!n)
+			fprintf(f, "\\\\x%02x", (unsigned char)*s);
+		else if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (char)cp);
+		else if (cp == '\n')
 			fputs("\\n", f);
-		else if (c == '\t')
+		else if (cp == '\t')
 			fputs("\\t", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
+		else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			fprintf(f, "\\u%04x", cp);
 		else
-			fputc(c, f);
+			fwrite(s, 1, n, f);
+		s += n ? n : 1;
 	}
 	fputc('"', f);
 }

@@ -15,14 +15,76 @@
 
 int vu_verbosity = VU_NORMAL;
 
+size_t vu_utf8_char(const char *str, unsigned *cp)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned c = s[0], min;
+	size_t len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return c ? 1 : 0;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80, c &= 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800, c &= 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000, c &= 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and past Unicode's end are not characters. */
+	if (c < min || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return len;
+}
+
+const char *vu_esc(const char *s, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (!size)
+		return buf;
+	while (*s && len + 1 < size) {
+		unsigned cp;
+		size_t n = vu_utf8_char(s, &cp);
+
+		/*
+		 * C0 and C1 controls, DEL and broken bytes: what a terminal would act
+		 * on. A tab is layout, and the reports use it.
+		 */
+		if (!n || (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp < 0xa0)) {
+			if (len + 5 > size)
+				break;
+			len += (size_t)snprintf(buf + len, size - len, "\\x%02x",
+						(unsigned char)*s);
+			s++;
+			continue;
+		}
+		if (len + n + 1 > size)
+			break;
+		memcpy(buf + len, s, n);
+		len += n;
+		s += n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
 static void vmsg(FILE *f, const char *tag, int err, const char *fmt, va_list ap)
 {
 	/* One fprintf per line keeps messages whole when commands share a stderr. */
-	char line[4096];
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	char raw[4096], line[4096 * 4];
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 
-	if (n < 0)
-		line[0] = '\0';
+	/* An argument, a process name or a mount point may carry a newline or an escape. */
+	vu_esc(n < 0 ? "" : raw, line, sizeof(line));
 	/* Keep the order of what the user reads when stdout and stderr share a terminal. */
 	fflush(stdout);
 	if (err)
@@ -63,14 +125,16 @@ void vu_warn(const char *fmt, ...)
 
 void vu_report(const char *fmt, ...)
 {
+	char raw[4096], line[4096 * 4];
 	va_list ap;
+	int n;
 
 	if (vu_verbosity < VU_NORMAL)
 		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	printf("%s\n", vu_esc(n < 0 ? "" : raw, line, sizeof(line)));
 }
 
 void vu_verbose(const char *fmt, ...)
@@ -103,7 +167,7 @@ void vu_errtryhelp(void)
 void vu_print_version(void)
 {
 	printf("%s (vfio-utils) %s\n", program_invocation_short_name, VU_VERSION);
-	exit(VU_EXIT_OK);
+	vu_exit(VU_EXIT_OK);
 }
 
 static int close_stream(FILE *f)
@@ -137,4 +201,15 @@ static void close_stdout(void)
 void vu_close_stdout_at_exit(void)
 {
 	atexit(close_stdout);
+}
+
+void vu_exit(int status)
+{
+	/* --help and --version too: output that never arrived is a failure. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			vu_errc(errno, "write error");
+		exit(VU_EXIT_FAIL);
+	}
+	exit(status);
 }

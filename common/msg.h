@@ -4,6 +4,7 @@
 #define VU_MSG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 #define VU_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -41,5 +42,20 @@ noreturn void vu_print_version(void);
 
 /* Flush stdout at exit; a write error (full disk, closed pipe) becomes exit 1. */
 void vu_close_stdout_at_exit(void);
+/* exit(STATUS) once stdout is written out, as usage() and --version end: exit 1 if it cannot be. */
+noreturn void vu_exit(int status);
+
+/*
+ * The length of the UTF-8 character S starts with, its code point in *CP;
+ * 0 at the end of S or where S holds no valid character (a stray byte, an
+ * overlong form, a surrogate).
+ */
+size_t vu_utf8_char(const char *s, unsigned *cp);
+/*
+ * S fit for a terminal, a log or a one-line message: control characters
+ * but tab (newline, escape, C1) and bytes that are not UTF-8 written as \xNN.
+ * Cut to SIZE; returns BUF.
+ */
+const char *vu_esc(const char *s, char *buf, size_t size);
 
 #endif

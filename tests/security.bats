@@ -294,3 +294,89 @@ logger() {
 	assert_success
 	assert_output ""
 }
+
+# Issue 20, input and output.
+
+@test "a process name with escapes, newlines and broken UTF-8 is escaped in text and JSON" {
+	sim_up "$SINGLE"
+	PATH=$STANDINS:$PATH
+	# any user can hold a render node, under any name prctl gives it
+	perl -e '$0 = "x\e[2J\nevil\xff"; sleep 1000' 3<"$SIMROOT/dev/nvidia0" &
+	local pid=$!
+	for ((i = 0; i < 100; i++)); do grep -q evil "/proc/$pid/comm" && break; sleep 0.02; done
+	run on_sim dm-ctl status
+	assert_line "GPU held by:     x\\x1b[2J\\x0aevil\\xff ($pid)"
+	[ "${#lines[@]}" -eq 3 ]
+	run on_sim dm-ctl --json status
+	run jq -r '.gpu_holders[0].comm' <<<"$output"
+	assert_success
+	assert_output "$(printf 'x\033[2J\nevil\\xff')"
+	run on_sim vfio-bind 09:00.0
+	kill "$pid"
+	assert_failure 1
+	assert_line --index 0 "vfio-bind: 0000:09:00.0: /dev/nvidia0 is held open by x\\x1b[2J\\x0aevil\\xff ($pid): an unbind would block in the kernel until they let go (stop them first, e.g. 'dm-ctl stop')"
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "a mount point with a newline and an escape is escaped; an argument with a newline gets one line" {
+	local root
+	root=$(machine z690-rtx3070)
+	cp -a "$root" "$BATS_TEST_TMPDIR/r"
+	root=$BATS_TEST_TMPDIR/r
+	# the kernel writes a newline in a mount point as \012; a USB label can hold an escape
+	sed -i 's| /home | /media/x\\012\x1b[31mevil |' "$root/proc/self/mountinfo"
+	run iommu-groups --sysroot "$root" -k
+	assert_success
+	assert_line --partial '(in use: holds /, /media/x\x0a\x1b[31mevil, swap)'
+	run iommu-groups --sysroot "$root" --json
+	assert_success
+	run jq -r '.. | .in_use? // empty | select(test("media"))' <<<"$output"
+	assert_output "$(printf 'holds /, /media/x\n\033[31mevil, swap')"
+	run vfio-bind --sysroot "$root" $'01:00.0\n\033[2Jforged line'
+	assert_failure 2
+	assert_line --index 0 "vfio-bind: 01:00.0\\x0a\\x1b[2Jforged line: not a PCI device (expected 0000:01:00.0, 01:00.0, pci_0000_01_00_0 or vendor:device like 10de:1f03)"
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "--help and --version into a full disk fail, as every other output does" {
+	local c
+	for c in iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run; do
+		run bash -c '"$1" --help >/dev/full' _ "$c"
+		assert_failure 1
+		assert_output "$c: write error: No space left on device"
+		run "$c" --version
+		assert_success
+		run bash -c '"$1" --version >/dev/full' _ "$c"
+		assert_failure 1
+		assert_output "$c: write error: No space left on device"
+	done
+}
+
+@test "--domain-xml: out-of-range addresses never wrap into a real device; no document type, no entities" {
+	sim_up "$SINGLE"
+	local before attr
+	before=$(sim_snapshot)
+	# each would wrap to 0000:09:00.0 when narrowed
+	for attr in "domain='0x100000000' bus='0x09' slot='0x00' function='0x0'" \
+		"domain='0x0000' bus='0x100000009' slot='0x00' function='0x0'" \
+		"domain='0x0000' bus='-4294967287' slot='0x00' function='0x0'" \
+		"domain='0x0000' bus='0x09' slot='0x00' function='0x100000000'" \
+		"domain='0x0000' bus='+9' slot='0x00' function='0x0'"; do
+		printf "<domain><name>vm</name><devices><hostdev mode='subsystem' type='pci'><source><address %s/></source></hostdev></devices></domain>" \
+			"$attr" >"$BATS_TEST_TMPDIR/vm.xml"
+		run on_sim vfio-bind --domain-xml "$BATS_TEST_TMPDIR/vm.xml"
+		assert_failure 2
+		assert_output --partial "a PCI hostdev without a valid <source><address>"
+	done
+	assert_equal "$(sim_snapshot)" "$before"
+	# one entity referenced many times: a few kilobytes that would expand to gigabytes
+	{
+		echo '<?xml version="1.0"?>'
+		echo '<!DOCTYPE domain [<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">'
+		echo '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+		printf '<domain><name>%s</name><devices/></domain>\n' "$(printf '&b;%.0s' $(seq 2000))"
+	} >"$BATS_TEST_TMPDIR/bomb.xml"
+	run on_sim vfio-bind --domain-xml "$BATS_TEST_TMPDIR/bomb.xml"
+	assert_failure 2
+	assert_output "vfio-bind: $BATS_TEST_TMPDIR/bomb.xml: not a libvirt domain XML: it declares a document type (<!DOCTYPE), which no domain has"
+}
