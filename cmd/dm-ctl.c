@@ -544,7 +544,7 @@ int main(int argc, char **argv)
 	};
 	struct vu_records recs = { 0 };
 	const char *what;
-	bool isolate = false, json = false;
+	bool isolate = false, json = false, damaged;
 	int opt, st, lock, timeout_ms = 20000;
 	struct dm dm;
 
@@ -578,11 +578,24 @@ int main(int argc, char **argv)
 	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
+	if (recs.damaged && strcmp(what, "stop") == 0)
+		return vu_state_refuse_damaged(STATE, &recs, lock, "dm-ctl start");
+	damaged = recs.damaged;
+	if (damaged && !vu_dry_run)
+		vu_state_keep_aside(STATE, &recs);
 	/* Asked under the lock: another run may have started or stopped it meanwhile. */
-	if (detect_for(&dm, isolate) < 0)
+	if (detect_for(&dm, isolate) < 0) {
 		st = VU_EXIT_FAIL;
-	else
-		st = strcmp(what, "stop") == 0 ? stop(&dm, &recs, isolate) : start(&dm, &recs);
+	} else if (strcmp(what, "stop") == 0) {
+		st = stop(&dm, &recs, isolate);
+	} else {
+		/* Nothing to go by: the display manager the system has, if it is not running. */
+		if (damaged && dm.service[0] && !dm.active)
+			vu_records_set(&recs, dm.name, "init", init_names[dm.init], "service",
+				       dm.service, "how", "stop", (char *)NULL);
+		st = start(&dm, &recs);
+		st = damaged ? VU_EXIT_FAIL : st;
+	}
 	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
 		st = VU_EXIT_FAIL;
 	/* The lock covers the change, not the wait for the GPU. */

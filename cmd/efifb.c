@@ -239,6 +239,24 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs)
 	return status;
 }
 
+/* A framebuffer kind's platform driver: the device's name, but vga16fb's. */
+static const char *kind_driver(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.*s", (int)strcspn(name, "."), name);
+	return strcmp(buf, "vga-framebuffer") == 0 ? "vga16fb" : buf;
+}
+
+static void remember_unbound(const struct fb *fbs, size_t n, struct vu_records *recs)
+{
+	for (size_t i = 0; i < n; i++) {
+		char buf[64];
+
+		if (!fbs[i].driver[0] && !vu_records_find(recs, fbs[i].name))
+			vu_records_set(recs, fbs[i].name, "driver",
+				       kind_driver(fbs[i].name, buf, sizeof(buf)), (char *)NULL);
+	}
+}
+
 static int bind(const struct fb *fbs, size_t n, struct vu_records *recs)
 {
 	int status = VU_EXIT_OK;
@@ -295,7 +313,7 @@ int main(int argc, char **argv)
 	};
 	struct vu_records recs = { 0 };
 	const char *what;
-	bool json = false;
+	bool json = false, damaged;
 	struct fb *fbs;
 	size_t n;
 	int opt, st, lock;
@@ -329,12 +347,23 @@ int main(int argc, char **argv)
 	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
+	if (recs.damaged && strcmp(what, "unbind") == 0)
+		return vu_state_refuse_damaged(STATE, &recs, lock, "efifb bind");
+	damaged = recs.damaged;
+	if (damaged && !vu_dry_run)
+		vu_state_keep_aside(STATE, &recs);
 	/* Found under the lock: another run may change them while this one waits. */
 	if (find_fbs(&fbs, &n) < 0) {
 		st = VU_EXIT_FAIL;
 		fbs = NULL;
+	} else if (strcmp(what, "unbind") == 0) {
+		st = unbind(fbs, n, &recs);
 	} else {
-		st = strcmp(what, "unbind") == 0 ? unbind(fbs, n, &recs) : bind(fbs, n, &recs);
+		/* Nothing to go by: every framebuffer without a driver gets its own kind's. */
+		if (damaged)
+			remember_unbound(fbs, n, &recs);
+		st = bind(fbs, n, &recs);
+		st = damaged ? VU_EXIT_FAIL : st;
 	}
 	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
 		st = VU_EXIT_FAIL;

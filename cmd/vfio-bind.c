@@ -337,6 +337,7 @@ int main(int argc, char **argv)
 	struct vu_dev **targets = NULL;
 	struct result *res = NULL;
 	struct vu_devs devs = { 0 };
+	const char *damaged;
 	size_t n = 0;
 	int opt, status, lock = -1;
 
@@ -408,6 +409,17 @@ int main(int argc, char **argv)
 	}
 	lock = vu_vfio_begin(&v, o.timeout_ms);
 	if (lock < 0 && !vu_dry_run) {
+		status = VU_EXIT_FAIL;
+		goto out;
+	}
+	/* What it says may be another VM's devices: never written over, nothing changed. */
+	if (vu_vfio_damaged(&v, &damaged)) {
+		vu_err("/run/vfio-utils/%s: damaged: vfio-bind will not write over it "
+		       "('vfio-unbind --restore' keeps it aside and gives back what the kernel "
+		       "shows on vfio-pci); nothing changed",
+		       damaged);
+		vu_vfio_free(&v);
+		vu_state_unlock(lock);
 		status = VU_EXIT_FAIL;
 		goto out;
 	}

@@ -62,22 +62,34 @@ static noreturn void usage(void)
 	vu_exit(VU_EXIT_OK);
 }
 
-/* --restore: the devices remembered, those the machine still has. */
-static int remembered(const struct vu_vfio *v, const struct vu_devs *devs, struct vu_dev ***out,
-		      size_t *n)
+/*
+ * --restore: the devices remembered, those the machine still has; in a
+ * hook, only those its guest took. Where the record was damaged, every
+ * device the kernel shows on vfio-pci without one: by its modalias, it
+ * goes back to the driver the kernel would give it.
+ */
+static int remembered(const struct vu_vfio *v, const struct vu_devs *devs, bool fallback,
+		      struct vu_dev ***out, size_t *n)
 {
 	for (size_t i = 0; i < v->devices.n; i++) {
-		struct vu_dev *d = vu_devs_find(devs, v->devices.v[i].key), **nv;
+		struct vu_dev *d = vu_devs_find(devs, v->devices.v[i].key);
 
+		if (!vu_vfio_owns(v, &v->devices.v[i]))
+			continue;
 		if (!d) {
 			vu_warn("%s: remembered, but the machine has no such device now",
 				v->devices.v[i].key);
 			continue;
 		}
-		if (!(nv = realloc(*out, (*n + 1) * sizeof(struct vu_dev *))))
+		if (vu_devs_add_unique(out, n, d) < 0)
 			return -ENOMEM;
-		*out = nv;
-		nv[(*n)++] = d;
+	}
+	for (size_t i = 0; fallback && i < devs->n; i++) {
+		struct vu_dev *d = &devs->v[i];
+
+		if (strcmp(d->driver, "vfio-pci") == 0 && !vu_records_find(&v->devices, d->name) &&
+		    vu_devs_add_unique(out, n, d) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -286,6 +298,8 @@ int main(int argc, char **argv)
 	struct vu_dev **targets = NULL;
 	struct result *res = NULL;
 	struct vu_devs devs = { 0 };
+	const char *damaged;
+	bool fallback;
 	size_t n = 0;
 	int opt, status, lock = -1;
 
@@ -351,7 +365,14 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
-	if (o.restore && remembered(&v, &devs, &targets, &n) < 0)
+	/* Giving back: a damaged record is kept aside, and the kernel says what is on vfio-pci. */
+	fallback = v.devices.damaged;
+	if (vu_vfio_damaged(&v, &damaged)) {
+		if (!vu_dry_run)
+			vu_vfio_keep_aside(&v);
+		status = VU_EXIT_FAIL;
+	}
+	if (o.restore && remembered(&v, &devs, fallback, &targets, &n) < 0)
 		status = VU_EXIT_FAIL;
 	if (o.restore && n == 0 && v.modules.n == 0)
 		vu_report("nothing remembered: nothing to restore");

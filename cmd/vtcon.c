@@ -285,14 +285,24 @@ int main(int argc, char **argv)
 	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
+	/* Unbinding would write over it; binding keeps it aside and binds every console. */
+	if (recs.damaged && strcmp(what, "unbind") == 0)
+		return vu_state_refuse_damaged(STATE, &recs, lock, "vtcon bind");
+	status = VU_EXIT_OK;
+	if (recs.damaged) {
+		if (!vu_dry_run)
+			vu_state_keep_aside(STATE, &recs);
+		all = true;
+		status = VU_EXIT_FAIL;
+	}
 	/* Read under the lock: another run may change them while this one waits. */
 	if (read_consoles(&c, &n) < 0) {
 		status = VU_EXIT_FAIL;
 		c = NULL;
 	} else if (strcmp(what, "unbind") == 0) {
 		status = unbind(c, n, &recs);
-	} else {
-		status = bind(c, n, &recs, all);
+	} else if (bind(c, n, &recs, all) != VU_EXIT_OK) {
+		status = VU_EXIT_FAIL;
 	}
 	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
 		status = VU_EXIT_FAIL;

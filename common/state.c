@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the commands remember, in /run/vfio-utils: one file per concern, under one lock. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -57,18 +58,53 @@ static int state_path(const char *name, char *path, size_t size, bool create)
 	return 0;
 }
 
+/*
+ * NAME.new that a save killed before its rename left behind: under the lock
+ * no save is under way, so each is stale.
+ */
+static void remove_stale(const char *lock)
+{
+	char dir[PATH_MAX], *slash;
+	struct dirent *e;
+	DIR *d;
+	int dfd;
+
+	snprintf(dir, sizeof(dir), "%s", lock);
+	if (!(slash = strrchr(dir, '/')))
+		return;
+	*slash = '\0';
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (len > 4 && strcmp(e->d_name + len - 4, ".new") == 0)
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int vu_state_lock(int timeout_ms)
 {
 	struct timespec pause = { 0, 10L * 1000 * 1000 };
 	char path[PATH_MAX];
+	struct stat st;
 	int fd, err, waited = 0;
 
 	err = state_path("lock", path, sizeof(path), true);
 	if (err)
 		return err;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EPERM;
+	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK || waited >= timeout_ms) {
 			err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
@@ -78,6 +114,7 @@ int vu_state_lock(int timeout_ms)
 		nanosleep(&pause, NULL);
 		waited += 10;
 	}
+	remove_stale(path);
 	return fd;
 }
 
@@ -92,6 +129,7 @@ void vu_records_free(struct vu_records *recs)
 	free(recs->v);
 	recs->v = NULL;
 	recs->n = 0;
+	recs->damaged = false;
 }
 
 struct vu_record *vu_records_find(const struct vu_records *recs, const char *key)
@@ -199,15 +237,82 @@ static bool parse_line(char *line, struct vu_record *r)
 	return true;
 }
 
+/* Keys already read, by hash: a file of many records parses in linear time. */
+struct keyset {
+	size_t *slot; /* index + 1 into the records, 0: free */
+	size_t cap;
+};
+
+static size_t key_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static size_t *key_slot(struct keyset *k, const struct vu_records *recs, const char *key)
+{
+	size_t i = key_hash(key) & (k->cap - 1);
+
+	while (k->slot[i] && strcmp(recs->v[k->slot[i] - 1].key, key) != 0)
+		i = (i + 1) & (k->cap - 1);
+	return &k->slot[i];
+}
+
+static int key_grow(struct keyset *k, const struct vu_records *recs)
+{
+	size_t *old = k->slot, cap = k->cap;
+
+	k->cap = cap ? cap * 2 : 64;
+	if (!(k->slot = calloc(k->cap, sizeof(*k->slot)))) {
+		k->slot = old;
+		k->cap = cap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cap; i++)
+		if (old[i])
+			*key_slot(k, recs, recs->v[old[i] - 1].key) = old[i];
+	free(old);
+	return 0;
+}
+
+/* R into OUT: a later record of the same key replaces the earlier one. */
+static int parsed(struct vu_records *out, struct keyset *k, size_t *cap, const struct vu_record *r)
+{
+	size_t *slot;
+
+	if ((out->n + 1) * 2 > k->cap && key_grow(k, out) < 0)
+		return -ENOMEM;
+	slot = key_slot(k, out, r->key);
+	if (*slot) {
+		out->v[*slot - 1] = *r;
+		return 0;
+	}
+	if (out->n == *cap) {
+		struct vu_record *v = realloc(out->v, (*cap = *cap ? *cap * 2 : 16) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		out->v = v;
+	}
+	out->v[out->n] = *r;
+	*slot = ++out->n;
+	return 0;
+}
+
 int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 {
+	struct keyset keys = { NULL, 0 };
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, rcap = 0;
 	int lineno = 0, err = 0;
 	bool header = false, end = false;
 
 	out->v = NULL;
 	out->n = 0;
+	out->damaged = false;
 	while (getline(&line, &cap, f) > 0) {
 		struct vu_record r;
 
@@ -225,23 +330,21 @@ int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 		}
 		if (end || !parse_line(line, &r)) {
 			if (!err)
-				vu_warn("%s:%d: damaged state file: using what it can tell from "
-					"the system",
-					shown, lineno);
+				vu_warn("%s:%d: damaged state file", shown, lineno);
 			err = -EBADMSG;
 			continue;
 		}
-		if (!add(out, r.key)) {
+		if (parsed(out, &keys, &rcap, &r) < 0) {
 			err = -ENOMEM;
 			break;
 		}
-		*vu_records_find(out, r.key) = r;
 	}
 	if (!err && (!header || !end)) {
-		vu_warn("%s: damaged state file (%s): using what it can tell from the system",
-			shown, header ? "truncated" : "no header");
+		vu_warn("%s: damaged state file (%s)", shown, header ? "truncated" : "no header");
 		err = -EBADMSG;
 	}
+	out->damaged = err == -EBADMSG;
+	free(keys.slot);
 	free(line);
 	return err;
 }
@@ -249,19 +352,25 @@ int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 int vu_state_read(const char *name, struct vu_records *out)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	int fd, err;
 	FILE *f;
 
 	out->v = NULL;
 	out->n = 0;
+	out->damaged = false;
 	if ((err = state_path(name, path, sizeof(path), false)) == -ENOENT)
 		return 0; /* nothing remembered yet */
 	if (err < 0)
 		return err;
-	/* Only root can make links in the directory; still, a link is not ours. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Only root can make entries in the directory; still, only a regular file is ours. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	if (!(f = fdopen(fd, "r"))) {
 		err = -errno;
 		close(fd);
@@ -269,6 +378,51 @@ int vu_state_read(const char *name, struct vu_records *out)
 	}
 	err = vu_state_parse(f, vu_unrooted(path), out);
 	fclose(f);
+	return err;
+}
+
+int vu_state_load(const char *name, struct vu_records *out)
+{
+	int err = vu_state_read(name, out);
+
+	if (err == -EINVAL)
+		vu_err("/run/vfio-utils/%s: cannot read: not a regular file", name);
+	else if (err < 0 && err != -EBADMSG)
+		vu_errc(err, "/run/vfio-utils/%s: cannot read", name);
+	return err;
+}
+
+int vu_state_keep_aside(const char *name, struct vu_records *recs)
+{
+	char path[PATH_MAX], aside[PATH_MAX + 64];
+	time_t t = time(NULL);
+	struct tm tm;
+	int err;
+
+	if (!recs->damaged)
+		return 0;
+	if ((err = state_path(name, path, sizeof(path), false)) < 0)
+		return err;
+	gmtime_r(&t, &tm);
+	for (int i = 0; i < 100; i++) {
+		int len = snprintf(aside, sizeof(aside), "%s.damaged-%04d%02d%02dT%02d%02d%02d", path,
+				   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				   tm.tm_min, tm.tm_sec);
+
+		if (i)
+			snprintf(aside + len, sizeof(aside) - (size_t)len, "-%d", i);
+		/* Never over another one kept aside. */
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0) {
+			vu_warn("%s: kept aside as %s; going by what the system shows", vu_unrooted(path),
+				vu_unrooted(aside));
+			recs->damaged = false;
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	err = -errno;
+	vu_errc(err, "%s: cannot keep it aside", vu_unrooted(path));
 	return err;
 }
 
@@ -290,12 +444,16 @@ int vu_state_write(const char *name, const struct vu_records *recs)
 	int fd, err = 0;
 	FILE *f;
 
+	if (recs->damaged)
+		return -EBADMSG;
 	if ((err = state_path(name, path, sizeof(path), true)) < 0)
 		return err;
 	if (recs->n == 0)
 		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Whatever is there (a FIFO would block an open) goes; the new file is made new. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
 	f = fdopen(fd, "w");
@@ -337,11 +495,13 @@ int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bo
 			return fd;
 		}
 	}
-	/* A damaged file was reported; what it still holds is used. One that cannot be
-	 * read at all (a link, no permission) leaves nothing to go on: an error. */
-	err = vu_state_read(name, recs);
+	/*
+	 * A damaged file was reported, and RECS say so: the command decides
+	 * whether to refuse or to keep it aside. One that cannot be read at all
+	 * (a link, no permission) leaves nothing to go on: an error.
+	 */
+	err = vu_state_load(name, recs);
 	if (err < 0 && err != -EBADMSG) {
-		vu_errc(err, "/run/vfio-utils/%s: cannot read", name);
 		vu_records_free(recs);
 		vu_state_unlock(fd);
 		return err;
@@ -355,7 +515,9 @@ int vu_state_save(const char *name, const struct vu_records *recs, bool dry)
 
 	if (dry)
 		return 0;
-	if ((err = vu_state_write(name, recs)) < 0)
+	if ((err = vu_state_write(name, recs)) == -EBADMSG)
+		vu_err("/run/vfio-utils/%s: damaged: not written over", name);
+	else if (err < 0)
 		vu_errc(err, "/run/vfio-utils/%s: cannot save what was changed", name);
 	return err;
 }
@@ -367,4 +529,14 @@ int vu_state_end(const char *name, struct vu_records *recs, int lock, bool dry)
 	vu_state_unlock(lock);
 	vu_records_free(recs);
 	return err;
+}
+
+int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix)
+{
+	vu_err("/run/vfio-utils/%s: damaged: not written over ('%s' keeps it aside); nothing "
+	       "changed",
+	       name, fix);
+	vu_state_unlock(lock);
+	vu_records_free(recs);
+	return VU_EXIT_FAIL;
 }

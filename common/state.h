@@ -30,12 +30,18 @@ struct vu_record {
 struct vu_records {
 	struct vu_record *v;
 	size_t n;
+	/*
+	 * Read from a file that could not be parsed whole: never written over
+	 * (vu_state_write refuses) until vu_state_keep_aside has moved it.
+	 */
+	bool damaged;
 };
 
 /*
  * Take /run/vfio-utils/lock (creating the directory, root-only), waiting at
  * most TIMEOUT_MS; the fd to give to vu_state_unlock, or -errno (-ETIMEDOUT
- * when another command holds it).
+ * when another command holds it). A temporary file a killed save left is
+ * removed under it.
  */
 int vu_state_lock(int timeout_ms);
 void vu_state_unlock(int fd);
@@ -48,21 +54,38 @@ void vu_state_unlock(int fd);
 int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bool dry);
 /* Write NAME back (not under DRY), reporting a failure; 0 or -errno. */
 int vu_state_save(const char *name, const struct vu_records *recs, bool dry);
+/*
+ * The side that takes (unbind, stop) with NAME damaged: say that nothing
+ * changed and that FIX keeps it aside; release LOCK, free RECS. VU_EXIT_FAIL.
+ */
+int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix);
 /* The end of vu_state_begin's change: save NAME, release LOCK, free RECS; 0 or -errno. */
 int vu_state_end(const char *name, struct vu_records *recs, int lock, bool dry);
 
 /*
  * Read state file NAME. A missing file is empty. A damaged one is reported
- * (one warning naming the file and line), its readable records kept, and
- * -EBADMSG returned alongside them: the caller falls back to what it can
- * tell from the system.
+ * (one warning naming the file and line), its readable records kept, marked
+ * damaged, and -EBADMSG returned alongside them: the caller either refuses
+ * to change anything, or keeps the file aside and falls back to what it can
+ * tell from the system. Anything but a regular file is -EINVAL, never opened
+ * in a way that can block (a FIFO).
  */
 int vu_state_read(const char *name, struct vu_records *out);
+/* The same, reporting a file that cannot be read at all (a damaged one was, as above). */
+int vu_state_load(const char *name, struct vu_records *out);
+/*
+ * Move the damaged file NAME aside, to NAME.damaged-TIME, never deleted,
+ * and say so: RECS may be written from now on. 0 or -errno (reported).
+ */
+int vu_state_keep_aside(const char *name, struct vu_records *recs);
 /* The same from an open file; SHOWN names it in the warning. */
 int vu_state_parse(FILE *f, const char *shown, struct vu_records *out);
 /* RECS as the state file NAME holds them: what vu_state_parse reads back. */
 void vu_state_format(FILE *f, const char *name, const struct vu_records *recs);
-/* Write all of NAME: temporary file, fsync, rename. No records removes it. */
+/*
+ * Write all of NAME: temporary file, fsync, rename. No records removes it.
+ * Records read from a damaged file are not written: -EBADMSG.
+ */
 int vu_state_write(const char *name, const struct vu_records *recs);
 void vu_records_free(struct vu_records *recs);
 

@@ -17,6 +17,7 @@ int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
 	int fd;
 
 	v->timeout_ms = timeout_ms;
+	v->owner = vu_vfio_owner();
 	fd = vu_state_begin(VU_STATE_DEVICES, &v->devices, timeout_ms, vu_dry_run);
 	if (fd >= 0 || vu_dry_run) {
 		/* Under the same lock: one begin per command. */
@@ -24,21 +25,41 @@ int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
 		struct vu_records *recs[] = { &v->modules, &v->inserted };
 
 		for (int i = 0; i < 2; i++) {
-			int err = vu_state_read(names[i], recs[i]);
+			int err = vu_state_load(names[i], recs[i]);
 
-			if (err < 0 && err != -EBADMSG) {
-				vu_errc(err, "/run/vfio-utils/%s: cannot read", names[i]);
-				if (!vu_dry_run) {
-					vu_records_free(&v->devices);
-					vu_records_free(&v->modules);
-					vu_records_free(&v->inserted);
-					vu_state_unlock(fd);
-					return err;
-				}
+			if (err < 0 && err != -EBADMSG && !vu_dry_run) {
+				vu_vfio_free(v);
+				vu_state_unlock(fd);
+				return err;
 			}
 		}
 	}
 	return fd;
+}
+
+bool vu_vfio_damaged(const struct vu_vfio *v, const char **name)
+{
+	static const char *const names[] = { VU_STATE_DEVICES, VU_STATE_MODULES, VU_STATE_LOADED };
+	const struct vu_records *recs[] = { &v->devices, &v->modules, &v->inserted };
+
+	for (int i = 0; i < 3; i++)
+		if (recs[i]->damaged) {
+			*name = names[i];
+			return true;
+		}
+	return false;
+}
+
+int vu_vfio_keep_aside(struct vu_vfio *v)
+{
+	static const char *const names[] = { VU_STATE_DEVICES, VU_STATE_MODULES, VU_STATE_LOADED };
+	struct vu_records *recs[] = { &v->devices, &v->modules, &v->inserted };
+	int err = 0;
+
+	for (int i = 0; i < 3; i++)
+		if (recs[i]->damaged && vu_state_keep_aside(names[i], recs[i]) < 0)
+			err = -EIO;
+	return err;
 }
 
 static int save(struct vu_vfio *v)
@@ -50,15 +71,60 @@ static int save(struct vu_vfio *v)
 	return err ? err : vu_state_save(VU_STATE_LOADED, &v->inserted, vu_dry_run);
 }
 
-int vu_vfio_end(struct vu_vfio *v)
+void vu_vfio_free(struct vu_vfio *v)
 {
-	int err = save(v);
-
 	vu_names_free(&v->loaded);
 	vu_records_free(&v->devices);
 	vu_records_free(&v->modules);
 	vu_records_free(&v->inserted);
+}
+
+int vu_vfio_end(struct vu_vfio *v)
+{
+	int err = save(v);
+
+	vu_vfio_free(v);
 	return err;
+}
+
+const char *vu_vfio_owner(void)
+{
+	static char owner[VU_STATE_TEXT];
+	const char *guest = getenv("VFIO_UTILS_GUEST");
+	char esc[1024];
+	size_t len = 0;
+
+	if (!guest || !*guest || !getenv("VFIO_UTILS_HOOK"))
+		return NULL;
+	/* As the state alphabet allows: other bytes as \xNN, as systemd escapes unit names. */
+	for (const char *c = guest; *c && len + 5 < sizeof(esc); c++) {
+		char one[2] = { *c, '\0' };
+
+		if (*c != '\\' && vu_state_valid_text(one))
+			esc[len++] = *c;
+		else
+			len += (size_t)snprintf(esc + len, sizeof(esc) - len, "\\x%02x",
+						(unsigned char)*c);
+	}
+	esc[len] = '\0';
+	if (len < sizeof(owner)) {
+		memcpy(owner, esc, len + 1);
+	} else {
+		/* Too long to hold whole: its start and a hash, which two names hardly share. */
+		unsigned long long h = 14695981039346656037ULL;
+
+		for (const char *c = guest; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		snprintf(owner, sizeof(owner), "%.40s:%016llx", esc, h);
+	}
+	return owner;
+}
+
+bool vu_vfio_owns(const struct vu_vfio *v, const struct vu_record *r)
+{
+	const char *dom = vu_record_get(r, "domain");
+
+	return !v->owner || (dom && strcmp(dom, v->owner) == 0);
 }
 
 void vu_dev_refresh_driver(struct vu_dev *d)
@@ -293,8 +359,9 @@ static int remember(struct vu_vfio *v, const struct vu_dev *d)
 		snprintf(override, sizeof(override), "-");
 	if (d->driver[0] && vu_driver_module(d->driver, module, sizeof(module)) < 0)
 		module[0] = '\0';
+	/* A hook's guest owns what it took: its release gives back that, and no other's. */
 	if (!vu_records_set(&v->devices, d->name, "driver", d->driver, "module", module, "override",
-			    override, (char *)NULL))
+			    override, v->owner ? "domain" : (char *)NULL, v->owner, (char *)NULL))
 		return -EINVAL;
 	return 1;
 }

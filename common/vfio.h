@@ -18,16 +18,35 @@
 struct vu_vfio {
 	struct vu_kmod *kmod;
 	int timeout_ms;
+	/*
+	 * The guest whose hook runs this command (VFIO_UTILS_GUEST from
+	 * hook-run), as a state value: its records are its own. NULL outside a hook.
+	 */
+	const char *owner;
 	struct vu_records devices;
 	struct vu_records modules;
 	struct vu_records inserted; /* VU_STATE_LOADED, in load order */
 	struct vu_names loaded;	    /* modules this run inserted, for a rollback */
 };
 
-/* Take the lock and read both state files; a damaged file has been reported. */
+/*
+ * Take the lock and read the three state files; the lock's fd (see
+ * vu_state_begin). A damaged file has been reported and is marked so: see
+ * vu_vfio_damaged.
+ */
 int vu_vfio_begin(struct vu_vfio *v, int timeout_ms);
-/* Write the state back (not under dry run) and drop the lock. */
+/* Write the state back (not under dry run) and free it; the caller drops the lock. */
 int vu_vfio_end(struct vu_vfio *v);
+/* Free the state without writing it: nothing was changed. */
+void vu_vfio_free(struct vu_vfio *v);
+/* Whether a state file was damaged; NAME, the first such. */
+bool vu_vfio_damaged(const struct vu_vfio *v, const char **name);
+/* Keep every damaged state file aside (vu_state_keep_aside); 0 or -EIO. */
+int vu_vfio_keep_aside(struct vu_vfio *v);
+/* The guest of the hook this runs in, escaped for the state file; NULL outside a hook. */
+const char *vu_vfio_owner(void);
+/* Whether record R is this run's to give back: every record outside a hook, its guest's in one. */
+bool vu_vfio_owns(const struct vu_vfio *v, const struct vu_record *r);
 
 /* The vfio modules, in removal order; NULL-terminated. */
 extern const char *const vu_vfio_modules[];

@@ -380,3 +380,142 @@ logger() {
 	assert_failure 2
 	assert_output "vfio-bind: $BATS_TEST_TMPDIR/bomb.xml: not a libvirt domain XML: it declares a document type (<!DOCTYPE), which no domain has"
 }
+
+# Issue 20, state that must not be lost.
+
+@test "a damaged devices file is never written over or deleted: kept aside, the kernel's view restored, exit 1" {
+	local kind before f
+	for kind in empty bom crlf; do
+		sim_up "$SINGLE"
+		before=$(sim_snapshot)
+		on_sim vfio-bind --group 09:00.0 >/dev/null
+		f=$SIMROOT/run/vfio-utils/devices
+		case $kind in
+		empty) : >"$f" ;;
+		bom) printf '\357\273\277%s\n' "$(cat "$f")" >"$f" ;;
+		crlf) sed -i 's/$/\r/' "$f" ;;
+		esac
+		cp "$f" "$BATS_TEST_TMPDIR/damaged"
+		# another VM's records may be in it: vfio-bind changes nothing
+		run on_sim vfio-bind 09:00.1
+		assert_failure 1
+		assert_line --partial "vfio-bind: /run/vfio-utils/devices: damaged: vfio-bind will not write over it"
+		cmp "$f" "$BATS_TEST_TMPDIR/damaged"
+		assert_equal "$(driver_of 0000:09:00.0)" vfio-pci
+		# --restore keeps it aside, gives back what the kernel shows on vfio-pci, says so
+		run on_sim vfio-unbind --restore
+		assert_failure 1
+		assert_line --partial "/run/vfio-utils/devices: kept aside as /run/vfio-utils/devices.damaged-"
+		[ ! -e "$f" ]
+		cmp "$(ls "$f".damaged-*)" "$BATS_TEST_TMPDIR/damaged"
+		assert_equal "$(sim_snapshot)" "$before"
+		sim_down
+		rm -rf "$SIMROOT/run/vfio-utils"
+	done
+}
+
+@test "a temporary file a killed save left is removed under the lock; a FIFO never hangs a command" {
+	sim_up "$SINGLE"
+	on_sim vfio-bind 09:00.1 >/dev/null
+	local d=$SIMROOT/run/vfio-utils
+	echo half >"$d/devices.new"
+	on_sim vtcon list >/dev/null # takes no lock
+	[ -e "$d/devices.new" ]
+	run on_sim vfio-unbind --restore
+	assert_success
+	[ ! -e "$d/devices.new" ]
+	# a FIFO where a state file or its temporary goes
+	mkfifo "$d/devices"
+	run timeout 10 sim exec "$SIMROOT" -- vfio-bind 09:00.1
+	assert_failure 1
+	assert_output "vfio-bind: /run/vfio-utils/devices: cannot read: not a regular file"
+	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
+	rm "$d/devices"
+	mkfifo "$d/devices.new"
+	run timeout 10 sim exec "$SIMROOT" -- vfio-bind 09:00.1
+	assert_success
+	[ -f "$d/devices" ] && [ ! -e "$d/devices.new" ]
+	rm "$d/lock"
+	mkfifo "$d/lock"
+	run timeout 10 sim exec "$SIMROOT" -- vfio-unbind --restore
+	assert_failure 1
+	assert_output "vfio-unbind: /run/vfio-utils: cannot take the lock: Operation not permitted"
+}
+
+@test "a state file of 16,000 records is read whole, the last record of a key winning" {
+	sim_up "$SINGLE"
+	mkdir -p -m 0700 "$SIMROOT/run/vfio-utils"
+	{
+		echo '# vfio-utils state 1 devices'
+		for ((i = 0; i < 16000; i++)); do printf '0001:%02x:%02x.%x driver=x module=- override=-\n' $((i / 256 % 256)) $((i / 8 % 32)) $((i % 8)); done
+		echo '0000:09:00.1 driver=none module=- override=-'
+		echo '0000:09:00.1 driver=snd_hda_intel module=snd_hda_intel override=-'
+		echo '# end'
+	} >"$SIMROOT/run/vfio-utils/devices"
+	on_sim vfio-bind 09:00.1 >/dev/null
+	run on_sim vfio-unbind -q 09:00.1
+	assert_success
+	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
+	run grep -c '^0001:' "$SIMROOT/run/vfio-utils/devices"
+	assert_output 16000
+}
+
+@test "records belong to the guest whose hook made them: its release gives back only its own" {
+	sim_up "$DUAL"
+	local before
+	before=$(sim_snapshot)
+	mkdir -p "$H/qemu.d/"{a,b}/{prepare/begin,release/end}
+	printf '#!/bin/sh\nvfio-bind --group 01:00.0\n' >"$H/qemu.d/a/prepare/begin/s"
+	printf '#!/bin/sh\nvfio-bind 09:00.3\n' >"$H/qemu.d/b/prepare/begin/s"
+	printf '#!/bin/sh\nvfio-unbind --restore\n' >"$H/qemu.d/a/release/end/s"
+	cp "$H/qemu.d/a/release/end/s" "$H/qemu.d/b/release/end/s"
+	chmod 755 "$H"/qemu.d/*/*/*/s
+	on_sim "$H/qemu" a prepare begin - </dev/null
+	on_sim "$H/qemu" b prepare begin - </dev/null # b's QEMU has not opened its group yet
+	assert_equal "$(driver_of 0000:09:00.3)" vfio-pci
+	run on_sim "$H/qemu" a release end - </dev/null
+	assert_success
+	assert_equal "$(driver_of 0000:01:00.0)" nvidia
+	assert_equal "$(driver_of 0000:01:00.1)" snd_hda_intel
+	assert_equal "$(driver_of 0000:09:00.3)" vfio-pci # b's, still
+	run on_sim "$H/qemu" b release end - </dev/null
+	assert_success
+	assert_equal "$(sim_snapshot)" "$before"
+	# outside a hook, --restore gives back everything, as it always has
+	on_sim "$H/qemu" a prepare begin - </dev/null
+	on_sim "$H/qemu" b prepare begin - </dev/null
+	on_sim vfio-unbind --restore >/dev/null
+	assert_equal "$(sim_snapshot)" "$before"
+}
+
+@test "damaged screen records: unbind and stop change nothing, bind and start keep them aside and bring the screen back" {
+	sim_up "$SINGLE"
+	PATH=$STANDINS:$PATH
+	dm_boot
+	local before f
+	before=$(screen_snapshot)
+	on_sim dm-ctl stop >/dev/null
+	on_sim vtcon unbind >/dev/null
+	on_sim efifb unbind >/dev/null
+	for f in dm vtcon efifb; do sed -i 's/$/\r/' "$SIMROOT/run/vfio-utils/$f"; done
+	run on_sim vtcon unbind
+	assert_failure 1
+	assert_line --index 0 "vtcon: warning: /run/vfio-utils/vtcon:2: damaged state file"
+	assert_line --index 1 "vtcon: /run/vfio-utils/vtcon: damaged: not written over ('vtcon bind' keeps it aside); nothing changed"
+	run on_sim efifb unbind
+	assert_failure 1
+	assert_line --index 1 "efifb: /run/vfio-utils/efifb: damaged: not written over ('efifb bind' keeps it aside); nothing changed"
+	run on_sim dm-ctl stop
+	assert_failure 1
+	assert_line "dm-ctl: /run/vfio-utils/dm: damaged: not written over ('dm-ctl start' keeps it aside); nothing changed"
+	for f in efifb vtcon dm-ctl; do
+		run on_sim "$f" "$([ "$f" = dm-ctl ] && echo start || echo bind)"
+		assert_failure 1
+		assert_line --partial "kept aside as /run/vfio-utils/"
+	done
+	assert_equal "$(screen_snapshot)" "$before"
+	run ls "$SIMROOT/run/vfio-utils"
+	assert_line --regexp '^dm.damaged-'
+	assert_line --regexp '^vtcon.damaged-'
+	assert_line --regexp '^efifb.damaged-'
+}

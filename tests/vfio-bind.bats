@@ -336,13 +336,14 @@ killed_at() {
 	assert_equal "$(driver_of 0000:01:00.0)" nvidia
 }
 
-@test "a damaged state file is reported, and restore falls back to what the system tells" {
+@test "a damaged state file is reported, kept aside, and restore falls back to what the system tells" {
 	sim_up $SINGLE
 	vfio_bind 09:00.0 09:00.1
 	printf 'garbage\n' >"$SIMROOT/run/vfio-utils/devices"
 	run vfio_unbind 09:00.0 09:00.1
-	assert_success
-	assert_line --index 0 "vfio-unbind: warning: /run/vfio-utils/devices: damaged state file (no header): using what it can tell from the system"
+	assert_failure 1
+	assert_line --index 0 "vfio-unbind: warning: /run/vfio-utils/devices: damaged state file (no header)"
+	assert_line --index 1 --regexp "^vfio-unbind: warning: /run/vfio-utils/devices: kept aside as /run/vfio-utils/devices.damaged-[0-9T]+; going by what the system shows$"
 	assert_equal "$(driver_of 0000:09:00.0)" nvidia
 	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
 }

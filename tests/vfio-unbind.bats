@@ -86,8 +86,9 @@ vfio_unbind() { on_sim vfio-unbind "$@"; }
 	vfio_bind 09:00.0 09:00.1
 	sed -i '2a\0000:09:00.7 driver=<script>' "$SIMROOT/run/vfio-utils/devices"
 	run vfio_unbind --restore
-	assert_success
-	assert_line --index 0 "vfio-unbind: warning: /run/vfio-utils/devices:3: damaged state file: using what it can tell from the system"
+	assert_failure 1
+	assert_line --index 0 "vfio-unbind: warning: /run/vfio-utils/devices:3: damaged state file"
+	assert_line --index 1 --partial "vfio-unbind: warning: /run/vfio-utils/devices: kept aside as "
 	assert_equal "$(driver_of 0000:09:00.0)" nvidia
 	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
 }
