@@ -286,7 +286,7 @@ static int parsed(struct vu_records *out, struct keyset *k, size_t *cap, const s
 	if ((out->n + 1) * 2 > k->cap && key_grow(k, out) < 0)
 		return -ENOMEM;
 	slot = key_slot(k, out, r->key);
-	if (*slot) {
+	if (*slot && out->v) {
 		out->v[*slot - 1] = *r;
 		return 0;
 	}
