@@ -451,44 +451,97 @@ static bool gpus_back(const char *gpus)
 	return true;
 }
 
-static int stop(const struct dm *dm, struct vu_records *recs, bool isolate)
+/*
+ * Remember what stop is about to stop (first: start knows what to bring back
+ * even after a crash); false when there is nothing to stop, or it cannot be
+ * remembered.
+ */
+static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate, bool *todo)
 {
+	char gpus[VU_STATE_TEXT];
+
+	*todo = false;
 	if (!dm->service[0]) {
 		vu_report("no display manager configured: nothing to stop");
-	} else if (!dm->active) {
-		vu_report("%s is not running: nothing to stop", dm->service);
-	} else {
-		char gpus[VU_STATE_TEXT];
-
-		/* Remembered first: start knows what to bring back even after a crash here. */
-		held_gpus(gpus, sizeof(gpus));
-		if (!vu_records_set(recs, dm->name, "init", init_names[dm->init], "service",
-				    dm->service, "how", isolate ? "isolate" : "stop", "gpus", gpus,
-				    (char *)NULL) ||
-		    vu_state_save(STATE, recs, vu_dry_run) < 0 || act(dm, true, isolate) < 0)
-			return VU_EXIT_FAIL;
+		return VU_EXIT_OK;
 	}
+	if (!dm->active) {
+		vu_report("%s is not running: nothing to stop", dm->service);
+		return VU_EXIT_OK;
+	}
+	held_gpus(gpus, sizeof(gpus));
+	if (!vu_records_set(recs, dm->name, "init", init_names[dm->init], "service", dm->service,
+			    "how", isolate ? "isolate" : "stop", "gpus", gpus, (char *)NULL))
+		return VU_EXIT_FAIL;
+	*todo = true;
 	return VU_EXIT_OK;
 }
 
-static int start(struct dm *dm, struct vu_records *recs)
+/*
+ * Whether the modules vfio-bind --unload removed are loaded again: without
+ * nvidia_drm, nvidia's GPU has no /dev/dri card, and X starts on nothing.
+ */
+static bool modules_back(void)
 {
-	if (recs->n == 0) {
-		vu_report("nothing stopped by dm-ctl: nothing to start");
-		return VU_EXIT_OK;
-	}
-	for (size_t i = recs->n; i-- > 0;) {
-		const char *service = vu_record_get(&recs->v[i], "service");
-		const char *how = vu_record_get(&recs->v[i], "how");
-		bool isolate = how && strcmp(how, "isolate") == 0;
+	struct vu_records mods;
+	bool back = true;
+	char path[PATH_MAX];
 
-		if (service)
-			set(dm->service, sizeof(dm->service), service, "");
-		if (!gpus_back(vu_record_get(&recs->v[i], "gpus")) || act(dm, false, isolate) < 0)
-			return VU_EXIT_FAIL;
-		vu_records_del(recs, recs->v[i].key);
+	if (vu_state_read("modules", &mods) < 0 && mods.n == 0)
+		return true; /* unreadable: vfio-unbind says so; nothing to go by here */
+	for (size_t i = 0; back && i < mods.n; i++)
+		if (vu_path(path, sizeof(path), "/sys/module/%s", mods.v[i].key) == 0 &&
+		    !vu_exists(path)) {
+			vu_err("%s: removed by vfio-bind --unload and not loaded again: the display "
+			       "manager would start without it (vfio-unbind --restore first)",
+			       mods.v[i].key);
+			back = false;
+		}
+	vu_records_free(&mods);
+	return back;
+}
+
+/* The records start may act on now: their GPUs and modules are back. */
+static int plan_start(const struct vu_records *recs, bool *ready)
+{
+	int status = VU_EXIT_OK;
+	bool modules = modules_back();
+
+	if (recs->n == 0)
+		vu_report("nothing stopped by dm-ctl: nothing to start");
+	for (size_t i = 0; i < recs->n; i++) {
+		ready[i] = modules && gpus_back(vu_record_get(&recs->v[i], "gpus"));
+		if (!ready[i])
+			status = VU_EXIT_FAIL;
 	}
-	return VU_EXIT_OK;
+	return status;
+}
+
+/* Start what record R says was stopped; 0 or -EIO. */
+static int start_one(struct dm *dm, const struct vu_record *r)
+{
+	const char *service = vu_record_get(r, "service"), *how = vu_record_get(r, "how");
+
+	if (service)
+		set(dm->service, sizeof(dm->service), service, "");
+	return act(dm, false, how && strcmp(how, "isolate") == 0);
+}
+
+/* The records started, dropped under the lock again: unless another stop wrote them anew. */
+static int forget_started(const struct vu_records *done, int timeout_ms)
+{
+	struct vu_records now;
+	int lock = vu_state_begin(STATE, &now, timeout_ms, vu_dry_run);
+
+	if (lock < 0 && !vu_dry_run)
+		return VU_EXIT_FAIL;
+	for (size_t i = 0; i < done->n; i++) {
+		struct vu_record *r = vu_records_find(&now, done->v[i].key);
+
+		if (r && memcmp(r, &done->v[i], sizeof(*r)) == 0)
+			vu_records_del(&now, done->v[i].key);
+	}
+	return vu_state_end(STATE, &now, lock, vu_dry_run) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
 }
 
 static int status(const struct dm *dm, bool json)
@@ -575,6 +628,10 @@ int main(int argc, char **argv)
 
 	if (strcmp(what, "status") == 0)
 		return detect_for(&dm, isolate) < 0 ? VU_EXIT_FAIL : status(&dm, json);
+	/*
+	 * The lock covers the change to what is remembered, never the wait for
+	 * systemctl or for the GPU: another VM's vfio-bind may need it meanwhile.
+	 */
 	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
@@ -585,21 +642,47 @@ int main(int argc, char **argv)
 		vu_state_keep_aside(STATE, &recs);
 	/* Asked under the lock: another run may have started or stopped it meanwhile. */
 	if (detect_for(&dm, isolate) < 0) {
-		st = VU_EXIT_FAIL;
-	} else if (strcmp(what, "stop") == 0) {
-		st = stop(&dm, &recs, isolate);
-	} else {
-		/* Nothing to go by: the display manager the system has, if it is not running. */
-		if (damaged && dm.service[0] && !dm.active)
-			vu_records_set(&recs, dm.name, "init", init_names[dm.init], "service",
-				       dm.service, "how", "stop", (char *)NULL);
-		st = start(&dm, &recs);
-		st = damaged ? VU_EXIT_FAIL : st;
+		vu_state_unlock(lock);
+		vu_records_free(&recs);
+		return VU_EXIT_FAIL;
 	}
-	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
-		st = VU_EXIT_FAIL;
-	/* The lock covers the change, not the wait for the GPU. */
-	if (st == VU_EXIT_OK && strcmp(what, "stop") == 0 && !vu_dry_run)
-		st = wait_free(timeout_ms);
+	if (strcmp(what, "stop") == 0) {
+		bool todo;
+
+		st = plan_stop(&dm, &recs, isolate, &todo);
+		if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
+			st = VU_EXIT_FAIL;
+		if (st == VU_EXIT_OK && todo && act(&dm, true, isolate) < 0)
+			st = VU_EXIT_FAIL;
+		if (st == VU_EXIT_OK && !vu_dry_run)
+			st = wait_free(timeout_ms);
+		return st;
+	}
+	/* Nothing to go by: the display manager the system has, if it is not running. */
+	if (damaged && dm.service[0] && !dm.active)
+		vu_records_set(&recs, dm.name, "init", init_names[dm.init], "service", dm.service,
+			       "how", "stop", (char *)NULL);
+	{
+		bool ready[recs.n + 1];
+		struct vu_records done = { 0 };
+
+		st = plan_start(&recs, ready);
+		/* A damaged file was kept aside: what it held is started, not saved again. */
+		if (damaged)
+			st = VU_EXIT_FAIL;
+		vu_state_unlock(lock);
+		for (size_t i = recs.n; i-- > 0;) {
+			if (!ready[i])
+				continue;
+			if (start_one(&dm, &recs.v[i]) < 0)
+				st = VU_EXIT_FAIL;
+			else if (!vu_records_put(&done, &recs.v[i]))
+				st = VU_EXIT_FAIL;
+		}
+		if (done.n && !damaged && forget_started(&done, timeout_ms) != VU_EXIT_OK)
+			st = VU_EXIT_FAIL;
+		vu_records_free(&done);
+		vu_records_free(&recs);
+	}
 	return st;
 }

@@ -15,8 +15,11 @@
 #include "state.h"
 #include "sysfs.h"
 
+enum {
+	OPT_TIMEOUT = VU_OPT_CMD,
+};
+
 #define STATE		"efifb"
-#define LOCK_TIMEOUT_MS 20000
 
 /* Every platform device the kernel may make for the firmware's framebuffer. */
 static const char *const kinds[] = { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer",
@@ -48,6 +51,7 @@ static noreturn void usage(void)
 	      "  bind               bind again what unbind remembered\n"
 	      "\n"
 	      "Options:\n"
+	      "      --timeout SECONDS  give up on a write the kernel does not finish (20)\n"
 	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
 	      "      --json         status as JSON\n" VU_USAGE_COMMON "\n"
 	      "Exit status: 0 done (or nothing to do), 1 failed, 2 usage error.\n"
@@ -188,7 +192,7 @@ static int status(const struct fb *fbs, size_t n, bool json)
 	return VU_EXIT_OK;
 }
 
-static int set_driver(const struct fb *f, const char *driver, bool bind)
+static int set_driver(const struct fb *f, const char *driver, bool bind, int timeout_ms)
 {
 	char path[PATH_MAX];
 	int err;
@@ -196,14 +200,20 @@ static int set_driver(const struct fb *f, const char *driver, bool bind)
 	if ((err = vu_path(path, sizeof(path), "/sys/bus/platform/drivers/%s/%s", driver,
 			   bind ? "bind" : "unbind")) < 0)
 		return err;
-	if ((err = vu_act_write(path, f->name)) < 0) {
+	/* A driver's probe or remove can wait on the console lock or the GPU: a deadline. */
+	if ((err = vu_act_write_timeout(path, f->name, timeout_ms)) == -ETIMEDOUT) {
+		vu_err("%s: the kernel did not finish the %s in %d s: left to it, still remembered",
+		       f->name, bind ? "bind" : "unbind", timeout_ms / 1000);
+		return err;
+	}
+	if (err < 0) {
 		vu_errc(err, "%s: %s %s failed", f->name, bind ? "bind to" : "unbind from", driver);
 		return err;
 	}
 	return 0;
 }
 
-static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs)
+static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs, int timeout_ms)
 {
 	int status = VU_EXIT_OK;
 	bool any = false;
@@ -219,7 +229,7 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs)
 		if ((!vu_records_find(recs, f->name) &&
 		     !vu_records_set(recs, f->name, "driver", f->driver, (char *)NULL)) ||
 		    vu_state_save(STATE, recs, vu_dry_run) < 0 ||
-		    set_driver(f, f->driver, false) < 0) {
+		    set_driver(f, f->driver, false, timeout_ms) < 0) {
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -257,7 +267,7 @@ static void remember_unbound(const struct fb *fbs, size_t n, struct vu_records *
 	}
 }
 
-static int bind(const struct fb *fbs, size_t n, struct vu_records *recs)
+static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int timeout_ms)
 {
 	int status = VU_EXIT_OK;
 
@@ -285,7 +295,7 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs)
 			vu_records_del(recs, name);
 			continue;
 		}
-		if (!driver || set_driver(f, driver, true) < 0) {
+		if (!driver || set_driver(f, driver, true, timeout_ms) < 0) {
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -306,6 +316,7 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, VU_OPT_JSON },
 		VU_LONGOPTS_COMMON,
@@ -316,12 +327,15 @@ int main(int argc, char **argv)
 	bool json = false, damaged;
 	struct fb *fbs;
 	size_t n;
-	int opt, st, lock;
+	int opt, st, lock, timeout_ms = 20000;
 
 	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
 			continue;
 		switch (opt) {
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
+			break;
 		case 'n':
 			vu_dry_run = true;
 			break;
@@ -344,7 +358,7 @@ int main(int argc, char **argv)
 		free(fbs);
 		return st;
 	}
-	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
+	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
 	if (recs.damaged && strcmp(what, "unbind") == 0)
@@ -357,12 +371,12 @@ int main(int argc, char **argv)
 		st = VU_EXIT_FAIL;
 		fbs = NULL;
 	} else if (strcmp(what, "unbind") == 0) {
-		st = unbind(fbs, n, &recs);
+		st = unbind(fbs, n, &recs, timeout_ms);
 	} else {
 		/* Nothing to go by: every framebuffer without a driver gets its own kind's. */
 		if (damaged)
 			remember_unbound(fbs, n, &recs);
-		st = bind(fbs, n, &recs);
+		st = bind(fbs, n, &recs, timeout_ms);
 		st = damaged ? VU_EXIT_FAIL : st;
 	}
 	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)

@@ -227,11 +227,34 @@ static int refusals(const struct vu_devs *devs, struct vu_dev **targets, size_t 
 	return VU_EXIT_OK;
 }
 
+/* Load again, newest first, the modules of PLAN this run removed (those marked in GONE). */
+static void reload_removed(struct vu_vfio *v, const struct vu_names *plan, const bool *gone)
+{
+	for (size_t i = plan->n; i-- > 0;) {
+		int err;
+
+		if (!gone[i])
+			continue;
+		vu_act_command("%s %s", vu_act_modprobe(), plan->v[i]);
+		if (vu_dry_run)
+			continue;
+		if ((err = vu_mod_load(v->kmod, plan->v[i], NULL)) < 0 && err != -EEXIST)
+			vu_errc(err, "%s: cannot load it again (vfio-unbind --restore tries again)",
+				plan->v[i]);
+		else
+			vu_records_del(&v->modules, plan->v[i]);
+	}
+}
+
+/*
+ * --unload: remove PLAN's modules, holders first. All or nothing, as the
+ * binding is: one that will not go brings back those already removed.
+ */
 static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const char *dev)
 {
 	char done[1024] = "";
+	bool gone[plan->n + 1];
 	size_t len = 0;
-	int status = VU_EXIT_OK;
 
 	/* Remembered before removal: vfio-unbind reloads them, whatever happens next. */
 	for (size_t i = 0; i < plan->n; i++)
@@ -239,6 +262,7 @@ static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const 
 			return VU_EXIT_FAIL;
 	if (!vu_dry_run && vu_state_write(VU_STATE_MODULES, &v->modules) < 0)
 		return VU_EXIT_FAIL;
+	memset(gone, 0, sizeof(gone));
 	for (size_t i = 0; i < plan->n; i++) {
 		int err;
 
@@ -250,15 +274,18 @@ static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const 
 			continue; /* already gone */
 		if (err < 0) {
 			vu_errc(err, "%s: cannot unload", plan->v[i]);
-			vu_records_del(&v->modules, plan->v[i]);
-			status = VU_EXIT_FAIL;
-			continue;
+			/* This one and those after it are still loaded: nothing to remember. */
+			for (size_t k = i; k < plan->n; k++)
+				vu_records_del(&v->modules, plan->v[k]);
+			reload_removed(v, plan, gone);
+			return VU_EXIT_FAIL;
 		}
+		gone[i] = true;
 		len += (size_t)snprintf(done + len, sizeof(done) - len, " %s", plan->v[i]);
 	}
 	if (len)
 		vu_report("unloaded%s", done);
-	return status;
+	return VU_EXIT_OK;
 }
 
 static void json_report(struct result *res, size_t n, const struct vu_names *unload, int status)
@@ -283,6 +310,17 @@ static void json_report(struct result *res, size_t n, const struct vu_names *unl
 		vu_json_str(&j, NULL, unload->v[i]);
 	vu_json_end(&j);
 	vu_json_end(&j);
+}
+
+/* After the last device: every one this run bound goes back, and the vfio modules it loaded. */
+static void roll_back(struct vu_vfio *v, struct result *res, size_t n)
+{
+	for (size_t k = n; k-- > 0;)
+		if (res[k].outcome && strcmp(res[k].outcome, "bound") == 0 &&
+		    vu_vfio_restore(v, res[k].dev) == 0)
+			res[k].outcome = "rolled back";
+	vu_vfio_unload_loaded(v);
+	vu_err("nothing changed");
 }
 
 static int bind_all(struct vu_vfio *v, struct result *res, size_t n)
@@ -433,8 +471,9 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 	else
 		status = bind_all(&v, res, n);
-	if (status == VU_EXIT_OK && unload.n)
-		status = unload_modules(&v, &unload, targets[0]->name);
+	if (status == VU_EXIT_OK && unload.n &&
+	    (status = unload_modules(&v, &unload, targets[0]->name)) != VU_EXIT_OK)
+		roll_back(&v, res, n);
 	/* Devices the failed run never reached are not vfio-bind's to remember. */
 	for (size_t i = 0; status != VU_EXIT_OK && i < n; i++)
 		if (!res[i].outcome && res[i].dev->driver[0] &&

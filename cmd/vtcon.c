@@ -14,8 +14,11 @@
 #include "state.h"
 #include "sysfs.h"
 
+enum {
+	OPT_TIMEOUT = VU_OPT_CMD,
+};
+
 #define STATE		"vtcon"
-#define LOCK_TIMEOUT_MS 20000
 
 struct console {
 	char id[16];	/* vtcon1: changes when consoles come and go */
@@ -40,6 +43,7 @@ static noreturn void usage(void)
 	      "\n"
 	      "Options:\n"
 	      "  -a, --all          bind: every (M) console, remembered or not\n"
+	      "      --timeout SECONDS  give up on a write the kernel does not finish (20)\n"
 	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
 	      "      --json         list as JSON\n" VU_USAGE_COMMON "\n"
 	      "Exit status: 0 done (or nothing to do), 1 a console did not change, 2 usage error.\n"
@@ -143,7 +147,7 @@ static int list(const struct console *c, size_t n, bool json)
 }
 
 /* Write BIND and read it back: the kernel reports success whether or not it changed. */
-static int set_bind(struct console *c, bool bind)
+static int set_bind(struct console *c, bool bind, int timeout_ms)
 {
 	char path[PATH_MAX];
 	unsigned long now;
@@ -151,7 +155,14 @@ static int set_bind(struct console *c, bool bind)
 
 	if ((err = vu_path(path, sizeof(path), "/sys/class/vtconsole/%s/bind", c->id)) < 0)
 		return err;
-	if ((err = vu_act_write(path, bind ? "1" : "0")) < 0) {
+	/* fbcon takes the console lock, which a wedged GPU driver can hold: a deadline. */
+	if ((err = vu_act_write_timeout(path, bind ? "1" : "0", timeout_ms)) == -ETIMEDOUT) {
+		vu_err("%s (%s): the kernel did not finish the write to bind in %d s: left to it, "
+		       "still remembered",
+		       c->id, c->name, timeout_ms / 1000);
+		return err;
+	}
+	if (err < 0) {
 		vu_errc(err, "%s (%s): cannot write bind", c->id, c->name);
 		return err;
 	}
@@ -171,9 +182,9 @@ static int set_bind(struct console *c, bool bind)
 	return 0;
 }
 
-static int unbind(struct console *c, size_t n, struct vu_records *recs)
+static int unbind(struct console *c, size_t n, struct vu_records *recs, int timeout_ms)
 {
-	int status = VU_EXIT_OK;
+	int status = VU_EXIT_OK, err;
 	bool any = false;
 
 	for (size_t i = 0; i < n; i++) {
@@ -191,8 +202,10 @@ static int unbind(struct console *c, size_t n, struct vu_records *recs)
 			status = VU_EXIT_FAIL;
 			continue;
 		}
-		if (set_bind(&c[i], false) < 0) {
-			vu_records_del(recs, c[i].key);
+		if ((err = set_bind(&c[i], false, timeout_ms)) < 0) {
+			/* Still at it in the kernel, it may yet unbind: bind brings it back. */
+			if (err != -ETIMEDOUT)
+				vu_records_del(recs, c[i].key);
 			status = VU_EXIT_FAIL;
 		}
 	}
@@ -201,7 +214,7 @@ static int unbind(struct console *c, size_t n, struct vu_records *recs)
 	return status;
 }
 
-static int bind(struct console *c, size_t n, struct vu_records *recs, bool all)
+static int bind(struct console *c, size_t n, struct vu_records *recs, bool all, int timeout_ms)
 {
 	int status = VU_EXIT_OK;
 
@@ -226,7 +239,7 @@ static int bind(struct console *c, size_t n, struct vu_records *recs, bool all)
 			continue;
 		if (c[i].bound)
 			vu_report("%s (%s): already bound", c[i].id, c[i].name);
-		else if (set_bind(&c[i], true) < 0) {
+		else if (set_bind(&c[i], true, timeout_ms) < 0) {
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -239,6 +252,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, VU_OPT_JSON },
 		VU_LONGOPTS_COMMON,
@@ -249,7 +263,7 @@ int main(int argc, char **argv)
 	bool all = false, json = false;
 	struct console *c;
 	size_t n;
-	int opt, status, lock;
+	int opt, status, lock, timeout_ms = 20000;
 
 	while ((opt = getopt_long(argc, argv, "anvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
@@ -257,6 +271,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'a':
 			all = true;
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
 			break;
 		case 'n':
 			vu_dry_run = true;
@@ -282,7 +299,7 @@ int main(int argc, char **argv)
 		free(c);
 		return status;
 	}
-	lock = vu_state_begin(STATE, &recs, LOCK_TIMEOUT_MS, vu_dry_run);
+	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
 	/* Unbinding would write over it; binding keeps it aside and binds every console. */
@@ -300,8 +317,8 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 		c = NULL;
 	} else if (strcmp(what, "unbind") == 0) {
-		status = unbind(c, n, &recs);
-	} else if (bind(c, n, &recs, all) != VU_EXIT_OK) {
+		status = unbind(c, n, &recs, timeout_ms);
+	} else if (bind(c, n, &recs, all, timeout_ms) != VU_EXIT_OK) {
 		status = VU_EXIT_FAIL;
 	}
 	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)

@@ -203,6 +203,15 @@ struct vu_record *vu_records_set(struct vu_records *recs, const char *key, ...)
 	return r;
 }
 
+struct vu_record *vu_records_put(struct vu_records *recs, const struct vu_record *r)
+{
+	struct vu_record *slot = add(recs, r->key);
+
+	if (slot)
+		*slot = *r;
+	return slot;
+}
+
 void vu_records_del(struct vu_records *recs, const char *key)
 {
 	struct vu_record *r = vu_records_find(recs, key);

@@ -97,6 +97,8 @@ struct vu_record *vu_records_find(const struct vu_records *recs, const char *key
  */
 struct vu_record *vu_records_set(struct vu_records *recs, const char *key, ...)
     __attribute__((sentinel));
+/* A copy of R, added or in place of the record of its key; NULL when out of memory. */
+struct vu_record *vu_records_put(struct vu_records *recs, const struct vu_record *r);
 void vu_records_del(struct vu_records *recs, const char *key);
 /* A field's value, NULL when absent; "-" stands for none. */
 const char *vu_record_get(const struct vu_record *r, const char *name);

@@ -14,12 +14,15 @@
 load helpers
 
 GPU=0000:09:00.0
-START=("dm-ctl stop" "vtcon unbind" "efifb unbind" "vfio-bind --timeout 1 --group $GPU")
-RELEASE=("vfio-unbind --timeout 1 --restore" "efifb bind" "vtcon bind" "dm-ctl start")
+T=0.5 # every command's deadline: a held write outlasts it
+RELEASE=("vfio-unbind --timeout $T --restore" "efifb --timeout $T bind" "vtcon --timeout $T bind" "dm-ctl start")
 
-setup_file() {
-	OPS=$BATS_FILE_TMPDIR/ops
-	export OPS
+# start [--unload]: the start sequence, README's with --unload too; its
+# operations are recorded once per variant.
+start() {
+	START=("dm-ctl stop" "vtcon --timeout $T unbind" "efifb --timeout $T unbind" "vfio-bind --timeout $T --group $* $GPU")
+	OPS=$BATS_FILE_TMPDIR/ops${1:-}
+	VARIANT=${1:+ $1}
 }
 
 setup() {
@@ -31,11 +34,12 @@ teardown() {
 	sim_down
 }
 
-# A fresh machine, booted and logged in; its state in $before.
+# A fresh machine, booted and logged in; its state, the same at every boot,
+# in $before.
 boot() {
 	sim_up "$SINGLE" "kernel 5.15.0-91-generic" >/dev/null
 	dm_boot
-	before=$(machine_state)
+	[ -n "${before:-}" ] || before=$(machine_state)
 }
 
 # The operations of a fault-free cycle: PHASE KIND TARGET SKIP, one a line;
@@ -74,7 +78,7 @@ run_cmd() {
 				for ((i = 0; i < 500; i++)); do [ -s "$pidfile" ] && break; sleep 0.01; done
 				kill -KILL "$(cat "$pidfile")" || true
 			else
-				sleep 1.2 # past --timeout 1: the command gives up, the write is late
+				sleep 0.8 # past --timeout: the command gives up, the write is late
 			fi
 			sim ctl "$SIMROOT" release writes
 			break
@@ -129,24 +133,43 @@ matrix() {
 		[ "$fired" -ge 1 ] || failures+=$'\n'"  $phase $op $target (#$skip): the fault never fired"
 		judge "$phase $op $target (#$skip)"
 	done <"$OPS"
-	echo "# fault matrix, $kind: $cases cases, $survived survivors" >&3
+	echo "# fault matrix, $kind$VARIANT: $cases cases, $survived survivors" >&3
 	[ -z "$failures" ] || fail "not back to the start after:$failures"
 }
 
 @test "EIO at every write and module operation of start and release" {
+	start
 	matrix errno
 }
 
 @test "every write and module operation blocks, then completes late" {
+	start
 	matrix block
 }
 
 @test "SIGKILL of the command at every write and module operation" {
+	start
+	matrix kill
+}
+
+@test "with --unload: EIO at every write and module operation" {
+	start --unload
+	matrix errno
+}
+
+@test "with --unload: every write and module operation blocks, then completes late" {
+	start --unload
+	matrix block
+}
+
+@test "with --unload: SIGKILL of the command at every write and module operation" {
+	start --unload
 	matrix kill
 }
 
 @test "the display manager: stop fails, start fails, dm-ctl killed while it waits" {
 	local cases=0 survived=0 failures= cmd
+	start
 	# stop fails: the start stops there; the release brings all back
 	boot
 	touch "$SIMROOT/run/standin/stop-fails"

@@ -1,8 +1,30 @@
 #!/usr/bin/env bats
-# The security review of hook-run and the state directory: each finding, with
-# the test that keeps it fixed. These commands run as root from libvirtd; the
-# guest name, the hook tree and /run/vfio-utils are what an attacker would aim
-# at.
+# The security review of hook-run, the state directory and what the commands
+# print: each finding, with the test that keeps it fixed. These commands run
+# as root from libvirtd; the guest name, the hook tree, /run/vfio-utils and
+# any string a user controls are what an attacker would aim at.
+#
+# First review (issue 8): the tests up to "a value the state file cannot hold".
+# Second review (issue 20), by its points:
+#   1  links checked link by link, the checked file executed:
+#        "a chain of links is checked link by link", "what runs is the file that was checked"
+#   2  the #! interpreter:        "a #! interpreter a user could change"
+#   3  deadlines that bound the hook and the screen commands:
+#        "a script stuck in the kernel", "vtcon and efifb writes have deadlines"
+#   4  closed stdin, the XML cap: "a closed stdin reaches scripts as an empty one"
+#   5  libvirt's arguments are data: "libvirt's four arguments are data"
+#   6  damaged state never lost:  "a damaged devices file is never written over",
+#                                 "damaged screen records"
+#   7  stale temporaries, FIFOs, linear parsing: "a temporary file a killed save left",
+#        "a state file of 16,000 records" (its speed: tests/bench/state)
+#   8  records belong to a guest: "records belong to the guest whose hook made them"
+#   9  dm-ctl start waits for the modules: "dm-ctl start refuses while the modules",
+#        and tests/faults.bats runs its matrix with --unload
+#   10 --unload all or nothing:   "vfio-bind --unload whose module removal fails"
+#   11 dm-ctl's lock:             "dm-ctl stop holds the lock for the change"
+#   12 --domain-xml ranges, entities: "--domain-xml: out-of-range addresses"
+#   13 untrusted strings escaped: "a process name with escapes", "a mount point with a newline"
+#   14 --help, --version, full disk: "--help and --version into a full disk fail"
 
 load helpers
 
@@ -518,4 +540,86 @@ logger() {
 	assert_line --regexp '^dm.damaged-'
 	assert_line --regexp '^vtcon.damaged-'
 	assert_line --regexp '^efifb.damaged-'
+}
+
+# Issue 20, the screen must come back.
+
+@test "dm-ctl start refuses while the modules vfio-bind --unload removed are not back" {
+	sim_up "$SINGLE" "kernel 5.15.0-91-generic"
+	PATH=$STANDINS:$PATH
+	dm_boot
+	local before
+	before=$(machine_state)
+	on_sim dm-ctl stop >/dev/null
+	on_sim vfio-bind --group --unload 09:00.0 >/dev/null
+	[ ! -e "$SIMROOT/sys/module/nvidia_drm" ]
+	sim ctl "$SIMROOT" fault module nvidia_drm load EIO once
+	run on_sim vfio-unbind --restore
+	assert_failure 1
+	assert_equal "$(driver_of 0000:09:00.0)" nvidia # the GPU is back, its DRM card is not
+	[ ! -e "$SIMROOT/dev/dri/card0" ]
+	run on_sim dm-ctl start
+	assert_failure 1
+	assert_output "dm-ctl: nvidia_drm: removed by vfio-bind --unload and not loaded again: the display manager would start without it (vfio-unbind --restore first)"
+	run on_sim dm-ctl status
+	assert_line "display manager: gdm (gdm.service, stopped)"
+	[ -e "$SIMROOT/run/vfio-utils/dm" ]
+	on_sim vfio-unbind --restore >/dev/null
+	on_sim dm-ctl start >/dev/null
+	assert_equal "$(machine_state)" "$before"
+}
+
+@test "vfio-bind --unload whose module removal fails undoes everything: all or nothing" {
+	sim_up "$SINGLE"
+	local before
+	before=$(sim_snapshot)
+	sim ctl "$SIMROOT" fault module nvidia unload EIO once
+	run on_sim vfio-bind --group --unload 09:00.0
+	assert_failure 1
+	assert_line "vfio-bind: nvidia: cannot unload: Input/output error"
+	assert_line "vfio-bind: nothing changed"
+	assert_equal "$(sim_snapshot)" "$before"
+	run ls "$SIMROOT/run/vfio-utils"
+	assert_output lock
+}
+
+@test "dm-ctl stop holds the lock for the change, not for systemctl's stop: another VM's vfio-bind goes on" {
+	sim_up "$DUAL"
+	PATH=$STANDINS:$PATH
+	dm_boot
+	echo 3 >"$SIMROOT/run/standin/stop-delay"
+	on_sim dm-ctl stop >/dev/null &
+	local stopper=$!
+	sleep 0.5
+	run on_sim vfio-bind --timeout 1 --group 01:00.0
+	assert_success
+	assert_equal "$(driver_of 0000:01:00.0)" vfio-pci
+	wait "$stopper"
+	run on_sim dm-ctl status
+	assert_line --partial "stopped)"
+}
+
+@test "vtcon and efifb writes have deadlines: a hung write is left to the kernel, the lock is free, the record kept" {
+	sim_up "$SINGLE" "kernel 5.15.0-91-generic"
+	PATH=$STANDINS:$PATH
+	local before
+	before=$(screen_snapshot)
+	sim ctl "$SIMROOT" fault write /sys/devices/virtual/vtconsole/vtcon1/bind block
+	run on_sim vtcon --timeout 1 unbind
+	assert_failure 1
+	assert_output "vtcon: vtcon1 (frame buffer device): the kernel did not finish the write to bind in 1 s: left to it, still remembered"
+	grep -q 'frame' "$SIMROOT/run/vfio-utils/vtcon"
+	sim ctl "$SIMROOT" fault write /sys/bus/platform/drivers/efi-framebuffer/unbind block
+	# the lock is free at once: the next command does not wait for the held write
+	run on_sim efifb --timeout 1 unbind
+	assert_failure 1
+	assert_output "efifb: efi-framebuffer.0: the kernel did not finish the unbind in 1 s: left to it, still remembered"
+	grep -q 'efi-framebuffer.0' "$SIMROOT/run/vfio-utils/efifb"
+	# the kernel finishes late; bind brings both back
+	sim ctl "$SIMROOT" release writes
+	run on_sim efifb bind
+	assert_success
+	run on_sim vtcon bind
+	assert_success
+	assert_equal "$(screen_snapshot)" "$before"
 }
