@@ -37,7 +37,7 @@ DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev l
 DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
               libfuse3-dev fuse3 kmod libkmod-dev libvirt-daemon-system libvirt-clients \
               qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind \
-              cppcheck clang-tidy
+              cppcheck clang-tidy cpio xz-utils e2fsprogs iproute2
 
 # Fuzz harnesses (tests/fuzz): libFuzzer targets under make fuzz (clang), and
 # replayers of the kept inputs for make check (any compiler).

@@ -150,13 +150,13 @@ static int query(struct dm *dm, const char *name, char *const args[], char *out,
 /* Run the init system's tool with ARGS; its exit status or -errno (reported). */
 static int run_tool(const char *name, char *const args[], char *out, size_t size)
 {
-	char path[PATH_MAX], *argv[8];
+	char path[PATH_MAX], *argv[18];
 	int i, err;
 
 	if ((err = tool(name, path, sizeof(path))) < 0)
 		return err;
 	argv[0] = path;
-	for (i = 0; i < 6 && args[i]; i++)
+	for (i = 0; i < 16 && args[i]; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
 	err = vu_run(argv, out, size);
@@ -329,8 +329,11 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Until no process holds a GPU node: what 'sleep 5' hoped for, checked instead of guessed. */
-static int wait_free(int timeout_ms)
+/*
+ * Until no process holds one of NODES (every GPU node when NULL): what
+ * 'sleep 5' hoped for, checked instead of guessed.
+ */
+static int wait_free(const struct vu_names *nodes, int timeout_ms)
 {
 	struct timespec tick = { 0, 10L * 1000 * 1000 };
 	double start = now();
@@ -339,7 +342,10 @@ static int wait_free(int timeout_ms)
 	char who[1024];
 
 	for (;;) {
-		holders(&h);
+		if (nodes)
+			vu_holders_find(nodes, &h);
+		else
+			holders(&h);
 		if (h.n == 0) {
 			/* Said only when something held it: the wait is the news. */
 			if (waited)
@@ -452,15 +458,200 @@ static bool gpus_back(const char *gpus)
 }
 
 /*
+ * The users' sound servers. PipeWire (with WirePlumber and its PulseAudio
+ * server) or PulseAudio keeps the GPU's HDMI audio card open, and
+ * snd_hda_intel's remove waits, deaf to signals, until every file of the
+ * card is closed: the unbind would hang. They run as the users' systemd
+ * services, stopped and started again through those, never killed; each
+ * socket goes first, or it would start its service again.
+ */
+static const struct {
+	const char *service, *socket;
+} audio_units[] = {
+	{ "pipewire.service", "pipewire.socket" },
+	{ "pipewire-pulse.service", "pipewire-pulse.socket" },
+	{ "wireplumber.service", NULL },
+	{ "pulseaudio.service", "pulseaudio.socket" },
+};
+
+/* The sound nodes of the audio functions beside GPUS ("+"-joined; every GPU when "-"). */
+static void audio_nodes(const char *gpus, struct vu_names *out)
+{
+	struct vu_devs devs;
+
+	out->v = NULL;
+	out->n = 0;
+	if (vu_devs_scan(&devs) < 0)
+		return;
+	for (size_t g = 0; g < devs.n; g++) {
+		const struct vu_dev *gpu = &devs.v[g];
+		char list[VU_STATE_TEXT + 2];
+
+		snprintf(list, sizeof(list), "+%s+", gpus);
+		if (!vu_dev_is_display(gpu) ||
+		    (strcmp(gpus, "-") != 0 && !strstr(list, gpu->name)))
+			continue;
+		for (size_t i = 0; i < devs.n; i++) {
+			struct vu_names nodes;
+
+			if (((devs.v[i].class >> 8) != 0x0403 && (devs.v[i].class >> 8) != 0x0401) ||
+			    !vu_addr_same_slot(&devs.v[i].addr, &gpu->addr) ||
+			    vu_dev_nodes(&devs.v[i], &nodes) < 0)
+				continue;
+			for (size_t k = 0; k < nodes.n; k++)
+				if (strncmp(nodes.v[k], "/dev/snd/", 9) == 0)
+					vu_names_add_unique(out, nodes.v[k]);
+			vu_names_free(&nodes);
+		}
+	}
+	vu_devs_free(&devs);
+}
+
+/*
+ * The user service running PID, from its cgroup (".../user@UID.service/
+ * .../UNIT"): true, with UID and the audio_units index, when it is one of
+ * the sound servers.
+ */
+static bool audio_unit(pid_t pid, int *uid, size_t *which)
+{
+	char path[PATH_MAX], cg[1024], *at, *unit;
+
+	if (vu_path(path, sizeof(path), "/proc/%d/cgroup", (int)pid) < 0 ||
+	    vu_read(path, cg, sizeof(cg)) <= 0 || !(at = strstr(cg, "/user@")))
+		return false;
+	*uid = (int)strtol(at + 6, NULL, 10);
+	unit = strrchr(cg, '/') + 1;
+	unit[strcspn(unit, "\n")] = '\0';
+	for (size_t i = 0; i < sizeof(audio_units) / sizeof(*audio_units); i++)
+		if (strcmp(unit, audio_units[i].service) == 0) {
+			*which = i;
+			return true;
+		}
+	return false;
+}
+
+/* The user's name, as systemctl --machine wants it: the system's passwd, else the UID. */
+static void user_name(const char *uid, char *buf, size_t size)
+{
+	char path[PATH_MAX], *line = NULL;
+	size_t cap = 0, len = strlen(uid);
+	FILE *f;
+
+	snprintf(buf, size, "%s", uid);
+	if (vu_path(path, sizeof(path), "/etc/passwd") < 0 || !(f = fopen(path, "re")))
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		char *c = strchr(line, ':');
+
+		/* name:x:UID:... */
+		if (c && (c = strchr(c + 1, ':')) && strncmp(c + 1, uid, len) == 0 &&
+		    c[1 + len] == ':') {
+			snprintf(buf, size, "%.*s", (int)strcspn(line, ":"), line);
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+/* systemctl --user --machine=USER@.host VERB UNIT [SOCKET] for record R; its status. */
+static int user_units(const struct vu_record *r, bool start)
+{
+	const char *uid = vu_record_get(r, "user"), *unit = vu_record_get(r, "unit");
+	const char *socket = vu_record_get(r, "socket");
+	char name[128], machine[160];
+	char *args[6] = { "--user", machine, start ? "start" : "stop", NULL, NULL, NULL };
+	int n = 3, st;
+
+	user_name(uid ? uid : "0", name, sizeof(name));
+	snprintf(machine, sizeof(machine), "--machine=%s@.host", name);
+	if (socket && strcmp(socket, "-") != 0)
+		args[n++] = (char *)socket;
+	args[n++] = (char *)unit;
+	vu_act_command("systemctl --user --machine=%s@.host %s %s%s%s", name, args[2], args[3],
+		       args[4] ? " " : "", args[4] ? args[4] : "");
+	if (vu_dry_run)
+		return 0;
+	st = run_tool("systemctl", args, NULL, 0);
+	if (st > 0)
+		vu_err("systemctl --user --machine=%s@.host %s %s: failed (exit status %d)", name,
+		       args[2], unit, st);
+	else if (st == 0)
+		vu_report("%s %s of %s", start ? "started" : "stopped", unit, name);
+	return st;
+}
+
+/*
+ * After the display manager: the sound servers that hold the audio function
+ * of a GPU it held, remembered (under the lock), stopped, waited for.
+ */
+static int stop_audio(const char *gpus, int timeout_ms)
+{
+	struct vu_names nodes;
+	struct vu_holders h = { 0 };
+	struct vu_records recs, mine = { 0 };
+	int lock, st = VU_EXIT_OK;
+
+	audio_nodes(gpus[0] ? gpus : "-", &nodes);
+	if (nodes.n == 0)
+		return VU_EXIT_OK;
+	vu_holders_find(&nodes, &h);
+	for (size_t i = 0; i < h.n; i++) {
+		char key[VU_STATE_TEXT], uid[16];
+		size_t which;
+		int u;
+
+		if (!audio_unit(h.v[i].pid, &u, &which))
+			continue;
+		snprintf(uid, sizeof(uid), "%d", u);
+		snprintf(key, sizeof(key), "audio:%d:%s", u, audio_units[which].service);
+		vu_records_set(&mine, key, "user", uid, "unit", audio_units[which].service,
+			       "socket", audio_units[which].socket, (char *)NULL);
+	}
+	vu_holders_free(&h);
+	if (mine.n) {
+		/* Remembered first: start brings them back whatever happens next. */
+		if ((lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run)) < 0 &&
+		    !vu_dry_run) {
+			vu_records_free(&mine);
+			vu_names_free(&nodes);
+			return VU_EXIT_FAIL;
+		}
+		for (size_t i = 0; i < mine.n; i++)
+			vu_records_put(&recs, &mine.v[i]);
+		if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
+			st = VU_EXIT_FAIL;
+		for (size_t i = 0; st == VU_EXIT_OK && i < mine.n; i++)
+			if (user_units(&mine.v[i], false) != 0)
+				st = VU_EXIT_FAIL;
+	}
+	vu_records_free(&mine);
+	/* Whatever else holds the card is named when time runs out. */
+	if (st == VU_EXIT_OK && !vu_dry_run)
+		st = wait_free(&nodes, timeout_ms);
+	vu_names_free(&nodes);
+	return st;
+}
+
+/* A sound server stop stopped, started again: a failure is said, and never keeps the screen. */
+static int start_audio(const struct vu_record *r)
+{
+	if (user_units(r, true) != 0)
+		vu_warn("%s: not started again: the user's session starts it at the next login",
+			vu_record_get(r, "unit"));
+	return 0;
+}
+
+/*
  * Remember what stop is about to stop (first: start knows what to bring back
  * even after a crash); false when there is nothing to stop, or it cannot be
  * remembered.
  */
-static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate, bool *todo)
+static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate, bool *todo,
+		     char *gpus, size_t size)
 {
-	char gpus[VU_STATE_TEXT];
-
 	*todo = false;
+	gpus[0] = '\0';
 	if (!dm->service[0]) {
 		vu_report("no display manager configured: nothing to stop");
 		return VU_EXIT_OK;
@@ -469,7 +660,7 @@ static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate,
 		vu_report("%s is not running: nothing to stop", dm->service);
 		return VU_EXIT_OK;
 	}
-	held_gpus(gpus, sizeof(gpus));
+	held_gpus(gpus, size);
 	if (!vu_records_set(recs, dm->name, "init", init_names[dm->init], "service", dm->service,
 			    "how", isolate ? "isolate" : "stop", "gpus", gpus, (char *)NULL))
 		return VU_EXIT_FAIL;
@@ -522,6 +713,8 @@ static int start_one(struct dm *dm, const struct vu_record *r)
 {
 	const char *service = vu_record_get(r, "service"), *how = vu_record_get(r, "how");
 
+	if (vu_record_get(r, "unit"))
+		return start_audio(r);
 	if (service)
 		set(dm->service, sizeof(dm->service), service, "");
 	return act(dm, false, how && strcmp(how, "isolate") == 0);
@@ -598,7 +791,7 @@ int main(int argc, char **argv)
 	struct vu_records recs = { 0 };
 	const char *what;
 	bool isolate = false, json = false, damaged;
-	int opt, st, lock, timeout_ms = 20000;
+	int opt, st, lock, err, timeout_ms = 20000;
 	struct dm dm;
 
 	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
@@ -629,9 +822,19 @@ int main(int argc, char **argv)
 	if (strcmp(what, "status") == 0)
 		return detect_for(&dm, isolate) < 0 ? VU_EXIT_FAIL : status(&dm, json);
 	/*
-	 * The lock covers the change to what is remembered, never the wait for
-	 * systemctl or for the GPU: another VM's vfio-bind may need it meanwhile.
+	 * The state lock covers the change to what is remembered, never the wait
+	 * for systemctl or for the GPU: another VM's vfio-bind may need it
+	 * meanwhile. dm-ctl's own lock, held to the end, keeps a start from
+	 * running between a stop's record and its systemctl.
 	 */
+	if (!vu_dry_run && (err = vu_state_lock_named("dm.lock", timeout_ms)) < 0) {
+		if (err == -ETIMEDOUT)
+			vu_err("/run/vfio-utils/dm.lock: another dm-ctl has held it for %d s",
+			       timeout_ms / 1000);
+		else
+			vu_errc(err, "/run/vfio-utils: cannot take the lock");
+		return VU_EXIT_FAIL;
+	}
 	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
@@ -649,13 +852,18 @@ int main(int argc, char **argv)
 	if (strcmp(what, "stop") == 0) {
 		bool todo;
 
-		st = plan_stop(&dm, &recs, isolate, &todo);
+		char gpus[VU_STATE_TEXT];
+
+		st = plan_stop(&dm, &recs, isolate, &todo, gpus, sizeof(gpus));
 		if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
 			st = VU_EXIT_FAIL;
 		if (st == VU_EXIT_OK && todo && act(&dm, true, isolate) < 0)
 			st = VU_EXIT_FAIL;
 		if (st == VU_EXIT_OK && !vu_dry_run)
-			st = wait_free(timeout_ms);
+			st = wait_free(NULL, timeout_ms);
+		/* systemd runs the users' sound servers: only there are they its to stop. */
+		if (st == VU_EXIT_OK && dm.init == INIT_SYSTEMD)
+			st = stop_audio(gpus, timeout_ms);
 		return st;
 	}
 	/* Nothing to go by: the display manager the system has, if it is not running. */
@@ -674,9 +882,7 @@ int main(int argc, char **argv)
 		for (size_t i = recs.n; i-- > 0;) {
 			if (!ready[i])
 				continue;
-			if (start_one(&dm, &recs.v[i]) < 0)
-				st = VU_EXIT_FAIL;
-			else if (!vu_records_put(&done, &recs.v[i]))
+			if (start_one(&dm, &recs.v[i]) < 0 || !vu_records_put(&done, &recs.v[i]))
 				st = VU_EXIT_FAIL;
 		}
 		if (done.n && !damaged && forget_started(&done, timeout_ms) != VU_EXIT_OK)

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "act.h"
+#include "device.h"
+#include "fbres.h"
 #include "json.h"
 #include "msg.h"
 #include "opts.h"
@@ -29,12 +31,6 @@ struct fb {
 	char name[64];		  /* efi-framebuffer.0 */
 	char driver[64];	  /* "" when unbound */
 	char parent[VU_NAME_MAX]; /* the PCI device sysfs puts it under, "" when none */
-};
-
-/* The firmware framebuffer's memory, reserved in /proc/iomem while a driver uses it. */
-struct bootfb {
-	char range[48];	       /* "e0000000-e07e8fff", "" when none */
-	char dev[VU_NAME_MAX]; /* the PCI device whose memory holds it */
 };
 
 static noreturn void usage(void)
@@ -87,38 +83,6 @@ static void pci_parent(const char *path, char out[VU_NAME_MAX])
 	}
 }
 
-/* A BOOTFB line of /proc/iomem, and the PCI device whose range it lies in. */
-static void find_bootfb(struct bootfb *f)
-{
-	char path[PATH_MAX], *line = NULL, owner[VU_NAME_MAX] = "";
-	unsigned long long s, e, os = 0, oe = 0;
-	size_t cap = 0;
-	FILE *in;
-
-	if (vu_path(path, sizeof(path), "/proc/iomem") < 0 || !(in = fopen(path, "re")))
-		return;
-	while (getline(&line, &cap, in) > 0) {
-		char name[64];
-		const char *rest = vu_hex_range(line, '-', &s, &e);
-		struct vu_addr a;
-
-		if (!rest || strncmp(rest, " : ", 3) != 0)
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(rest + 3, "\n"), rest + 3);
-		if (vu_addr_from_name(name, &a) == 0) {
-			vu_addr_name(&a, owner);
-			os = s;
-			oe = e;
-		} else if (strcmp(name, "BOOTFB") == 0) {
-			snprintf(f->range, sizeof(f->range), "%llx-%llx", s, e);
-			if (s >= os && e <= oe)
-				snprintf(f->dev, sizeof(f->dev), "%s", owner);
-		}
-	}
-	free(line);
-	fclose(in);
-}
-
 static int find_fbs(struct fb **out, size_t *n)
 {
 	struct vu_names devs;
@@ -152,13 +116,35 @@ static int find_fbs(struct fb **out, size_t *n)
 	return *out ? 0 : -ENOMEM;
 }
 
+/* What a reservation in a GPU's BAR means for its VM, and what releases it. */
+static void explain(const struct vu_fbres *r)
+{
+	char bar[16] = "a BAR";
+	struct vu_dev d;
+
+	if (r->bar >= 0)
+		snprintf(bar, sizeof(bar), "BAR %d", r->bar);
+	printf("%s reserves %llx-%llx in %s of %s: QEMU will fail to map that BAR (\"%s: can't "
+	       "reserve\") ",
+	       r->name, r->start, r->end, bar, r->dev, bar);
+	if (vu_dev_read(r->dev, &d) == 0 && vu_fbres_evicted(d.class))
+		printf("unless vfio-pci takes the GPU, which releases it (Linux 6.0 and later)\n");
+	else if (strcmp(r->name, "BOOTFB") == 0)
+		printf("until a reboot with initcall_blacklist=sysfb_init: unbinding the framebuffer "
+		       "does not release it\n");
+	else
+		printf("while it is there: 'efifb unbind' releases it\n");
+}
+
 static int status(const struct fb *fbs, size_t n, bool json)
 {
-	struct bootfb res = { 0 };
+	struct vu_fbres *res;
+	size_t nres;
 	struct vu_json j;
 
-	/* A reservation can outlive its framebuffer device; it blocks vfio-pci just the same. */
-	find_bootfb(&res);
+	/* A reservation can outlive its framebuffer's driver; it fails the VM just the same. */
+	if (vu_fbres_scan(&res, &nres) < 0)
+		nres = 0;
 	if (json) {
 		vu_json_init(&j, stdout);
 		vu_json_obj(&j, NULL);
@@ -171,9 +157,24 @@ static int status(const struct fb *fbs, size_t n, bool json)
 			vu_json_end(&j);
 		}
 		vu_json_end(&j);
-		vu_json_str(&j, "bootfb", res.range[0] ? res.range : NULL);
-		vu_json_str(&j, "bootfb_device", res.dev[0] ? res.dev : NULL);
+		vu_json_arr(&j, "reservations");
+		for (size_t i = 0; i < nres; i++) {
+			char range[48];
+
+			snprintf(range, sizeof(range), "%llx-%llx", res[i].start, res[i].end);
+			vu_json_obj(&j, NULL);
+			vu_json_str(&j, "name", res[i].name);
+			vu_json_str(&j, "range", range);
+			vu_json_str(&j, "device", res[i].dev[0] ? res[i].dev : NULL);
+			if (res[i].bar >= 0)
+				vu_json_int(&j, "bar", res[i].bar);
+			else
+				vu_json_null(&j, "bar");
+			vu_json_end(&j);
+		}
 		vu_json_end(&j);
+		vu_json_end(&j);
+		free(res);
 		return VU_EXIT_OK;
 	}
 	if (n == 0)
@@ -182,13 +183,12 @@ static int status(const struct fb *fbs, size_t n, bool json)
 	for (size_t i = 0; i < n; i++)
 		printf("%s: %s%s%s%s\n", fbs[i].name, fbs[i].driver[0] ? "bound to " : "unbound",
 		       fbs[i].driver, fbs[i].parent[0] ? ", on " : "", fbs[i].parent);
-	if (res.range[0] && res.dev[0])
-		printf(
-		    "BOOTFB %s reserved in the memory of %s: vfio-pci cannot take that GPU until "
-		    "it is released\n",
-		    res.range, res.dev);
-	else if (res.range[0])
-		printf("BOOTFB %s reserved\n", res.range);
+	for (size_t i = 0; i < nres; i++)
+		if (res[i].dev[0])
+			explain(&res[i]);
+		else
+			printf("%s reserves %llx-%llx\n", res[i].name, res[i].start, res[i].end);
+	free(res);
 	return VU_EXIT_OK;
 }
 

@@ -18,6 +18,7 @@
 
 #include "act.h"
 #include "device.h"
+#include "domxml.h"
 #include "hooks.h"
 #include "msg.h"
 #include "opts.h"
@@ -49,7 +50,8 @@ static noreturn void usage(void)
 	      "  new GUEST          write start and release scripts for this machine's GPU\n"
 	      "\n"
 	      "Options:\n"
-	      "  -c, --connect URI  check: the libvirt to ask for domains (qemu:///system)\n"
+	      "  -c, --connect URI  check, new: the libvirt to ask for domains (qemu:///system;\n"
+	      "                     below --sysroot, new asks only when given one)\n"
 	      "      --gpu DEVICE   new: the GPU to pass (default: the only one, or the one\n"
 	      "                     the host does not boot on)\n"
 	      "      --force        install: replace an existing qemu.orig; new: overwrite\n"
@@ -531,11 +533,64 @@ static void audit_guest(struct audit *a, const char *guest)
 	vu_names_free(&ops);
 }
 
+/* Whether a script of GUEST's prepare hook binds devices to vfio-pci. */
+static bool prepare_binds(const char *base, const char *guest)
+{
+	struct vu_names scripts;
+	bool binds = false;
+
+	if (!vu_hook_name_safe(guest) ||
+	    vu_hook_scripts(base, guest, "prepare", "begin", &scripts, NULL) < 0)
+		return false;
+	for (size_t i = 0; i < scripts.n && !binds; i++) {
+		char buf[65536];
+		ssize_t n;
+		int fd = open(scripts.v[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		binds = strstr(buf, "vfio-bind") || strstr(buf, "nodedev-detach");
+	}
+	vu_names_free(&scripts);
+	return binds;
+}
+
+/*
+ * A domain passing a PCI device with managed='no' starts only if that device
+ * is on vfio-pci already: libvirt refuses otherwise ("must be manually
+ * detached"). Something has to bind it: its prepare hook.
+ */
+static void unmanaged_unbound(struct audit *a, const struct vu_virt_domain *d)
+{
+	char path[PATH_MAX * 2], dev[VU_NAME_MAX];
+	struct vu_domxml x;
+	int unmanaged = -1;
+
+	if (!d->xml || vu_domxml_parse(d->xml, strlen(d->xml), d->name, &x) < 0)
+		return;
+	for (size_t i = 0; i < x.npci && unmanaged < 0; i++)
+		if (!x.managed[i])
+			unmanaged = (int)i;
+	if (unmanaged >= 0 && !prepare_binds(a->base, d->name)) {
+		vu_addr_name(&x.pci[unmanaged], dev);
+		snprintf(path, sizeof(path), "%s/qemu.d/%s", a->base, d->name);
+		problem(a, path,
+			"passes %s unmanaged (managed='no') and no prepare script binds it: libvirt "
+			"refuses to start it ('vfio-bind --domain-xml -' in prepare/begin does)",
+			dev);
+	}
+	vu_domxml_free(&x);
+}
+
 static int check(const char *uri)
 {
 	struct audit a = { .problems = 0 };
 	char path[PATH_MAX + 16], self[PATH_MAX], target[PATH_MAX], why[512];
-	struct vu_names guests, domains = { 0 };
+	struct vu_virt_domains domains = { 0 };
+	struct vu_names guests;
 	bool asked;
 
 	vu_path(a.base, sizeof(a.base), "/etc/libvirt/hooks");
@@ -546,14 +601,14 @@ static int check(const char *uri)
 		 (!realpath(path, target) || strcmp(target, self) != 0))
 		printf("qemu: not hook-run (the guides' dispatcher? hook-run install keeps it "
 		       "aside)\n");
+	asked = vu_virt_list(uri, &domains, why, sizeof(why)) == 0;
 	snprintf(path, sizeof(path), "%s/qemu.d", a.base);
 	if (vu_listdir(path, &guests) < 0) {
 		printf("qemu.d: none: no scripts to run\n");
-		return a.problems ? VU_EXIT_FAIL : VU_EXIT_OK;
-	}
-	asked = vu_virt_domains(uri, &domains, why, sizeof(why)) == 0;
-	if (!asked)
+		guests.n = 0;
+	} else if (!asked) {
 		printf("cannot ask libvirt (%s): domain names not checked\n", why);
+	}
 	for (size_t i = 0; i < guests.n; i++) {
 		struct stat st;
 		bool known = false;
@@ -567,16 +622,17 @@ static int check(const char *uri)
 			       vu_esc(guests.v[i], esc, sizeof(esc)));
 			continue;
 		}
-		for (size_t k = 0; k < domains.n; k++)
-			known = known || strcmp(domains.v[k], guests.v[i]) == 0;
+		known = vu_virt_find(&domains, guests.v[i]) != NULL;
 		if (asked && !known)
 			problem(&a, path,
 				"no such domain at %s (a typo? the name is case-sensitive)",
 				uri ? uri : "libvirt");
 		audit_guest(&a, guests.v[i]);
 	}
+	for (size_t k = 0; k < domains.n; k++)
+		unmanaged_unbound(&a, &domains.v[k]);
 	vu_names_free(&guests);
-	vu_names_free(&domains);
+	vu_virt_free(&domains);
 	if (a.problems)
 		printf("%d problem%s\n", a.problems, a.problems == 1 ? "" : "s");
 	else
@@ -716,8 +772,11 @@ static int write_script(const char *path, const char *text, bool force)
 }
 
 /* The start and release scripts, with the commands beside hook-run and, below a sysroot, it. */
-static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, char **start,
-		   char **release)
+/* What the domain passes, as libvirt has it: how the start script takes its devices. */
+enum hostdevs { HOSTDEVS_UNKNOWN, HOSTDEVS_MANAGED, HOSTDEVS_UNMANAGED };
+
+static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enum hostdevs hd,
+		   char **start, char **release)
 {
 	char self[PATH_MAX] = "/usr/bin/hook-run", dir[PATH_MAX], bin[PATH_MAX * 4 + 8],
 	     root[PATH_MAX * 4 + 8];
@@ -743,11 +802,24 @@ static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, cha
 		gpu->device, gpu->group,
 		screen ? ", the host's screen: hand the display over first"
 		       : "; the host keeps its screen on another GPU");
+	if (hd == HOSTDEVS_MANAGED)
+		fputs("# The domain passes its PCI devices managed: libvirt would detach them itself\n"
+		      "# after this script; vfio-bind takes them first, their whole IOMMU groups,\n"
+		      "# refusing what would hang or harm the host, and remembers what they had.\n",
+		      f);
+	else if (hd == HOSTDEVS_UNMANAGED)
+		fputs("# The domain passes some PCI devices unmanaged (managed='no'): libvirt starts\n"
+		      "# it only once this script has bound them.\n",
+		      f);
 	if (*vu_sysroot())
 		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
 	fprintf(f, "%s%s/dm-ctl stop\n%s%s/vtcon unbind\n%s%s/efifb unbind\n", skip, bin, skip, bin,
 		skip, bin);
-	fprintf(f, "%s/vfio-bind --group %s\n", bin, gpu->name);
+	/* The domain's own devices, from the XML libvirt gives the hook: no address to go stale. */
+	if (hd != HOSTDEVS_UNKNOWN)
+		fprintf(f, "%s/vfio-bind --group --domain-xml -\n", bin);
+	else
+		fprintf(f, "%s/vfio-bind --group %s\n", bin, gpu->name);
 	fclose(f);
 
 	f = open_memstream(release, &len);
@@ -765,20 +837,87 @@ static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, cha
 	return 0;
 }
 
-static int scaffold(const char *guest, const char *gpu_arg, bool force)
+/*
+ * What libvirt says of GUEST: its PCI host devices into X (none when it
+ * cannot be asked), and whether it is defined at all: 1 yes, 0 no, -1 not known.
+ */
+static int ask_domain(const char *uri, const char *guest, struct vu_domxml *x)
+{
+	struct vu_virt_domains doms;
+	const struct vu_virt_domain *d;
+	char why[512];
+	int known;
+
+	memset(x, 0, sizeof(*x));
+	if (vu_virt_list(uri, &doms, why, sizeof(why)) < 0) {
+		vu_report("cannot ask libvirt (%s): the scripts name this machine's GPU", why);
+		return -1;
+	}
+	d = vu_virt_find(&doms, guest);
+	known = d != NULL;
+	if (d && d->xml && vu_domxml_parse(d->xml, strlen(d->xml), guest, x) < 0)
+		memset(x, 0, sizeof(*x));
+	vu_virt_free(&doms);
+	return known;
+}
+
+/* The GPU among the domain's devices: the first display controller, else the first device. */
+static const struct vu_dev *domain_gpu(const struct vu_devs *devs, const struct vu_domxml *x)
+{
+	const struct vu_dev *first = NULL;
+
+	for (size_t i = 0; i < x->npci; i++) {
+		char name[VU_NAME_MAX];
+		const struct vu_dev *d;
+
+		vu_addr_name(&x->pci[i], name);
+		if (!(d = vu_devs_find(devs, name)))
+			continue;
+		if (vu_dev_is_display(d))
+			return d;
+		first = first ? first : d;
+	}
+	return first;
+}
+
+static int scaffold(const char *guest, const char *gpu_arg, bool force, const char *uri)
 {
 	char base[PATH_MAX], path[PATH_MAX * 2], *start = NULL, *release = NULL;
-	const struct vu_dev *gpu;
+	enum hostdevs hd = HOSTDEVS_UNKNOWN;
+	const struct vu_dev *gpu = NULL;
 	unsigned long boot = 0;
+	struct vu_domxml x;
 	struct vu_devs devs;
-	int err;
+	int err, known = -1;
 
 	if (!vu_hook_name_safe(guest))
 		vu_usage_error("%s: not a name a hook directory can have (no '/', not . or ..)",
 			       guest);
-	if (vu_devs_scan(&devs) < 0)
+	/* A misspelt name writes scripts no event ever runs: libvirt says which exist. */
+	memset(&x, 0, sizeof(x));
+	if (uri && (known = ask_domain(uri, guest, &x)) == 0 && !force) {
+		vu_err("%s: no such domain at %s (a typo? the name is case-sensitive; --force "
+		       "writes the scripts anyway)",
+		       guest, uri);
 		return VU_EXIT_FAIL;
-	if (!(gpu = pick_gpu(&devs, gpu_arg))) {
+	}
+	if (vu_devs_scan(&devs) < 0) {
+		vu_domxml_free(&x);
+		return VU_EXIT_FAIL;
+	}
+	if (x.npci) {
+		hd = HOSTDEVS_MANAGED;
+		for (size_t i = 0; i < x.npci; i++)
+			if (!x.managed[i])
+				hd = HOSTDEVS_UNMANAGED;
+		gpu = gpu_arg ? NULL : domain_gpu(&devs, &x);
+	} else if (known == 1) {
+		vu_report("%s passes no PCI device yet: add the GPU's functions as host devices "
+			  "(iommu-groups --virsh names them)",
+			  guest);
+	}
+	vu_domxml_free(&x);
+	if (!gpu && !(gpu = pick_gpu(&devs, gpu_arg))) {
 		vu_devs_free(&devs);
 		return VU_EXIT_FAIL;
 	}
@@ -791,7 +930,7 @@ static int scaffold(const char *guest, const char *gpu_arg, bool force)
 	if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/boot_vga", gpu->name) == 0)
 		vu_read_ulong(path, &boot);
 	/* The GPU with the host's screen: the display has to be handed over first. */
-	err = scripts(guest, gpu, boot == 1, &start, &release);
+	err = scripts(guest, gpu, boot == 1, hd, &start, &release);
 	vu_devs_free(&devs);
 	if (err)
 		return VU_EXIT_FAIL;
@@ -820,7 +959,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *uri = "qemu:///system", *gpu = NULL, *what;
-	bool force = false;
+	bool force = false, uri_given = false;
 	int opt;
 
 	/*
@@ -843,6 +982,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'c':
 			uri = optarg;
+			uri_given = true;
 			break;
 		case OPT_GPU:
 			gpu = optarg;
@@ -871,7 +1011,8 @@ int main(int argc, char **argv)
 	if (strcmp(what, "list") == 0 && argc - optind <= 1)
 		return list(optind < argc ? argv[optind] : NULL);
 	if (strcmp(what, "new") == 0 && argc - optind == 1)
-		return scaffold(argv[optind], gpu, force);
+		/* Below a sysroot the host's libvirt knows another machine: asked only when named. */
+		return scaffold(argv[optind], gpu, force, *vu_sysroot() && !uri_given ? NULL : uri);
 	if (strcmp(what, "install") != 0 && strcmp(what, "check") != 0 &&
 	    strcmp(what, "list") != 0 && strcmp(what, "new") != 0)
 		vu_usage_error("%s: not a command (install, check, list, new), and not libvirt's "

@@ -10,6 +10,7 @@
 #include "act.h"
 #include "device.h"
 #include "domxml.h"
+#include "fbres.h"
 #include "holders.h"
 #include "inuse.h"
 #include "json.h"
@@ -169,6 +170,43 @@ static bool module_busy(const char *mod, char *why, size_t size)
 	return true;
 }
 
+/*
+ * A firmware framebuffer's range in a target's BAR: vfio-pci binds all the
+ * same, and QEMU fails later, when it maps the BAR, after the screen went
+ * dark. Unless binding releases it (a VGA device, Linux 6.0 and later), say
+ * so now, with what releases it. 1 when one is held.
+ */
+static int framebuffer_held(struct vu_dev **targets, size_t n)
+{
+	struct vu_fbres *res;
+	size_t nres;
+	int held = 0;
+
+	if (vu_fbres_scan(&res, &nres) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < nres; k++) {
+			const struct vu_fbres *r = &res[k];
+			char bar[16] = "a BAR";
+
+			if (strcmp(r->dev, targets[i]->name) != 0 ||
+			    vu_fbres_evicted(targets[i]->class))
+				continue;
+			if (r->bar >= 0)
+				snprintf(bar, sizeof(bar), "BAR %d", r->bar);
+			vu_err("%s: %s reserves [mem %#llx-%#llx] in its %s: vfio-pci would take it, "
+			       "but QEMU would fail to map that BAR ('%s: can't reserve'): %s",
+			       targets[i]->name, r->name, r->start, r->end, bar, bar,
+			       strcmp(r->name, "BOOTFB") == 0
+				   ? "on a kernel before 6.0 only a reboot with "
+				     "initcall_blacklist=sysfb_init releases it"
+				   : "run 'efifb unbind' first");
+			held = 1;
+		}
+	free(res);
+	return held;
+}
+
 /* Everything that keeps the plan from being safe; nothing has changed yet. */
 static int refusals(const struct vu_devs *devs, struct vu_dev **targets, size_t n,
 		    const struct vu_names *unload, bool force)
@@ -213,6 +251,7 @@ static int refusals(const struct vu_devs *devs, struct vu_dev **targets, size_t 
 			refused |= 1;
 		}
 	}
+	refused |= framebuffer_held(targets, n);
 	for (size_t i = 0; i < unload->n; i++)
 		if (module_busy(unload->v[i], why, sizeof(why))) {
 			vu_err("%s: cannot be unloaded: %s", unload->v[i], why);
@@ -238,7 +277,8 @@ static void reload_removed(struct vu_vfio *v, const struct vu_names *plan, const
 		vu_act_command("%s %s", vu_act_modprobe(), plan->v[i]);
 		if (vu_dry_run)
 			continue;
-		if ((err = vu_mod_load(v->kmod, plan->v[i], NULL)) < 0 && err != -EEXIST)
+		if ((err = vu_mod_load_timeout(v->kmod, plan->v[i], NULL, v->timeout_ms)) < 0 &&
+		    err != -EEXIST)
 			vu_errc(err, "%s: cannot load it again (vfio-unbind --restore tries again)",
 				plan->v[i]);
 		else

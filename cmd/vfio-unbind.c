@@ -114,7 +114,7 @@ static int reload_modules(struct vu_vfio *v)
 		if (st == VU_MOD_UNLOADED) {
 			vu_act_command("%s %s", vu_act_modprobe(), name);
 			if (!vu_dry_run)
-				err = vu_mod_load(v->kmod, name, NULL);
+				err = vu_mod_load_timeout(v->kmod, name, NULL, v->timeout_ms);
 		}
 		if (err < 0) {
 			vu_errc(err, "%s: cannot load it again", name);
@@ -139,9 +139,15 @@ static bool planned(const struct result *res, size_t n, const char *name)
 	return false;
 }
 
-/* A device still on vfio-pci (another VM's?), or NULL. */
+/*
+ * A device still on vfio-pci (another VM's?), or NULL. One whose unbind from
+ * vfio-pci is stuck still is: its driver link is gone, its remove() is not.
+ */
 static const char *vfio_user(const struct vu_devs *devs, const struct result *res, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		if (res[i].outcome && strcmp(res[i].outcome, "stuck") == 0)
+			return res[i].dev->name;
 	for (size_t i = 0; i < devs->n; i++) {
 		struct vu_dev d = devs->v[i];
 
@@ -233,7 +239,7 @@ static void json_report(const struct result *res, size_t n, int status)
 
 static int restore_all(struct vu_vfio *v, struct result *res, size_t n, const struct opts *o)
 {
-	int status = VU_EXIT_OK, failed = 0;
+	int status = VU_EXIT_OK, failed = 0, err;
 	struct vu_dev **devs = calloc(n + 1, sizeof(struct vu_dev *));
 	struct vu_holders held = { 0 };
 	char why[768];
@@ -264,8 +270,9 @@ static int restore_all(struct vu_vfio *v, struct result *res, size_t n, const st
 			}
 			continue;
 		}
-		if (vu_vfio_restore(v, d) < 0) {
-			res[i].outcome = "failed";
+		if ((err = vu_vfio_restore(v, d)) < 0) {
+			/* Stuck in the kernel: left there, remembered, and the others go on. */
+			res[i].outcome = err == -ETIMEDOUT ? "stuck" : "failed";
 			failed++;
 			continue;
 		}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "run.h"
 #include "sysfs.h"
 
 bool vu_dry_run;
@@ -69,32 +70,6 @@ int vu_act_write(const char *path, const char *val)
 	return vu_write(path, *val ? val : "\n");
 }
 
-/* Wait for PID at most TIMEOUT_MS: its exit status, or -1 on timeout. */
-static int wait_deadline(pid_t pid, int timeout_ms)
-{
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status;
-	struct timespec tick = { 0, 1000L * 1000 };
-
-	if (pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		int r;
-
-		while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
-			;
-		close(pidfd);
-		if (r == 0)
-			return -1;
-		return waitpid(pid, &status, 0) == pid ? status : -1;
-	}
-	/* Kernels before 5.3 have no pidfd: poll the child. */
-	for (int waited = 0; waited <= timeout_ms; waited++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		nanosleep(&tick, NULL);
-	}
-	return -1;
-}
-
 int vu_act_write_timeout(const char *path, const char *val, int timeout_ms)
 {
 	int status;
@@ -120,7 +95,7 @@ int vu_act_write_timeout(const char *path, const char *val, int timeout_ms)
 		close_range(3, ~0U, 0);
 		_exit(-vu_write(path, *val ? val : "\n"));
 	}
-	status = wait_deadline(pid, timeout_ms);
+	status = vu_wait_timeout(pid, timeout_ms);
 	if (status < 0) {
 		kill(pid, SIGKILL);
 		return -ETIMEDOUT;
@@ -128,6 +103,55 @@ int vu_act_write_timeout(const char *path, const char *val, int timeout_ms)
 	if (!WIFEXITED(status))
 		return -EINTR;
 	return -WEXITSTATUS(status);
+}
+
+int vu_read_timeout(const char *path, char *buf, size_t size, int timeout_ms)
+{
+	int fds[2], status, err;
+	ssize_t n;
+	size_t len = 0;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		err = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return err;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		char b[4096];
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		if (fds[1] > 3)
+			close_range(3, (unsigned)fds[1] - 1, 0);
+		close_range((unsigned)fds[1] + 1, ~0U, 0);
+		n = vu_read(path, b, sizeof(b));
+		if (n >= 0 && write(fds[1], b, (size_t)n) != n)
+			_exit(EIO);
+		_exit(n < 0 ? (int)-n : 0);
+	}
+	close(fds[1]);
+	status = vu_wait_timeout(pid, timeout_ms);
+	if (status < 0) {
+		kill(pid, SIGKILL);
+		close(fds[0]);
+		return -ETIMEDOUT;
+	}
+	while (len + 1 < size && (n = read(fds[0], buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fds[0]);
+	buf[len] = '\0';
+	if (!WIFEXITED(status))
+		return -EINTR;
+	return WEXITSTATUS(status) ? -WEXITSTATUS(status) : (int)len;
 }
 
 void vu_act_command(const char *fmt, ...)

@@ -24,6 +24,12 @@ int vu_act_write(const char *path, const char *val);
  * for it.
  */
 int vu_act_write_timeout(const char *path, const char *val, int timeout_ms);
+/*
+ * vu_read with a deadline, for attributes whose read takes the device lock
+ * (driver_override): behind a remove() still running it waits as long as
+ * that does. -ETIMEDOUT after TIMEOUT_MS, the reader left to the kernel.
+ */
+int vu_read_timeout(const char *path, char *buf, size_t size, int timeout_ms);
 /* Under dry run, print a command line (modprobe ...); else log it with -v. */
 void vu_act_command(const char *fmt, ...) VU_PRINTF(1, 2);
 /*

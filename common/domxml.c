@@ -160,6 +160,7 @@ static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
 	for (xmlNode *h = devices->children; h; h = h->next) {
 		xmlNode *src, *a;
 		struct vu_addr *v;
+		bool *m;
 
 		if (!named(h, "hostdev") || !attr_is(h, "mode", "subsystem") ||
 		    !attr_is(h, "type", "pci"))
@@ -172,6 +173,11 @@ static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
 		if (!v)
 			return -ENOMEM;
 		out->pci = v;
+		if (!(m = realloc(out->managed, (out->npci + 1) * sizeof(*m))))
+			return -ENOMEM;
+		out->managed = m;
+		/* managed is libvirt's default: only an explicit "no" leaves it to the hooks. */
+		m[out->npci] = !attr_is(h, "managed", "no");
 		if (!a || address(a, &out->pci[out->npci]) < 0) {
 			vu_err("%s: line %ld: a PCI hostdev without a valid <source><address>",
 			       file, x_line(h));
@@ -261,7 +267,9 @@ int vu_domxml_read(const char *file, struct vu_domxml *out)
 void vu_domxml_free(struct vu_domxml *x)
 {
 	free(x->pci);
+	free(x->managed);
 	x->pci = NULL;
+	x->managed = NULL;
 	x->npci = 0;
 }
 

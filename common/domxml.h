@@ -3,6 +3,7 @@
 #ifndef VU_DOMXML_H
 #define VU_DOMXML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pciaddr.h"
@@ -10,6 +11,7 @@
 struct vu_domxml {
 	char name[256]; /* the domain's <name>, "" when absent */
 	struct vu_addr *pci;
+	bool *managed; /* each one's managed='yes' (libvirt's default): libvirt detaches it */
 	size_t npci;
 };
 

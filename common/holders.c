@@ -13,6 +13,36 @@
 
 #include "holders.h"
 
+/*
+ * The nodes of D's sound cards (an HDMI audio function's): snd_hda_intel's
+ * remove waits, without end and deaf to signals, until every one is closed.
+ */
+static void sound_nodes(const struct vu_dev *d, struct vu_names *out)
+{
+	static const char *const kinds[] = { "controlC", "pcmC", "hwC", "midiC" };
+	char path[PATH_MAX], node[300];
+	struct vu_names cards, entries;
+
+	if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/sound", d->name) < 0 ||
+	    vu_listdir(path, &cards) < 0)
+		return;
+	for (size_t c = 0; c < cards.n; c++) {
+		if (strncmp(cards.v[c], "card", 4) != 0 ||
+		    vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/sound/%s", d->name,
+			    cards.v[c]) < 0 ||
+		    vu_listdir(path, &entries) < 0)
+			continue;
+		for (size_t e = 0; e < entries.n; e++)
+			for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
+				if (strncmp(entries.v[e], kinds[k], strlen(kinds[k])) == 0) {
+					snprintf(node, sizeof(node), "/dev/snd/%s", entries.v[e]);
+					vu_names_add(out, node);
+				}
+		vu_names_free(&entries);
+	}
+	vu_names_free(&cards);
+}
+
 int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
 {
 	char path[PATH_MAX], node[64], info[4096];
@@ -42,6 +72,7 @@ int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
 		snprintf(node, sizeof(node), "/dev/vfio/%d", d->group);
 		vu_names_add(out, node);
 	}
+	sound_nodes(d, out);
 	return 0;
 }
 

@@ -20,7 +20,9 @@ struct vu_holders {
 	size_t n;
 };
 
-/* The nodes of a device: DRM card and render nodes, /dev/nvidiaN, and /dev/vfio/GROUP on vfio-pci.
+/*
+ * The nodes of a device: DRM card and render nodes, /dev/nvidiaN, its sound
+ * cards' /dev/snd nodes, and /dev/vfio/GROUP on vfio-pci.
  */
 int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out);
 /* Every process holding one of NODES (paths as under /dev) open. */

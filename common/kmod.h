@@ -28,6 +28,14 @@ enum vu_modstate vu_mod_state(struct vu_kmod *k, const char *name);
  * alias blacklisted modules are skipped. LOADED gets the modules inserted.
  */
 int vu_mod_load(struct vu_kmod *k, const char *what, struct vu_names *loaded);
+/*
+ * The same with a deadline: a driver's probe can wait for a device lock a
+ * stuck remove() holds. Done in a child holding nothing of ours; after
+ * TIMEOUT_MS it is left to the kernel and -ETIMEDOUT returned (what it
+ * inserted by then is not known).
+ */
+int vu_mod_load_timeout(struct vu_kmod *k, const char *what, struct vu_names *loaded,
+			int timeout_ms);
 /* Remove one module: -EWOULDBLOCK while other modules or processes hold it. */
 int vu_mod_unload(struct vu_kmod *k, const char *name);
 /* Loaded modules that use NAME (its holders in sysfs). */

@@ -2,9 +2,12 @@
 /* Running another program (systemctl, rc-service, sv) and reading what it says. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -64,4 +67,29 @@ void vu_std_fds(void)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
 		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) < 0)
 			break;
+}
+
+int vu_wait_timeout(pid_t pid, int timeout_ms)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status;
+	struct timespec tick = { 0, 1000L * 1000 };
+
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		int r;
+
+		while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+		if (r == 0)
+			return -1;
+		return waitpid(pid, &status, 0) == pid ? status : -1;
+	}
+	/* Kernels before 5.3 have no pidfd: poll the child. */
+	for (int waited = 0; waited <= timeout_ms; waited++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
 }

@@ -4,6 +4,7 @@
 #define VU_RUN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Run ARGV, found on PATH, with standard input from /dev/null. Its standard
@@ -19,5 +20,10 @@ int vu_run(char *const argv[], char *out, size_t size);
  * writes where it should not.
  */
 void vu_std_fds(void);
+/*
+ * Wait for child PID at most TIMEOUT_MS: its wait status, or -1 when it has
+ * not ended (it is left running, unreaped).
+ */
+int vu_wait_timeout(pid_t pid, int timeout_ms);
 
 #endif

@@ -90,12 +90,17 @@ static void remove_stale(const char *lock)
 
 int vu_state_lock(int timeout_ms)
 {
+	return vu_state_lock_named("lock", timeout_ms);
+}
+
+int vu_state_lock_named(const char *name, int timeout_ms)
+{
 	struct timespec pause = { 0, 10L * 1000 * 1000 };
 	char path[PATH_MAX];
 	struct stat st;
 	int fd, err, waited = 0;
 
-	err = state_path("lock", path, sizeof(path), true);
+	err = state_path(name, path, sizeof(path), true);
 	if (err)
 		return err;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
@@ -114,7 +119,8 @@ int vu_state_lock(int timeout_ms)
 		nanosleep(&pause, NULL);
 		waited += 10;
 	}
-	remove_stale(path);
+	if (strcmp(name, "lock") == 0)
+		remove_stale(path);
 	return fd;
 }
 

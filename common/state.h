@@ -44,6 +44,12 @@ struct vu_records {
  * removed under it.
  */
 int vu_state_lock(int timeout_ms);
+/*
+ * The same for a lock of one command's own, /run/vfio-utils/NAME: held
+ * across a long wait (a display manager stopping) where the state lock
+ * must not be, so that runs of that command never overlap.
+ */
+int vu_state_lock_named(const char *name, int timeout_ms);
 void vu_state_unlock(int fd);
 
 /*

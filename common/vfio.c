@@ -144,8 +144,10 @@ static bool driver_registered(const char *driver)
 	       vu_exists(path);
 }
 
+/* In removal order; iommufd (6.2 and later, where the kernel has it) is vfio's dependency. */
 const char *const vu_vfio_modules[] = { "vfio_pci",    "vfio_pci_core", "vfio_iommu_type1",
-					"vfio_virqfd", "vfio",		NULL };
+					"vfio_virqfd", "vfio",		"iommufd",
+					NULL };
 
 /*
  * Before a load, the vfio modules not loaded now are remembered as vfio-bind's,
@@ -193,10 +195,17 @@ int vu_vfio_load(struct vu_vfio *v)
 		return 0;
 	if ((err = remember_intent(v)) < 0)
 		return err;
-	err = vu_mod_load(v->kmod, "vfio-pci", loaded);
-	settle_intent(v);
+	err = vu_mod_load_timeout(v->kmod, "vfio-pci", loaded, v->timeout_ms);
+	/* Timed out, what the load inserted is not known: the intent stays remembered. */
+	if (err != -ETIMEDOUT)
+		settle_intent(v);
 	if (err < 0) {
-		vu_errc(err, "vfio-pci: cannot load the module");
+		if (err == -ETIMEDOUT)
+			vu_err("vfio-pci: loading the module did not finish in %d s: left to the "
+			       "kernel",
+			       v->timeout_ms / 1000);
+		else
+			vu_errc(err, "vfio-pci: cannot load the module");
 		vu_vfio_unload_loaded(v);
 	} else if (loaded->n) {
 		char list[512];
@@ -285,34 +294,6 @@ static int dev_path(char *buf, size_t size, const struct vu_dev *d, const char *
 	return vu_path(buf, size, "/sys/bus/pci/devices/%s/%s", d->name, attr);
 }
 
-/* A BOOTFB reservation inside one of D's memory ranges: vfio-pci then cannot reserve BAR 0. */
-static bool bootfb_over(const struct vu_dev *d)
-{
-	char path[PATH_MAX], *line = NULL;
-	unsigned long long bars[7][2] = { { 0 } }, s, e;
-	size_t cap = 0;
-	bool found = false;
-	FILE *f;
-
-	if (dev_path(path, sizeof(path), d, "resource") < 0 || !(f = fopen(path, "re")))
-		return false;
-	for (int i = 0; i < 7 && getline(&line, &cap, f) > 0; i++)
-		if (!vu_hex_range(line, ' ', &bars[i][0], &bars[i][1]))
-			bars[i][0] = bars[i][1] = 0;
-	fclose(f);
-	if (vu_path(path, sizeof(path), "/proc/iomem") < 0 || !(f = fopen(path, "re"))) {
-		free(line);
-		return false;
-	}
-	while (!found && getline(&line, &cap, f) > 0)
-		if (strstr(line, ": BOOTFB") && vu_hex_range(line, '-', &s, &e))
-			for (int i = 0; i < 7; i++)
-				found = found || (bars[i][1] && s >= bars[i][0] && s <= bars[i][1]);
-	free(line);
-	fclose(f);
-	return found;
-}
-
 /* Why vfio-pci did not take D after the probe. */
 static void why_not_vfio(const struct vu_dev *d)
 {
@@ -323,10 +304,6 @@ static void why_not_vfio(const struct vu_dev *d)
 		       d->name);
 	else if (!driver_registered("vfio-pci"))
 		vu_err("%s: no driver took it: vfio-pci is not loaded", d->name);
-	else if (bootfb_over(d))
-		vu_err("%s: vfio-pci could not reserve its memory: the firmware framebuffer still "
-		       "holds it (run 'efifb unbind' first)",
-		       d->name);
 	else if (d->driver[0])
 		vu_err("%s: %s took it instead of vfio-pci", d->name, d->driver);
 	else
@@ -335,27 +312,76 @@ static void why_not_vfio(const struct vu_dev *d)
 		    d->name);
 }
 
+/*
+ * A write that did not finish in time: the kernel is still at it and holds
+ * the device lock (a driver's remove() waiting for the device to be let go),
+ * so every other write to the device would wait too. Say who holds it; it
+ * is left to the kernel, and its record kept for a later --restore.
+ */
+static void report_stuck(const struct vu_dev *d, const char *what, const char *driver,
+			 int timeout_ms)
+{
+	struct vu_dev as = *d;
+	struct vu_holders h = { 0 };
+	char held[768], why[800] = "";
+
+	/* Its nodes as the driver the kernel is still removing made them. */
+	snprintf(as.driver, sizeof(as.driver), "%s", driver);
+	if (vu_vfio_holders((struct vu_dev *[]){ &as }, 1, &h) == 0 &&
+	    vu_vfio_held(&h, &as, held, sizeof(held)))
+		snprintf(why, sizeof(why), ": %s", held);
+	vu_holders_free(&h);
+	vu_err("%s: stuck: %s %s did not finish in %d s, the kernel is still at it%s; left "
+	       "alone and still remembered ('vfio-unbind --restore' once they let go)",
+	       d->name, what, driver, timeout_ms / 1000, why);
+}
+
 static void report_write_error(const struct vu_dev *d, int err, const char *what,
 			       const char *driver, int timeout_ms)
 {
 	if (err == -ETIMEDOUT)
-		vu_err("%s: %s %s did not finish in %d s: the device is in use; it may still "
-		       "complete, then run 'vfio-unbind --restore'",
-		       d->name, what, driver, timeout_ms / 1000);
+		report_stuck(d, what, driver, timeout_ms);
 	else
 		vu_errc(err, "%s: %s %s failed", d->name, what, driver);
+}
+
+/*
+ * driver_override takes the device lock: behind a remove() still running
+ * (the driver link already gone) it waits as long as that does.
+ */
+static int set_override(struct vu_vfio *v, const struct vu_dev *d, const char *val,
+			const char *driver)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (dev_path(path, sizeof(path), d, "driver_override") < 0)
+		return -ENAMETOOLONG;
+	if ((err = vu_act_write_timeout(path, val, v->timeout_ms)) == -ETIMEDOUT)
+		report_stuck(d, "the unbind from", driver, v->timeout_ms);
+	else if (err < 0)
+		vu_errc(err, "%s: cannot %s driver_override", d->name, *val ? "set" : "reset");
+	return err;
 }
 
 /* Add D's record unless one exists: the driver from the first time stays. */
 static int remember(struct vu_vfio *v, const struct vu_dev *d)
 {
 	char path[PATH_MAX], override[VU_STATE_TEXT], module[VU_STATE_TEXT] = "";
+	int err;
 
 	if (vu_records_find(&v->devices, d->name) || strcmp(d->driver, "vfio-pci") == 0)
 		return 0;
-	if (dev_path(path, sizeof(path), d, "driver_override") < 0 ||
-	    vu_read(path, override, sizeof(override)) < 0 || strcmp(override, "(null)") == 0 ||
-	    !vu_state_valid_text(override))
+	if (dev_path(path, sizeof(path), d, "driver_override") < 0)
+		return -ENAMETOOLONG;
+	/* Reading it takes the device lock too: a remove() under way holds it. */
+	if ((err = vu_read_timeout(path, override, sizeof(override), v->timeout_ms)) == -ETIMEDOUT) {
+		report_stuck(d, "the unbind from", d->driver[0] ? d->driver : "its driver",
+			     v->timeout_ms);
+		return err;
+	}
+	override[strcspn(override, "\n")] = '\0';
+	if (err < 0 || strcmp(override, "(null)") == 0 || !vu_state_valid_text(override))
 		snprintf(override, sizeof(override), "-");
 	if (d->driver[0] && vu_driver_module(d->driver, module, sizeof(module)) < 0)
 		module[0] = '\0';
@@ -391,13 +417,9 @@ int vu_vfio_bind(struct vu_vfio *v, struct vu_dev *d)
 	/* Remembered before anything changes: a kill at any later point can be undone. */
 	if ((err = remember(v, d)) < 0 || (err == 1 && (err = save(v)) < 0))
 		return err;
-	if (dev_path(path, sizeof(path), d, "driver_override") < 0)
-		return -ENAMETOOLONG;
 	snprintf(from, sizeof(from), "%s", d->driver[0] ? d->driver : "no driver");
-	if ((err = vu_act_write(path, "vfio-pci")) < 0) {
-		vu_errc(err, "%s: cannot set driver_override", d->name);
+	if ((err = set_override(v, d, "vfio-pci", from)) < 0)
 		return err;
-	}
 	if (d->driver[0]) {
 		if (vu_path(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", d->driver) < 0)
 			return -ENAMETOOLONG;
@@ -461,11 +483,16 @@ static int load_driver(struct vu_vfio *v, const struct vu_dev *d, const char *dr
 	vu_act_command("%s '%s'", vu_act_modprobe(), what);
 	if (vu_dry_run)
 		return 0;
-	err = vu_mod_load(v->kmod, what, NULL);
+	/* Its probe takes the device lock of whatever it matches: a deadline. */
+	err = vu_mod_load_timeout(v->kmod, what, NULL, v->timeout_ms);
 	/* No module for the alias: some devices have no driver at all. */
 	if (err == -ENOENT && !driver)
 		return 0;
-	if (err < 0)
+	if (err == -ETIMEDOUT)
+		vu_err("%s: loading %s did not finish in %d s: left to the kernel (a probe waiting "
+		       "for a device another unbind holds?)",
+		       d->name, what, v->timeout_ms / 1000);
+	else if (err < 0)
 		vu_errc(err, "%s: cannot load %s", d->name, what);
 	return err;
 }
@@ -488,12 +515,9 @@ int vu_vfio_restore(struct vu_vfio *v, struct vu_dev *d)
 	copy_field(r, "module", module, sizeof(module));
 	copy_field(r, "override", override, sizeof(override));
 
-	if (dev_path(path, sizeof(path), d, "driver_override") < 0)
-		return -ENAMETOOLONG;
-	if ((err = vu_act_write(path, override)) < 0) {
-		vu_errc(err, "%s: cannot reset driver_override", d->name);
+	if ((err = set_override(v, d, override,
+				on_vfio ? "vfio-pci" : driver[0] ? driver : "its driver")) < 0)
 		return err;
-	}
 	if (on_vfio) {
 		if (vu_path(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/unbind") < 0)
 			return -ENAMETOOLONG;

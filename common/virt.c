@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Asking libvirt, read-only, which domains exist: libvirt is loaded only here. */
+/* Asking libvirt, read-only, which domains exist and what they pass: libvirt is loaded only here. */
 #include <errno.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -14,6 +14,8 @@
 static typeof(virConnectOpenReadOnly) *v_open;
 static typeof(virConnectListAllDomains) *v_list;
 static typeof(virDomainGetName) *v_name;
+static typeof(virDomainGetXMLDesc) *v_xml;
+static typeof(virDomainIsActive) *v_active;
 static typeof(virDomainFree) *v_free;
 static typeof(virConnectClose) *v_close;
 static typeof(virGetLastErrorMessage) *v_error;
@@ -24,12 +26,14 @@ static void quiet(void *data, virErrorPtr err)
 	(void)data, (void)err;
 }
 
-int vu_virt_domains(const char *uri, struct vu_names *names, char *why, size_t size)
+int vu_virt_list(const char *uri, struct vu_virt_domains *out, char *why, size_t size)
 {
 	static const struct vu_dlsym syms[] = {
 		{ "virConnectOpenReadOnly", (void **)&v_open },
 		{ "virConnectListAllDomains", (void **)&v_list },
 		{ "virDomainGetName", (void **)&v_name },
+		{ "virDomainGetXMLDesc", (void **)&v_xml },
+		{ "virDomainIsActive", (void **)&v_active },
 		{ "virDomainFree", (void **)&v_free },
 		{ "virConnectClose", (void **)&v_close },
 		{ "virGetLastErrorMessage", (void **)&v_error },
@@ -39,8 +43,8 @@ int vu_virt_domains(const char *uri, struct vu_names *names, char *why, size_t s
 	virConnectPtr conn;
 	int n;
 
-	names->v = NULL;
-	names->n = 0;
+	out->v = NULL;
+	out->n = 0;
 	if (!v_open && !vu_dl_open("libvirt.so.0", syms, sizeof(syms) / sizeof(*syms), why, size))
 		return -ENOSYS;
 	/* Errors are ours to report, once, in our words. */
@@ -55,13 +59,37 @@ int vu_virt_domains(const char *uri, struct vu_names *names, char *why, size_t s
 		v_close(conn);
 		return -EIO;
 	}
-	names->v = calloc((size_t)n + 1, sizeof(*names->v));
+	out->v = calloc((size_t)n + 1, sizeof(*out->v));
 	for (int i = 0; i < n; i++) {
-		if (names->v && (names->v[names->n] = strdup(v_name(doms[i]))))
-			names->n++;
+		struct vu_virt_domain *d = out->v ? &out->v[out->n] : NULL;
+
+		if (d && (d->name = strdup(v_name(doms[i])))) {
+			d->xml = v_xml(doms[i], 0);
+			d->active = v_active(doms[i]) == 1;
+			out->n++;
+		}
 		v_free(doms[i]);
 	}
 	free(doms);
 	v_close(conn);
-	return names->v ? 0 : -ENOMEM;
+	return out->v ? 0 : -ENOMEM;
+}
+
+const struct vu_virt_domain *vu_virt_find(const struct vu_virt_domains *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->v[i].name, name) == 0)
+			return &d->v[i];
+	return NULL;
+}
+
+void vu_virt_free(struct vu_virt_domains *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].name);
+		free(d->v[i].xml);
+	}
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
 }

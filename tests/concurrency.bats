@@ -103,7 +103,7 @@ reader() {
 	while [ ! -e "$OUT/stop" ]; do
 		for f in "$SIMROOT"/run/vfio-utils/*; do
 			name=${f##*/}
-			case $name in lock | *.new | \*) continue ;; esac
+			case $name in lock | *.lock | *.new | *.damaged-* | \*) continue ;; esac
 			content=$(cat "$f" 2>/dev/null) || continue # renamed away: gone, not torn
 			reads=$((reads + 1))
 			if ! awk -v name="$name" '

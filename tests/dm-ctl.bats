@@ -196,3 +196,39 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	assert_success
 	assert_output '{"init":"systemd","display_manager":"gdm","service":"gdm.service","active":false,"gpu_holders":[{"pid":4242,"comm":"Xorg","node":"/dev/dri/card0"}]}'
 }
+
+@test "stop also stops the user's sound server holding the GPU's audio card; start brings it back" {
+	sim_up $SINGLE "holder /dev/snd/controlC0 pipewire user=1000 unit=pipewire.service"
+	dm_boot
+	printf 'root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' >"$SIMROOT/etc/passwd"
+	run dm_ctl stop
+	assert_success
+	assert_line "stopped gdm.service"
+	assert_line "stopped pipewire.service of alice"
+	run sim status "$SIMROOT"
+	assert_line "unit 1000 pipewire.service inactive"
+	run cat "$SIMROOT/run/vfio-utils/dm"
+	assert_line "audio:1000:pipewire.service user=1000 unit=pipewire.service socket=pipewire.socket"
+	# the whole group goes now: nothing holds the audio function
+	run on_sim vfio-bind --group 09:00.0
+	assert_success
+	on_sim vfio-unbind --restore >/dev/null
+	run dm_ctl start
+	assert_success
+	assert_line "started pipewire.service of alice"
+	assert_line "started gdm.service"
+	run sim status "$SIMROOT"
+	assert_line "unit 1000 pipewire.service active"
+	[ ! -e "$SIMROOT/run/vfio-utils/dm" ]
+}
+
+@test "a holder of the GPU's audio card that is no user's service is named when time runs out" {
+	sim_up $SINGLE
+	dm_boot
+	sleep 1000 3<"$SIMROOT/dev/snd/controlC0" &
+	local holder=$!
+	run dm_ctl --timeout 1 stop
+	kill $holder
+	assert_failure 1
+	assert_line --regexp "^dm-ctl: /dev/snd/controlC0 is still held open after 1 s by sleep \($holder\)"
+}

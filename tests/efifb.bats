@@ -10,14 +10,24 @@ teardown() {
 efifb() { on_sim "$BUILD/efifb" "$@"; }
 fb_driver() { basename "$(readlink "$SIMROOT/sys/bus/platform/devices/$1/driver" 2>/dev/null)" 2>/dev/null || true; }
 
-@test "status: the framebuffer, its driver, and the BOOTFB range in the GPU's memory" {
-	sim_up $SINGLE
+@test "status: the framebuffer, its driver, and the range it holds in the GPU's BAR, with what fails and when" {
+	sim_up $SINGLE "kernel 5.15.0-91-generic"
 	run efifb
 	assert_success
 	assert_line --index 0 "efi-framebuffer.0: bound to efi-framebuffer"
-	assert_line --index 1 --regexp "^BOOTFB [0-9a-f]+-[0-9a-f]+ reserved in the memory of 0000:09:00.0: vfio-pci cannot take that GPU until it is released$"
+	assert_line --index 1 --regexp "^efifb reserves [0-9a-f]+-[0-9a-f]+ in BAR 1 of 0000:09:00.0: QEMU will fail to map that BAR \\(\"BAR 1: can't reserve\"\\) while it is there: 'efifb unbind' releases it$"
 	run efifb status --json
-	assert_output --regexp '^\{"framebuffers":\[\{"name":"efi-framebuffer.0","driver":"efi-framebuffer","device":null\}\],"bootfb":"[0-9a-f-]+","bootfb_device":"0000:09:00.0"\}$'
+	assert_output --regexp '^\{"framebuffers":\[\{"name":"efi-framebuffer.0","driver":"efi-framebuffer","device":null\}\],"reservations":\[\{"name":"efifb","range":"[0-9a-f-]+","device":"0000:09:00.0","bar":1\}\]\}$'
+	sim_down
+	# simpledrm's BOOTFB: unbinding does not release it; 6.0 and later release it with the GPU
+	sim_up $SINGLE "kernel 5.15.0-91-generic" "framebuffer simple-framebuffer"
+	run efifb
+	assert_line --index 1 --partial "BOOTFB reserves "
+	assert_line --index 1 --partial "until a reboot with initcall_blacklist=sysfb_init: unbinding the framebuffer does not release it"
+	sim_down
+	sim_up $SINGLE "kernel 6.1.0-13-amd64" "framebuffer simple-framebuffer"
+	run efifb
+	assert_line --index 1 --partial "unless vfio-pci takes the GPU, which releases it (Linux 6.0 and later)"
 }
 
 @test "unbind releases it and its memory, remembers, and binds back; each twice is nothing to do" {
@@ -26,7 +36,7 @@ fb_driver() { basename "$(readlink "$SIMROOT/sys/bus/platform/devices/$1/driver"
 	assert_success
 	assert_output "efi-framebuffer.0: unbound from efi-framebuffer"
 	assert_equal "$(fb_driver efi-framebuffer.0)" ""
-	run grep -c BOOTFB "$SIMROOT/proc/iomem"
+	run grep -c ' : efifb$' "$SIMROOT/proc/iomem"
 	assert_output 0
 	run efifb unbind
 	assert_output "the firmware framebuffer is not bound: nothing to unbind"

@@ -39,17 +39,17 @@ handover() {
 	assert_equal "$during" 'vtcon0 (S) dummy device bind=1
 vtcon1 (M) frame buffer device bind=0
 efi-framebuffer.0 driver=
-BOOTFB 0
+reserved:
 ["gdm",false,[]]'
 }
 
-@test "a simple-framebuffer kernel (simpledrm): the same" {
+@test "a simple-framebuffer kernel (simpledrm): the same, BOOTFB staying as the kernel keeps it" {
 	sim_up $SINGLE "framebuffer simple-framebuffer"
 	handover
 	assert_equal "$during" 'vtcon0 (S) dummy device bind=1
 vtcon1 (M) frame buffer device bind=0
 simple-framebuffer.0 driver=
-BOOTFB 0
+reserved:BOOTFB 
 ["gdm",false,[]]'
 }
 

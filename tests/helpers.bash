@@ -91,12 +91,18 @@ alive_pid() {
 
 # Everything vfio-bind and vfio-unbind may change: each device's driver and
 # driver_override, the loaded modules. Two snapshots equal: the machine is as it was.
+# (driver_override reads wait behind a remove() still running: see overrides.)
+. "$TESTS/vm/guest/state"
+
 sim_snapshot() {
-	local d link
+	local d link o
+	exec 3< <(overrides "$SIMROOT")
 	for d in "$SIMROOT"/sys/bus/pci/devices/*; do
 		link=$(readlink "$d/driver" 2>/dev/null) || link=-
-		printf '%s %s %s\n' "${d##*/}" "${link##*/}" "$(cat "$d/driver_override")"
+		read -r o <&3
+		printf '%s %s %s\n' "${d##*/}" "${link##*/}" "$o"
 	done
+	exec 3<&-
 	awk '{ print "module " $1 }' "$SIMROOT/proc/modules" | sort
 }
 
@@ -117,7 +123,8 @@ dm_boot() {
 		esac' >/dev/null
 }
 
-# Everything the screen hand-over touches: consoles, framebuffers, BOOTFB, the
+# Everything the screen hand-over touches: consoles, framebuffers, their ranges
+# in /proc/iomem (BOOTFB, efifb's, vesafb's), the
 # display manager and whether its X server holds the GPU.
 screen_snapshot() {
 	local c f
@@ -127,7 +134,7 @@ screen_snapshot() {
 	for f in "$SIMROOT"/sys/bus/platform/devices/*framebuffer*; do
 		[ -e "$f" ] && echo "${f##*/} driver=$(basename "$(readlink "$f/driver" 2>/dev/null)" 2>/dev/null)"
 	done
-	echo "BOOTFB $(grep -c BOOTFB "$SIMROOT/proc/iomem")"
+	echo "reserved:$(grep -oE ' : (BOOTFB|efifb|vesafb)$' "$SIMROOT/proc/iomem" | cut -c4- | tr '\n' ' ')"
 	PATH=$STANDINS:$PATH on_sim dm-ctl --json status | jq -c '[.display_manager, .active, [.gpu_holders[].comm]]'
 }
 
@@ -138,7 +145,8 @@ machine_state() {
 	sim_snapshot
 	screen_snapshot
 	for f in "$SIMROOT"/run/vfio-utils/*; do
-		[ -e "$f" ] && [ "${f##*/}" != lock ] && echo "remembered ${f##*/}"
+		case ${f##*/} in lock | *.lock) continue ;; esac
+		[ -e "$f" ] && echo "remembered ${f##*/}"
 	done
 	return 0
 }

@@ -7,7 +7,7 @@ load helpers
 	root=$(machine x570-rtx2070s-group)
 	run lspci -A linux-sysfs -O sysfs.path="$root/sys/bus/pci" -i "$root/usr/share/misc/pci.ids" -O hwdb.disable=1 -nns 09:00.3
 	assert_output "09:00.3 Serial bus controller [0c80]: NVIDIA Corporation TU104 USB Type-C UCSI Controller [10de:1ad9] (rev a1)"
-	assert_equal "$(readlink "$root/sys/bus/pci/devices/0000:09:00.0/iommu_group")" "../../../kernel/iommu_groups/2"
+	assert_equal "$(readlink "$root/sys/bus/pci/devices/0000:09:00.0/iommu_group")" "../../../../kernel/iommu_groups/2"
 	assert_equal "$(basename "$(readlink "$root/sys/bus/pci/devices/0000:09:00.0/driver")")" nvidia
 	assert_equal "$(cat "$root/sys/bus/pci/devices/0000:09:00.0/driver_override")" "(null)"
 	assert_equal "$(cat "$root/sys/bus/pci/devices/0000:09:00.0/boot_vga")" 1

@@ -551,6 +551,7 @@ logger() {
 	local before
 	before=$(machine_state)
 	on_sim dm-ctl stop >/dev/null
+	on_sim efifb unbind >/dev/null
 	on_sim vfio-bind --group --unload 09:00.0 >/dev/null
 	[ ! -e "$SIMROOT/sys/module/nvidia_drm" ]
 	sim ctl "$SIMROOT" fault module nvidia_drm load EIO once
@@ -565,6 +566,7 @@ logger() {
 	assert_line "display manager: gdm (gdm.service, stopped)"
 	[ -e "$SIMROOT/run/vfio-utils/dm" ]
 	on_sim vfio-unbind --restore >/dev/null
+	on_sim efifb bind >/dev/null
 	on_sim dm-ctl start >/dev/null
 	assert_equal "$(machine_state)" "$before"
 }

@@ -183,7 +183,7 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 	run vfio_bind --timeout 1 --group 09:00.0
 	assert_failure 1
 	[ "$SECONDS" -lt 10 ]
-	assert_output --partial "vfio-bind: 0000:09:00.0: unbind from nvidia did not finish in 1 s: the device is in use; it may still complete, then run 'vfio-unbind --restore'"
+	assert_output --partial "vfio-bind: 0000:09:00.0: stuck: unbind from nvidia did not finish in 1 s, the kernel is still at it; left alone and still remembered ('vfio-unbind --restore' once they let go)"
 	run sim status "$SIMROOT"
 	assert_line "blocked unbind 0000:09:00.0"
 	run state devices
@@ -357,4 +357,48 @@ killed_at() {
 	run vfio-bind --bogus
 	assert_failure 2
 	assert_line --index 1 "Try 'vfio-bind --help' for more information."
+}
+
+# What the kernel really does (issue 13).
+
+@test "an audio function whose sound card a process holds is refused, the process named: its unbind would hang" {
+	sim_up $SINGLE
+	local before card
+	before=$(sim_snapshot)
+	card=$(ls "$SIMROOT/sys/bus/pci/devices/0000:09:00.1/sound")
+	sleep 1000 3<"$SIMROOT/dev/snd/controlC${card#card}" &
+	local holder=$!
+	run vfio_bind --group 09:00.0
+	kill $holder
+	assert_failure 1
+	assert_line "vfio-bind: 0000:09:00.1: /dev/snd/controlC${card#card} is held open by sleep ($holder): an unbind would block in the kernel until they let go (stop them first, e.g. 'dm-ctl stop')"
+	assert_equal "$(sim_snapshot)" "$before"
+}
+
+@test "a firmware framebuffer's range in the GPU's BAR: refused before Linux 6.0, as QEMU would fail; 6.0 and later release it" {
+	sim_up $SINGLE "kernel 5.15.0-91-generic"
+	local before
+	before=$(sim_snapshot)
+	run vfio_bind --group 09:00.0
+	assert_failure 1
+	assert_line --regexp "^vfio-bind: 0000:09:00.0: efifb reserves \[mem 0x[0-9a-f]+-0x[0-9a-f]+\] in its BAR 1: vfio-pci would take it, but QEMU would fail to map that BAR \('BAR 1: can't reserve'\): run 'efifb unbind' first$"
+	assert_equal "$(sim_snapshot)" "$before"
+	on_sim efifb unbind >/dev/null
+	run vfio_bind --group 09:00.0
+	assert_success
+	sim_down
+	# simpledrm's BOOTFB, which unbinding does not release
+	sim_up $SINGLE "kernel 5.15.0-91-generic" "framebuffer simple-framebuffer"
+	on_sim efifb unbind >/dev/null
+	run vfio_bind --group 09:00.0
+	assert_failure 1
+	assert_line --partial "BOOTFB reserves"
+	assert_line --partial "on a kernel before 6.0 only a reboot with initcall_blacklist=sysfb_init releases it"
+	sim_down
+	sim_up $SINGLE "kernel 6.1.0-13-amd64" "framebuffer simple-framebuffer"
+	run vfio_bind --group 09:00.0
+	assert_success
+	[ ! -e "$SIMROOT/sys/bus/platform/devices/simple-framebuffer.0" ]
+	run grep -c BOOTFB "$SIMROOT/proc/iomem"
+	assert_output 0
 }

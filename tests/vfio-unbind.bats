@@ -169,3 +169,50 @@ rmmod vfio"
 	vfio_unbind 01:00.0
 	assert_equal "$(cat "$SIMROOT/sys/module/vfio_pci/initstate")" live
 }
+
+# What the kernel really does (issue 13).
+
+@test "a stuck unbind: the release hook's restore says which device and why, holds no lock, and the other lines run" {
+	sim_up $SINGLE "kernel 5.15.0-91-generic"
+	PATH=$STANDINS:$PATH
+	dm_boot
+	hook_tree
+	local before
+	before=$(machine_state)
+	mkdir -p "$H/qemu.d/win10/prepare/begin" "$H/qemu.d/win10/release/end"
+	printf '#!/bin/sh\nset -e\ndm-ctl stop\nvtcon unbind\nefifb unbind\nvfio-bind --timeout 1 --group 09:00.0\n' \
+		>"$H/qemu.d/win10/prepare/begin/50-vfio-utils"
+	printf '#!/bin/sh\nvfio-unbind --timeout 1 --restore\nefifb bind\nvtcon bind\ndm-ctl start\n' \
+		>"$H/qemu.d/win10/release/end/50-vfio-utils"
+	chmod 755 "$H"/qemu.d/win10/*/*/50-vfio-utils
+	# the audio function's remove() will not return: its unbind is stuck in the kernel
+	sim ctl "$SIMROOT" fault 09:00.1 unbind-blocks
+	HOOK_RUN_TIMEOUT=30 run on_sim "$H/qemu" win10 prepare begin - </dev/null
+	assert_failure 1
+	# libvirt then runs the release hook: every line runs, none hangs
+	HOOK_RUN_TIMEOUT=30 run on_sim "$H/qemu" win10 release end - </dev/null
+	assert_success # the script's last line, dm-ctl start, succeeded
+	assert_line --partial "vfio-unbind: 0000:09:00.1: stuck: the unbind from snd_hda_intel did not finish in 1 s, the kernel is still at it; left alone and still remembered"
+	refute_line --partial "killed at the deadline"
+	run on_sim dm-ctl status
+	assert_line "display manager: gdm (gdm.service, running)"
+	assert_equal "$(driver_of 0000:09:00.0)" nvidia
+	grep -q '^0000:09:00.1 ' "$SIMROOT/run/vfio-utils/devices" # still remembered
+	# the lock is free: another command runs at once
+	run on_sim vfio-bind --timeout 1 -n 09:00.2
+	assert_success
+	# once the kernel lets go, a later --restore gives it back
+	sim ctl "$SIMROOT" release 09:00.1
+	on_sim vfio-unbind --restore >/dev/null
+	assert_equal "$(machine_state)" "$before"
+}
+
+@test "iommufd, in the vfio set since Linux 6.2 where the kernel has it, goes with --unload-vfio" {
+	sim_up $SINGLE "kernel 6.8.0-45-generic" "module iommufd loaded" "module vfio loaded deps=iommufd,irqbypass"
+	[ -e "$SIMROOT/sys/module/iommufd" ]
+	vfio_bind 09:00.1 >/dev/null
+	run vfio_unbind --unload-vfio 09:00.1
+	assert_success
+	[ ! -e "$SIMROOT/sys/module/vfio" ]
+	[ ! -e "$SIMROOT/sys/module/iommufd" ]
+}

@@ -13,9 +13,10 @@ vtcon() { on_sim "$BUILD/vtcon" "$@"; }
 	sim_up $SINGLE
 	run vtcon
 	assert_success
-	assert_output $'vtcon0   bound   (S) dummy device\nvtcon1   bound   (M) frame buffer device'
+	# fbcon holds the VTs: the dummy console is bound to none of them
+	assert_output $'vtcon0   unbound (S) dummy device\nvtcon1   bound   (M) frame buffer device'
 	run vtcon list --json
-	assert_output '{"consoles":[{"console":"vtcon0","index":0,"bound":true,"system":true,"name":"dummy device"},{"console":"vtcon1","index":1,"bound":true,"system":false,"name":"frame buffer device"}]}'
+	assert_output '{"consoles":[{"console":"vtcon0","index":0,"bound":false,"system":true,"name":"dummy device"},{"console":"vtcon1","index":1,"bound":true,"system":false,"name":"frame buffer device"}]}'
 }
 
 @test "unbind: the (M) console only, read back, remembered by name; twice is nothing to do" {

@@ -12,15 +12,23 @@
 #define RW 0644
 #define WO 0200
 
-static const char *const drm_drivers[] = { "amdgpu", "i915", "nouveau", "radeon", "ast", "nvidia" };
+static const char *const drm_drivers[] = { "amdgpu", "i915",	 "xe",	"nouveau", "radeon",
+					   "ast",    "bochs-drm", "qxl", "nvidia" };
 
 void layout_dev_path(const struct machine *m, int dev, char *buf, size_t size)
 {
 	const struct m_dev *d = &m->devs[dev];
 	char name[20];
+	size_t len;
 
+	/* Below the bridges it sits behind, as the kernel nests them. */
+	if (d->parent >= 0 && d->parent != dev)
+		layout_dev_path(m, d->parent, buf, size);
+	else
+		snprintf(buf, size, "/sys/devices/pci%04x:00", d->domain);
 	m_dev_name(d, name);
-	snprintf(buf, size, "/sys/devices/pci%04x:00/%s", d->domain, name);
+	len = strlen(buf);
+	snprintf(buf + len, size - len, "/%s", name);
 }
 
 static struct t_node *attr(struct t_node *root, const char *dir, const char *name, mode_t mode,
@@ -280,6 +288,66 @@ static void uevent(struct t_node *root, const char *dir, const struct m_dev *d)
 	     d->class, d->vendor, d->device, d->vendor, d->device, name);
 }
 
+/* The nodes of a sound card: what PipeWire and PulseAudio hold open. */
+static const char *const snd_nodes[] = { "controlC%d", "pcmC%dD0p", "pcmC%dD0c", "hwC%dD0" };
+
+static bool sound_driver(const char *drv)
+{
+	return strncmp(drv, "snd_", 4) == 0 || strncmp(drv, "snd-", 4) == 0;
+}
+
+static void sound_card(struct t_node *root, struct machine *m, struct m_dev *d, const char *dir)
+{
+	int card = 0;
+	char p[PATH_MAX], node[32];
+
+	for (bool used = true; used; card += used) {
+		used = false;
+		for (size_t j = 0; j < m->ndevs; j++)
+			used = used || m->devs[j].snd_card == card;
+	}
+	d->snd_card = card;
+	snprintf(p, sizeof(p), "%s/sound/card%d/number", dir, card);
+	t_filef(root, p, RO, "%d\n", card);
+	snprintf(p, sizeof(p), "%s/sound/card%d", dir, card);
+	linkf(root, p, "/sys/class/sound/card%d", card);
+	for (size_t k = 0; k < sizeof(snd_nodes) / sizeof(*snd_nodes); k++) {
+		snprintf(node, sizeof(node), snd_nodes[k], card);
+		snprintf(p, sizeof(p), "%s/sound/card%d/%s/dev", dir, card, node);
+		t_filef(root, p, RO, "116:%zu\n", (size_t)card * 32 + k);
+		snprintf(p, sizeof(p), "%s/sound/card%d/%s", dir, card, node);
+		linkf(root, p, "/sys/class/sound/%s", node);
+		snprintf(p, sizeof(p), "/dev/snd/%s", node);
+		devnode(root, p, K_DEVNODE, d);
+	}
+}
+
+static void sound_card_remove(struct t_node *root, struct m_dev *d, const char *dir)
+{
+	char node[32];
+
+	removef(root, "%s/sound", dir);
+	removef(root, "/sys/class/sound/card%d", d->snd_card);
+	for (size_t k = 0; k < sizeof(snd_nodes) / sizeof(*snd_nodes); k++) {
+		snprintf(node, sizeof(node), snd_nodes[k], d->snd_card);
+		removef(root, "/sys/class/sound/%s", node);
+		removef(root, "/dev/snd/%s", node);
+	}
+	d->snd_card = -1;
+}
+
+void layout_dev_unlink(struct t_node *root, struct machine *m, int i)
+{
+	const struct m_dev *d = &m->devs[i];
+	char dir[PATH_MAX], name[20];
+
+	layout_dev_path(m, i, dir, sizeof(dir));
+	m_dev_name(d, name);
+	if (d->driver)
+		removef(root, "/sys/bus/pci/drivers/%s/%s", d->driver, name);
+	removef(root, "%s/driver", dir);
+}
+
 void layout_dev_binding(struct t_node *root, struct machine *m, int i, const char *old)
 {
 	struct m_dev *d = &m->devs[i];
@@ -290,6 +358,8 @@ void layout_dev_binding(struct t_node *root, struct machine *m, int i, const cha
 	if (old) {
 		removef(root, "/sys/bus/pci/drivers/%s/%s", old, name);
 		removef(root, "%s/driver", dir);
+		if (d->snd_card >= 0)
+			sound_card_remove(root, d, dir);
 		if (d->drm_minor >= 0) {
 			removef(root, "%s/drm", dir);
 			removef(root, "/sys/class/drm/card%d", d->drm_minor);
@@ -368,6 +438,10 @@ void layout_dev_binding(struct t_node *root, struct machine *m, int i, const cha
 		if (!t_lookup(root, p))
 			devnode(root, p, K_GROUPNODE, d);
 	}
+	/* HD audio (0403) and the older multimedia audio (0401, AC97) alike. */
+	if (((d->class >> 8) == 0x0403 || (d->class >> 8) == 0x0401) && sound_driver(d->driver) &&
+	    d->snd_card < 0)
+		sound_card(root, m, d, dir);
 }
 
 void layout_driver(struct t_node *root, struct machine *m, struct m_driver *drv)
@@ -484,7 +558,13 @@ void layout_module_nodes(struct t_node *root, struct machine *m)
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(*nodes); i++) {
 		struct m_mod *mod = machine_find_mod(m, nodes[i][0]);
 		struct t_node *n = t_lookup(root, nodes[i][1]);
-		bool live = mod && (mod->state == M_MOD_LOADED || mod->state == M_MOD_BUILTIN);
+		/*
+		 * vfio declares devname:vfio/vfio: under systemd the node is there from
+		 * boot (kmod-static-nodes), and opening it loads the module.
+		 */
+		bool live = mod && (mod->state == M_MOD_LOADED || mod->state == M_MOD_BUILTIN ||
+				    (strcmp(mod->name, "vfio") == 0 && mod->state != M_MOD_ABSENT &&
+				     strcmp(m->init, "systemd") == 0));
 
 		if (live && !n)
 			devnode(root, nodes[i][1], K_MODNODE, mod);
@@ -518,7 +598,19 @@ void layout_framebuffer(struct t_node *root, struct machine *m)
 	if (!m->fb_kind)
 		return;
 	snprintf(name, sizeof(name), "%s.0", m->fb_kind);
-	snprintf(dir, sizeof(dir), "/sys/devices/platform/%s", name);
+	/*
+	 * sysfb registers it below the GPU it sits on from Linux 6.7 (seen on
+	 * 6.12; on 6.1 it is a platform device of its own).
+	 */
+	if (machine_kver(m) >= 6007 && m->fb_dev >= 0) {
+		size_t len;
+
+		layout_dev_path(m, m->fb_dev, dir, sizeof(dir));
+		len = strlen(dir);
+		snprintf(dir + len, sizeof(dir) - len, "/%s", name);
+	} else {
+		snprintf(dir, sizeof(dir), "/sys/devices/platform/%s", name);
+	}
 	if (m->fb_gone) {
 		/* Unregistered: the device and every link to it are gone. */
 		removef(root, "/sys/bus/platform/drivers/%s/%s", m->fb_kind, name);
@@ -644,6 +736,26 @@ static void net_devices(struct t_node *root, struct machine *m)
 	t_mkdir(root, "/sys/class/net");
 }
 
+/*
+ * What the firmware framebuffer holds of its GPU's memory: "BOOTFB", the
+ * resource of a simple-framebuffer device, for as long as the device is
+ * registered (unbinding simplefb or simpledrm leaves it); "efifb" and
+ * "vesafb", the ranges those drivers reserve while bound. An
+ * efi-framebuffer device carries none of its own.
+ */
+static const char *fb_resource(const struct machine *m)
+{
+	bool bound = m->fb_driver && *m->fb_driver;
+
+	if (strcmp(m->fb_kind, "simple-framebuffer") == 0)
+		return "BOOTFB";
+	if (strcmp(m->fb_kind, "efi-framebuffer") == 0 && bound)
+		return "efifb";
+	if (strcmp(m->fb_kind, "vesa-framebuffer") == 0 && bound)
+		return "vesafb";
+	return NULL;
+}
+
 void layout_iomem(struct t_node *root, struct machine *m)
 {
 	char *buf = NULL;
@@ -672,11 +784,9 @@ void layout_iomem(struct t_node *root, struct machine *m)
 		fprintf(f, "%llx-%llx : PCI Bus %04x:%02x\n  %llx-%llx : %s\n", vram(m, (int)i),
 			vram(m, (int)i) + 0xfffffff, d->domain, d->bus, vram(m, (int)i),
 			vram(m, (int)i) + 0xfffffff, name);
-		/* The firmware's framebuffer stays reserved until its driver lets go. */
-		if (m->fb_kind && !m->fb_gone && m->fb_dev == (int)i && m->fb_driver &&
-		    *m->fb_driver)
-			fprintf(f, "    %llx-%llx : BOOTFB\n", vram(m, (int)i),
-				vram(m, (int)i) + 0x7e8fff);
+		if (m->fb_kind && !m->fb_gone && m->fb_dev == (int)i && fb_resource(m))
+			fprintf(f, "    %llx-%llx : %s\n", vram(m, (int)i),
+				vram(m, (int)i) + 0x7e8fff, fb_resource(m));
 	}
 	fclose(f);
 	t_file(root, "/proc/iomem", RO, buf, size);
@@ -767,6 +877,25 @@ static void init_files(struct t_node *root, struct machine *m)
 	}
 }
 
+/* The logical CPUs, as libvirt reads them to place QEMU. */
+static void cpus(struct t_node *root, const struct machine *m)
+{
+	const char *dir = "/sys/devices/system/cpu";
+
+	attr(root, dir, "online", RO, K_PLAIN, NULL, "0-%d\n", m->ncpus - 1);
+	attr(root, dir, "present", RO, K_PLAIN, NULL, "0-%d\n", m->ncpus - 1);
+	attr(root, dir, "possible", RO, K_PLAIN, NULL, "0-%d\n", m->ncpus - 1);
+	for (int c = 0; c < m->ncpus; c++) {
+		char cpu[PATH_MAX];
+
+		snprintf(cpu, sizeof(cpu), "%s/cpu%d", dir, c);
+		if (c > 0)
+			attr(root, cpu, "online", RW, K_PLAIN, NULL, "1\n");
+		else
+			t_mkdir(root, cpu);
+	}
+}
+
 void layout_dev_remove(struct t_node *root, struct machine *m, int i)
 {
 	struct m_dev *d = &m->devs[i];
@@ -816,6 +945,7 @@ void layout_build(struct t_node *root, struct machine *m)
 	init_files(root, m);
 	t_mkdir(root, "/dev/vfio");
 	layout_module_nodes(root, m);
+	cpus(root, m);
 }
 
 /* The vendor's name is what the listing's name starts with, as lspci joins them. */

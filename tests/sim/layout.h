@@ -41,6 +41,8 @@ void layout_iomem(struct t_node *root, struct machine *m);
 /* /dev nodes of loaded modules (nvidiactl, vfio/vfio). */
 void layout_module_nodes(struct t_node *root, struct machine *m);
 void layout_dev_remove(struct t_node *root, struct machine *m, int dev);
+/* A remove() under way: the driver links go first, the binding stays until it returns. */
+void layout_dev_unlink(struct t_node *root, struct machine *m, int dev);
 void layout_dev_add(struct t_node *root, struct machine *m, int dev);
 
 /*

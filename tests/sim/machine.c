@@ -62,6 +62,35 @@ bool m_dev_is_bridge(const struct m_dev *d)
 	return c == 0x0600 || c == 0x0604 || c == 0x0609;
 }
 
+static int addr_cmp(const struct m_dev *a, const struct m_dev *b)
+{
+	unsigned x[] = { a->domain, a->bus, a->dev, a->func }, y[] = { b->domain, b->bus, b->dev, b->func };
+
+	for (int i = 0; i < 4; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+bool m_dev_is_pci_bridge(const struct m_dev *d)
+{
+	unsigned c = d->class >> 8;
+
+	return c == 0x0604 || c == 0x0607 || c == 0x0609;
+}
+
+bool machine_native_fb_driver(const char *driver)
+{
+	/* nvidia's own driver leaves it (nvidia-drm's fbdev is not on by default). */
+	static const char *const native[] = { "amdgpu", "i915", "nouveau", "radeon", "ast",
+					      "virtio-pci", "bochs-drm", "xe" };
+
+	for (size_t i = 0; driver && i < sizeof(native) / sizeof(*native); i++)
+		if (strcmp(driver, native[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Shaped as [DOMAIN:]BUS:DEV.FN: a device line, not a directive. */
 static int addr_shape(const char *s, unsigned *dom, unsigned *bus, unsigned *dev, unsigned *fn)
 {
@@ -113,7 +142,7 @@ static int dev_arg(struct parser *p, const char *s)
 /* "01:00.0 VGA compatible controller [0300]: NVIDIA ... [10de:1f03] (rev a1)" */
 static int parse_device(struct parser *p, char *s, int group)
 {
-	struct m_dev d = { .group = group, .drm_minor = -1 };
+	struct m_dev d = { .group = group, .drm_minor = -1, .snd_card = -1, .parent = -1 };
 	char *cls, *name, *ids = NULL, *q, *tail;
 	unsigned cc;
 
@@ -369,6 +398,7 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 			return perr(p, "framebuffer: unknown kind '%s'", w);
 		free(m->fb_kind);
 		m->fb_kind = xstrdup(w);
+		m->fb_given = true;
 		free(m->fb_driver);
 		m->fb_driver = NULL;
 		while ((w = next_word(&s))) {
@@ -419,15 +449,46 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		m->netifs = xrealloc(m->netifs, (m->nnetifs + 1) * sizeof(*m->netifs));
 		m->netifs[m->nnetifs++] = n;
 	} else if (strcmp(kw, "holder") == 0) {
-		struct m_holder h;
-		char *node = next_word(&s);
+		/* holder /dev/NODE PROCESS [user=UID unit=UNIT]: a user's service, as PipeWire is */
+		struct m_holder h = { .uid = -1 };
+		char *node = next_word(&s), *comm = next_word(&s);
 
-		if (!node || node[0] != '/' || !*rest(s))
-			return perr(p, "holder: expected '/dev/NODE PROCESS-NAME'");
+		if (!node || node[0] != '/' || !comm)
+			return perr(p, "holder: expected '/dev/NODE PROCESS-NAME [user=UID unit=UNIT]'");
+		while ((w = next_word(&s))) {
+			if (strncmp(w, "user=", 5) == 0 && w[5])
+				h.uid = (int)strtol(w + 5, NULL, 10);
+			else if (strncmp(w, "unit=", 5) == 0 && w[5])
+				set_str(&h.unit, w + 5);
+			else
+				break;
+		}
+		if (w || (h.uid < 0) != !h.unit) {
+			free(h.unit);
+			return w ? perr(p, "holder: unknown '%s' (user=UID, unit=UNIT)", w)
+				 : perr(p, "holder: user= and unit= go together");
+		}
 		h.node = xstrdup(node);
-		h.comm = xstrdup(rest(s));
+		h.comm = xstrdup(comm);
 		m->holders = xrealloc(m->holders, (m->nholders + 1) * sizeof(*m->holders));
 		m->holders[m->nholders++] = h;
+	} else if (strcmp(kw, "behind") == 0) {
+		/* behind DEV BRIDGE: DEV's bus is BRIDGE's secondary bus */
+		int b;
+
+		if ((i = dev_arg(p, next_word(&s))) < 0 || (b = dev_arg(p, next_word(&s))) < 0)
+			return -1;
+		if (!m_dev_is_pci_bridge(&m->devs[b]) || m->devs[b].bus >= m->devs[i].bus)
+			return perr(p, "behind: the second device must be a PCI bridge on a lower bus");
+		for (size_t k = 0; k < m->ndevs; k++)
+			if (m->devs[k].domain == m->devs[i].domain && m->devs[k].bus == m->devs[i].bus)
+				m->devs[k].parent = b;
+	} else if (strcmp(kw, "cpus") == 0) {
+		long n = (w = next_word(&s)) ? strtol(w, NULL, 10) : 0;
+
+		if (n < 1 || n > 1024)
+			return perr(p, "cpus: expected a number of CPUs, 1 to 1024");
+		m->ncpus = (int)n;
 	} else if (strcmp(kw, "init") == 0) {
 		if (!(w = next_word(&s)))
 			return perr(p, "init: expected systemd, openrc, runit or none");
@@ -851,6 +912,71 @@ static int complete_modules(struct machine *m)
 	return 0;
 }
 
+/* Whether bridge B shares an IOMMU group with endpoints: a switch without ACS, its own devices'. */
+static bool group_has_endpoints(const struct machine *m, const struct m_dev *b)
+{
+	for (size_t i = 0; b->group >= 0 && i < m->ndevs; i++)
+		if (m->devs[i].group == b->group && !m_dev_is_bridge(&m->devs[i]))
+			return true;
+	return false;
+}
+
+/*
+ * How well bridge B fits as the one device D's bus sits behind: one of D's
+ * own IOMMU group first (no ACS below it), then one whose group holds no
+ * endpoints of others, then the nearest bus. -1: it cannot be.
+ */
+static long bridge_fit(const struct machine *m, const struct m_dev *b, const struct m_dev *d)
+{
+	int kind;
+
+	if (!m_dev_is_pci_bridge(b) || b->domain != d->domain || b->bus >= d->bus)
+		return -1;
+	kind = b->group >= 0 && b->group == d->group ? 2 : group_has_endpoints(m, b) ? 0 : 1;
+	return (long)kind * 0x100 + b->bus;
+}
+
+/*
+ * Which bridge each bus sits behind. Listings do not show it: a "behind"
+ * directive says it, else a guess from what they do show (bridge_fit), the
+ * lowest address first among equals.
+ */
+static void topology(struct machine *m)
+{
+	bool *used = calloc(m->ndevs + 1, sizeof(*used));
+
+	if (!used)
+		abort();
+	for (size_t i = 0; i < m->ndevs; i++)
+		if (m->devs[i].parent >= 0)
+			used[m->devs[i].parent] = true;
+	for (unsigned bus = 1; bus < 0x100; bus++)
+		for (size_t i = 0; i < m->ndevs; i++) {
+			struct m_dev *d = &m->devs[i];
+			long best = -1;
+			int pick = -1;
+
+			if (d->bus != bus || d->parent >= 0)
+				continue;
+			for (size_t b = 0; b < m->ndevs; b++) {
+				long fit = used[b] ? -1 : bridge_fit(m, &m->devs[b], d);
+
+				if (fit > best || (fit == best && fit >= 0 &&
+						   addr_cmp(&m->devs[b], &m->devs[pick]) < 0)) {
+					best = fit;
+					pick = (int)b;
+				}
+			}
+			if (pick < 0)
+				continue;
+			used[pick] = true;
+			for (size_t k = 0; k < m->ndevs; k++)
+				if (m->devs[k].domain == d->domain && m->devs[k].bus == bus)
+					m->devs[k].parent = pick;
+		}
+	free(used);
+}
+
 int machine_complete(struct machine *m)
 {
 	bool any_group = false, amd = false, have_boot_vga = false;
@@ -898,6 +1024,9 @@ int machine_complete(struct machine *m)
 					     : "");
 	set_default(&m->cmdline, buf);
 	set_default(&m->init, "systemd");
+	if (m->ncpus == 0)
+		m->ncpus = 8;
+	topology(m);
 	set_default(&m->dm, "gdm");
 	if (!m->no_vtconsole && m->nconsoles == 0) {
 		m->consoles = xrealloc(NULL, 2 * sizeof(*m->consoles));
@@ -908,6 +1037,14 @@ int machine_complete(struct machine *m)
 	}
 	for (size_t i = 0; i < m->nconsoles; i++)
 		m->consoles[i].present = true;
+	/*
+	 * The firmware's framebuffer survives boot only where no native DRM
+	 * driver took the boot GPU: amdgpu, i915, nouveau evict it as they
+	 * probe; nvidia's own driver does not.
+	 */
+	for (size_t i = 0; !m->fb_given && i < m->ndevs; i++)
+		if (m->devs[i].boot_vga && machine_native_fb_driver(m->devs[i].driver))
+			set_default(&m->fb_kind, "none");
 	set_default(&m->fb_kind, "efi-framebuffer");
 	if (strcmp(m->fb_kind, "none") == 0) {
 		free(m->fb_kind);
@@ -980,6 +1117,7 @@ void machine_free(struct machine *m)
 	for (size_t i = 0; i < m->nholders; i++) {
 		free(m->holders[i].node);
 		free(m->holders[i].comm);
+		free(m->holders[i].unit);
 	}
 	free(m->devs);
 	free(m->mods);

@@ -27,7 +27,14 @@ struct m_dev {
 	/* where the simulated kernel keeps its own state */
 	char *override; /* driver_override, NULL when unset */
 	int drm_minor;	/* -1 unless a DRM driver registered a card for it */
+	int snd_card;	/* -1 unless a sound driver registered a card for it */
 	int opens;	/* open device nodes: an unbind waits for them */
+	/*
+	 * The driver's remove() is running: the driver link is gone already, the
+	 * device lock is held, and driver still names the driver until it returns.
+	 */
+	bool unbinding;
+	int parent; /* the bridge it sits behind (its bus is that bridge's secondary), -1: root */
 	void *priv;
 };
 
@@ -79,6 +86,8 @@ struct m_netif {
 struct m_holder {
 	char *node; /* "/dev/dri/card0" */
 	char *comm;
+	int uid;    /* a user's systemd service runs it: that user, -1: none */
+	char *unit; /* that service, "pipewire.service"; NULL: none */
 };
 
 struct machine {
@@ -93,6 +102,7 @@ struct machine {
 	size_t nconsoles;
 	bool no_vtconsole;
 	char *fb_kind;	 /* "efi-framebuffer", "simple-framebuffer", ...; NULL: none */
+	bool fb_given;	 /* a framebuffer directive chose it, the boot GPU's driver aside */
 	char *fb_driver; /* driver bound to it; NULL: unbound */
 	int fb_dev;	 /* GPU whose BAR the framebuffer sits in, -1: none */
 	bool fb_gone;	 /* the platform device was unregistered (evicted) */
@@ -101,6 +111,7 @@ struct machine {
 	char *cmdline;
 	char *kernel;
 	char *init; /* "systemd", "openrc", "runit", "none" */
+	int ncpus;  /* logical CPUs: /sys/devices/system/cpu */
 	char *dm;   /* display manager service, NULL: none */
 	struct m_mount *mounts;
 	size_t nmounts;
@@ -128,6 +139,10 @@ struct m_mod *machine_find_mod(const struct machine *m, const char *name);
 struct m_mod *machine_driver_mod(const struct machine *m, const char *driver);
 void m_dev_name(const struct m_dev *d, char buf[20]);
 bool m_dev_is_bridge(const struct m_dev *d);
+/* A PCI-to-PCI or CardBus bridge: a type 1 or 2 header, which vfio-pci's probe refuses. */
+bool m_dev_is_pci_bridge(const struct m_dev *d);
+/* A DRM driver that takes the firmware framebuffer over when it probes at boot. */
+bool machine_native_fb_driver(const char *driver);
 int parse_errno(const char *s);
 
 #endif

@@ -13,22 +13,34 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "modtree.h"
 #include "simkern.h"
 
+/* A write the simulated kernel has not answered yet. */
+enum pending_kind {
+	P_UNBIND, /* an unbind whose remove() waits: answered once the device is free */
+	P_HELD,	  /* held by a "block" fault: written again once released */
+	P_LOCK,	  /* waits for the device lock: written again once the lock is free */
+	P_READ,	  /* a read that takes the device lock (driver_override): answered then */
+};
+
 struct pending {
 	fuse_req_t req;
-	int dev; /* a blocked unbind's device, -1 for a write held by a fault */
+	enum pending_kind kind;
+	int dev; /* the device it waits on, -1 for P_HELD */
+	bool signalled; /* the writer got a signal: the kernel goes on waiting all the same */
 	size_t size;
 	struct t_node *node;
 	char *buf;
+	off_t off; /* P_READ */
 };
 
 struct holder {
-	pid_t pid;
+	pid_t pid; /* 0: its user service is stopped */
 	bool opened;
 };
 
@@ -44,6 +56,90 @@ static struct {
 	time_t boot;
 	FILE *journal;
 } S;
+
+/* ROOT/.sim/holders: every holder's pid, for sim down to stop them after a crash. */
+static void write_holders(void)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.sim/holders", S.root);
+	if (!(f = fopen(path, "we")))
+		return;
+	for (size_t i = 0; i < S.nholders; i++)
+		if (S.holders[i].pid > 0)
+			fprintf(f, "%d\n", S.holders[i].pid);
+	fclose(f);
+}
+
+static void spawn_holder(size_t i)
+{
+	char path[PATH_MAX + 64];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close_range(3, ~0U, 0);
+		prctl(PR_SET_NAME, S.m.holders[i].comm);
+		snprintf(path, sizeof(path), "%s%s", S.root, S.m.holders[i].node);
+		if (open(path, O_RDONLY) < 0)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	S.holders[i].pid = pid > 0 ? pid : 0;
+	S.holders[i].opened = false;
+}
+
+/* Processes that hold a device node open, as the description asks. */
+static void spawn_holders(void)
+{
+	S.holders = calloc(S.m.nholders + 1, sizeof(*S.holders));
+	S.nholders = S.m.nholders;
+	for (size_t i = 0; i < S.m.nholders; i++)
+		spawn_holder(i);
+	write_holders();
+}
+
+/*
+ * "unit stop|start UID UNIT": a user's systemd service, as systemctl --user
+ * drives it: stopping it ends the holders it runs, starting it starts them
+ * again (they open their nodes anew).
+ */
+static int unit_control(const char *cmd)
+{
+	char verb[16], unit[128];
+	int uid, found = 0;
+
+	if (sscanf(cmd, "unit %15s %d %127s", verb, &uid, unit) != 3 ||
+	    (strcmp(verb, "stop") != 0 && strcmp(verb, "start") != 0))
+		return -EINVAL;
+	for (size_t i = 0; i < S.nholders; i++) {
+		const struct m_holder *h = &S.m.holders[i];
+
+		if (h->uid != uid || !h->unit || strcmp(h->unit, unit) != 0)
+			continue;
+		found++;
+		if (verb[2] == 'o' && S.holders[i].pid > 0) {
+			kill(S.holders[i].pid, SIGKILL);
+			waitpid(S.holders[i].pid, NULL, 0);
+			S.holders[i].pid = 0;
+		} else if (verb[2] == 'a' && S.holders[i].pid == 0) {
+			spawn_holder(i);
+		}
+	}
+	write_holders();
+	return found ? 0 : -ENOENT;
+}
+
+/* A holder its user's service runs, by pid: the index, or -1. */
+static int unit_holder(pid_t pid)
+{
+	for (size_t i = 0; i < S.nholders; i++)
+		if (S.holders[i].pid == pid && S.m.holders[i].unit)
+			return (int)i;
+	return -1;
+}
 
 static struct t_node *node(fuse_ino_t ino)
 {
@@ -79,15 +175,39 @@ static bool numeric(const char *s)
 	return *s && strspn(s, "0123456789") == strlen(s);
 }
 
-/* /proc/PID of the simulated machine is the real process: who holds which node. */
+/*
+ * /proc/PID of the simulated machine is the real process: who holds which
+ * node. A holder a user's systemd service runs is a directory of its own
+ * that says so (cgroup, status), its fd the real process's.
+ */
 static struct t_node *proc_pid(const char *pid)
 {
-	char path[64];
+	char path[64], file[96], real[64];
 	struct t_node *n;
+	int h;
 
 	snprintf(path, sizeof(path), "/proc/%s", pid);
 	if (access(path, F_OK) < 0)
 		return NULL;
+	if ((h = unit_holder((pid_t)strtol(pid, NULL, 10))) >= 0) {
+		const struct m_holder *mh = &S.m.holders[h];
+
+		snprintf(file, sizeof(file), "%s/comm", path);
+		t_filef(S.tree, file, 0444, "%s\n", mh->comm);
+		snprintf(file, sizeof(file), "%s/cgroup", path);
+		t_filef(S.tree, file, 0444,
+			"0::/user.slice/user-%d.slice/user@%d.service/session.slice/%s\n", mh->uid,
+			mh->uid, mh->unit);
+		snprintf(file, sizeof(file), "%s/status", path);
+		t_filef(S.tree, file, 0444, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\n", mh->comm,
+			mh->uid, mh->uid, mh->uid, mh->uid);
+		snprintf(file, sizeof(file), "%s/fd", path);
+		snprintf(real, sizeof(real), "/proc/%s/fd", pid);
+		n = t_file(S.tree, file, 0777, "", 0);
+		n->type = T_LINK;
+		t_set_data(n, real, strlen(real));
+		return t_lookup(S.tree, path);
+	}
 	n = t_file(S.tree, path, 0777, "", 0);
 	n->type = T_LINK;
 	t_set_data(n, path, strlen(path));
@@ -249,37 +369,81 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
+static void reply_read(fuse_req_t req, const struct t_node *n, size_t size, off_t off)
+{
+	if ((size_t)off >= n->len)
+		return (void)fuse_reply_buf(req, NULL, 0);
+	fuse_reply_buf(req, n->data + off,
+		       size < n->len - (size_t)off ? size : n->len - (size_t)off);
+}
+
+static void pending_done(size_t i)
+{
+	free(S.pending[i].buf);
+	/* In order: writes waiting for one device's lock take it in the order they came. */
+	memmove(&S.pending[i], &S.pending[i + 1], (S.npending - i - 1) * sizeof(*S.pending));
+	S.npending--;
+}
+
+/*
+ * Answer what can be answered now: unbinds whose devices are free, writes
+ * whose device lock is free, held writes once released. One write done can
+ * free another: go round until nothing moves.
+ */
 static void check_pending(void)
 {
-	bool writes = S.k.release_writes;
+	bool writes = S.k.release_writes, moved = true;
 
 	S.k.release_writes = false;
-	for (size_t i = 0; i < S.npending;) {
-		struct pending *p = &S.pending[i];
-		int dev = -1, r;
+	while (moved) {
+		moved = false;
+		for (size_t i = 0; i < S.npending;) {
+			struct pending *p = &S.pending[i];
+			int dev = -1, r;
 
-		if (p->dev >= 0 && !sk_unblock(&S.k, p->dev)) {
-			i++;
-			continue;
+			if ((p->kind == P_UNBIND && !sk_unblock(&S.k, p->dev)) ||
+			    (p->kind == P_HELD && !writes) ||
+			    ((p->kind == P_LOCK || p->kind == P_READ) && !sk_unlocked(&S.k, p->dev))) {
+				i++;
+				continue;
+			}
+			if (p->kind == P_READ) {
+				reply_read(p->req, p->node, p->size, p->off);
+				pending_done(i);
+				moved = true;
+				continue;
+			}
+			/* A held or waiting write takes effect now, as if it had just arrived. */
+			r = p->kind == P_UNBIND ? (int)p->size
+						: sk_write(&S.k, p->node, p->buf, p->size, &dev);
+			moved = true;
+			if (r == SK_BLOCKED || r == SK_LOCKED) {
+				p->kind = r == SK_LOCKED ? P_LOCK : dev < 0 ? P_HELD : P_UNBIND;
+				p->dev = dev;
+				i++;
+				continue;
+			}
+			if (r < 0)
+				fuse_reply_err(p->req, -r);
+			else
+				fuse_reply_write(p->req, p->size);
+			pending_done(i);
 		}
-		if (p->dev < 0 && !writes) {
-			i++;
-			continue;
-		}
-		/* A held write takes effect now, as if it had just arrived. */
-		r = p->dev < 0 ? sk_write(&S.k, p->node, p->buf, p->size, &dev) : (int)p->size;
-		if (r == SK_BLOCKED) {
-			p->dev = dev;
-			i++;
-			continue;
-		}
-		if (r < 0)
-			fuse_reply_err(p->req, -r);
-		else
-			fuse_reply_write(p->req, p->size);
-		free(p->buf);
-		*p = S.pending[--S.npending];
+		writes = false;
 	}
+}
+
+/*
+ * A signal to a writer the kernel holds: nvidia's remove() ignores it,
+ * vfio-pci's stops waiting interruptibly and waits on, a held sysfs write
+ * goes on waiting. Noted, never answered early.
+ */
+static void interrupted(fuse_req_t req, void *data)
+{
+	(void)data;
+	for (size_t i = 0; i < S.npending; i++)
+		if (S.pending[i].req == req)
+			S.pending[i].signalled = true;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -297,6 +461,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((acc != O_RDONLY && !(n->mode & 0222)) || (acc != O_WRONLY && !(n->mode & 0444)))
 		return (void)fuse_reply_err(req, EACCES);
 	token = sk_open(&S.k, n);
+	if (token < -1)
+		return (void)fuse_reply_err(req, (int)-token);
 	for (size_t i = 0; i < S.nholders; i++)
 		if (S.holders[i].pid == ctx->pid)
 			S.holders[i].opened = true;
@@ -315,19 +481,33 @@ static void control_status(struct t_node *n)
 		opened += S.holders[i].opened;
 	len = (size_t)snprintf(buf, sizeof(buf), "holders %zu/%zu\nresets %lu\n", opened,
 			       S.nholders, S.k.resets);
-	for (size_t i = 0; i < S.npending && len < sizeof(buf) - 64; i++) {
-		char name[20];
+	for (size_t i = 0; i < S.nholders && len < sizeof(buf) - 256; i++)
+		if (S.m.holders[i].unit)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "unit %d %s %s\n",
+						S.m.holders[i].uid, S.m.holders[i].unit,
+						S.holders[i].pid > 0 ? "active" : "inactive");
+	for (size_t i = 0; i < S.npending && len < sizeof(buf) - PATH_MAX; i++) {
+		const struct pending *p = &S.pending[i];
+		char name[20], path[PATH_MAX];
 
-		if (S.pending[i].dev < 0) {
-			char path[PATH_MAX];
-
-			t_path(S.pending[i].node, path, sizeof(path));
+		t_path(p->node, path, sizeof(path));
+		if (p->dev >= 0)
+			m_dev_name(&S.m.devs[p->dev], name);
+		if (p->kind == P_HELD)
 			len +=
 			    (size_t)snprintf(buf + len, sizeof(buf) - len, "held write %s\n", path);
-			continue;
-		}
-		m_dev_name(&S.m.devs[S.pending[i].dev], name);
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "blocked unbind %s\n", name);
+		else if (p->kind == P_LOCK)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+						"locked write %s (the lock of %s)\n", path, name);
+		else if (p->kind == P_READ)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+						"locked read %s (the lock of %s)\n", path, name);
+		else
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+						"blocked unbind %s\n", name);
+		if (p->signalled && p->dev >= 0)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "signalled %s\n",
+						name);
 	}
 	t_set_data(n, buf, len);
 }
@@ -342,10 +522,21 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return (void)fuse_reply_err(req, ENOENT);
 	if (n->kind == K_CONTROL && off == 0)
 		control_status(n);
-	if ((size_t)off >= n->len)
-		return (void)fuse_reply_buf(req, NULL, 0);
-	fuse_reply_buf(req, n->data + off,
-		       size < n->len - (size_t)off ? size : n->len - (size_t)off);
+	/* driver_override's show takes the device lock: behind a remove() it waits. */
+	if (n->kind == K_DRIVER_OVERRIDE) {
+		int dev = (int)((struct m_dev *)n->obj - S.m.devs);
+
+		if (!sk_unlocked(&S.k, dev)) {
+			S.pending = realloc(S.pending, (S.npending + 1) * sizeof(*S.pending));
+			if (!S.pending)
+				abort();
+			S.pending[S.npending++] =
+			    (struct pending){ req, P_READ, dev, false, size, n, NULL, off };
+			fuse_req_interrupt_func(req, interrupted, NULL);
+			return;
+		}
+	}
+	reply_read(req, n, size, off);
 }
 
 /*
@@ -357,7 +548,10 @@ static void journal(const struct t_node *n, const char *buf, size_t size, int r)
 {
 	char path[PATH_MAX], val[256];
 	size_t len = size < sizeof(val) - 1 ? size : sizeof(val) - 1;
-	const char *result = r == SK_BLOCKED ? "blocked" : r < 0 ? strerrorname_np(-r) : "0";
+	const char *result = r == SK_BLOCKED  ? "blocked"
+			     : r == SK_LOCKED ? "locked"
+			     : r < 0	      ? strerrorname_np(-r)
+					      : "0";
 
 	if (!S.journal)
 		return;
@@ -388,16 +582,46 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	(void)fi;
 	if (!n)
 		return (void)fuse_reply_err(req, ENOENT);
+	/* "mark TEXT": a line of the test's own in the journal, between the kernel's. */
+	if (n->kind == K_CONTROL && size > 5 && strncmp(buf, "mark ", 5) == 0) {
+		char text[256];
+		size_t len = size - 5 < sizeof(text) - 1 ? size - 5 : sizeof(text) - 1;
+
+		memcpy(text, buf + 5, len);
+		text[len] = '\0';
+		text[strcspn(text, "\n")] = '\0';
+		if (S.journal) {
+			fprintf(S.journal, "mark\t%s\n", text);
+			fflush(S.journal);
+		}
+		return (void)fuse_reply_write(req, size);
+	}
+	if (n->kind == K_CONTROL && size > 5 && strncmp(buf, "unit ", 5) == 0) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "%.*s", (int)(size < 255 ? size : 255), buf);
+		cmd[strcspn(cmd, "\n")] = '\0';
+		r = unit_control(cmd);
+		refresh_proc();
+		if (r < 0)
+			return (void)fuse_reply_err(req, -r);
+		return (void)fuse_reply_write(req, size);
+	}
 	r = sk_write(&S.k, n, buf, size, &dev);
 	journal(n, buf, size, r);
-	if (r == SK_BLOCKED) {
+	if (r == SK_BLOCKED || r == SK_LOCKED) {
 		/* Answered when the device is released, as the kernel's unbind returns. */
+		struct pending *p;
+
 		S.pending = realloc(S.pending, (S.npending + 1) * sizeof(*S.pending));
 		if (!S.pending)
 			abort();
-		S.pending[S.npending++] = (struct pending){ req, dev, size, n, NULL };
-		if (dev < 0 && (S.pending[S.npending - 1].buf = malloc(size)))
-			memcpy(S.pending[S.npending - 1].buf, buf, size);
+		p = &S.pending[S.npending++];
+		*p = (struct pending){ req, r == SK_LOCKED ? P_LOCK : dev < 0 ? P_HELD : P_UNBIND,
+				       dev, false, size, n, NULL, 0 };
+		if (p->kind != P_UNBIND && (p->buf = malloc(size)))
+			memcpy(p->buf, buf, size);
+		fuse_req_interrupt_func(req, interrupted, NULL);
 		return;
 	}
 	if (r < 0)
@@ -542,38 +766,6 @@ static int prepare_root(void)
 		t_remove(n);
 	}
 	return modtree_write(&S.m, S.root);
-}
-
-/* Processes that hold a device node open, as the description asks. */
-static void spawn_holders(void)
-{
-	char path[PATH_MAX + 64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/.sim/holders", S.root);
-	f = fopen(path, "we");
-	S.holders = calloc(S.m.nholders + 1, sizeof(*S.holders));
-	for (size_t i = 0; i < S.m.nholders; i++) {
-		pid_t pid = fork();
-
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			close_range(3, ~0U, 0);
-			prctl(PR_SET_NAME, S.m.holders[i].comm);
-			snprintf(path, sizeof(path), "%s%s", S.root, S.m.holders[i].node);
-			if (open(path, O_RDONLY) < 0)
-				_exit(1);
-			for (;;)
-				pause();
-		}
-		if (pid > 0) {
-			S.holders[S.nholders++].pid = pid;
-			if (f)
-				fprintf(f, "%d\n", pid);
-		}
-	}
-	if (f)
-		fclose(f);
 }
 
 static int daemonize(void)

@@ -48,6 +48,29 @@ static int find_dev_loose(struct sim *s, const char *name)
 	return find_dev(s, name);
 }
 
+/*
+ * A system console (dummy, VGA+) is bound to the VTs no modular one has
+ * taken: bind reads 1 while no framebuffer console is bound, 0 once fbcon
+ * has taken them over (seen on 6.1 and 6.12).
+ */
+static void system_consoles(struct sim *s)
+{
+	struct machine *m = s->m;
+	bool taken = false;
+
+	for (size_t i = 0; i < m->nconsoles; i++)
+		taken = taken || (strncmp(m->consoles[i].name, "(M)", 3) == 0 &&
+				  m->consoles[i].present && m->consoles[i].bound);
+	for (size_t i = 0; i < m->nconsoles; i++) {
+		struct m_console *c = &m->consoles[i];
+
+		if (strncmp(c->name, "(S)", 3) != 0 || c->bound == !taken)
+			continue;
+		c->bound = !taken;
+		layout_console(s->root, m, (int)i);
+	}
+}
+
 /* fbcon has a console while any framebuffer exists: firmware's or a DRM driver's. */
 static void update_consoles(struct sim *s)
 {
@@ -67,6 +90,7 @@ static void update_consoles(struct sim *s)
 			c->bound = true;
 		layout_console(s->root, m, (int)i);
 	}
+	system_consoles(s);
 }
 
 static bool driver_matches(struct sim *s, const struct m_dev *d, const struct m_driver *drv)
@@ -104,12 +128,16 @@ static void set_override_node(struct sim *s, int i)
 	}
 }
 
-/* The firmware framebuffer on the GPU vfio-pci takes is unregistered (Linux 6.0+). */
+/*
+ * vfio-pci taking a VGA-class GPU unregisters the firmware framebuffer:
+ * Linux 6.0 whichever device it sits on, 6.1 and later only the one it is
+ * on. The device, its BOOTFB and its driver's range all go, until reboot.
+ */
 static void evict_framebuffer(struct sim *s, int i)
 {
 	struct machine *m = s->m;
 
-	if (s->kver < 6000 || !m->fb_kind || m->fb_gone || m->fb_dev != i)
+	if (s->kver < 6000 || !m->fb_kind || m->fb_gone || (s->kver > 6000 && m->fb_dev != i))
 		return;
 	m->fb_gone = true;
 	layout_framebuffer(s->root, m);
@@ -118,10 +146,38 @@ static void evict_framebuffer(struct sim *s, int i)
 	layout_iomem(s->root, m);
 }
 
+/*
+ * Whether DRV's probe takes D, as the real one decides: driver_override only
+ * lets a driver try. vfio-pci needs an IOMMU group and a type 0 header (no
+ * PCI bridge); pci-stub takes anything; pcieport only PCIe ports; every
+ * other driver only what its ID table, or an ID added through new_id, names.
+ */
+static int probe_accepts(struct sim *s, const struct m_dev *d, const struct m_driver *drv)
+{
+	if (strcmp(drv->name, "vfio-pci") == 0)
+		return d->group < 0 || strcmp(s->m->iommu, "off") == 0 || m_dev_is_pci_bridge(d)
+			   ? -EINVAL
+			   : 0;
+	if (strcmp(drv->name, "pci-stub") == 0)
+		return 0;
+	if (strcmp(drv->name, "pcieport") == 0)
+		return (d->class >> 8) == 0x0604 ? 0 : -ENODEV;
+	if (d->native && strcmp(d->native, drv->name) == 0)
+		return 0;
+	for (size_t k = 0; k < drv->nids; k++) {
+		unsigned v, dv;
+
+		if (sscanf(drv->ids[k], "%x %x", &v, &dv) == 2 && v == d->vendor && dv == d->device)
+			return 0;
+	}
+	return -ENODEV;
+}
+
 /* The driver's probe: 0 when it bound the device, else its errno. */
 static int probe(struct sim *s, int i, struct m_driver *drv)
 {
 	struct m_dev *d = &s->m->devs[i];
+	int err;
 
 	if (d->probe_nothing &&
 	    (!d->probe_nothing_driver || strcmp(d->probe_nothing_driver, drv->name) == 0))
@@ -129,14 +185,11 @@ static int probe(struct sim *s, int i, struct m_driver *drv)
 	if (d->bind_errno &&
 	    (!d->bind_errno_driver || strcmp(d->bind_errno_driver, drv->name) == 0))
 		return -d->bind_errno;
-	if (strcmp(drv->name, "vfio-pci") == 0) {
-		/* vfio-pci needs an IOMMU group and takes no bridges. */
-		if (d->group < 0 || strcmp(s->m->iommu, "off") == 0 || m_dev_is_bridge(d))
-			return -EINVAL;
-	}
+	if ((err = probe_accepts(s, d, drv)) < 0)
+		return err;
 	d->driver = xstrdup(drv->name);
 	layout_dev_binding(s->root, s->m, i, NULL);
-	if (strcmp(drv->name, "vfio-pci") == 0 && (d->class >> 16) == 0x03)
+	if (strcmp(drv->name, "vfio-pci") == 0 && (d->class >> 8) == 0x0300)
 		evict_framebuffer(s, i);
 	update_consoles(s);
 	return 0;
@@ -175,36 +228,76 @@ static void attach_all(struct sim *s, struct m_driver *drv)
 	}
 }
 
+/*
+ * Whether the driver's remove() waits: nvidia's until nothing has the
+ * device open (it ignores signals); a sound driver's (snd_card_free) until
+ * every node of its card is closed; vfio-pci's until the VM lets go of the
+ * group (interruptible until the first signal, then not). amdgpu's and the
+ * other DRM drivers' do not wait (drm_dev_unplug).
+ */
 static bool unbind_waits(struct sim *s, int i)
 {
 	const struct m_dev *d = &s->m->devs[i];
 
-	if (d->unbind_blocks || d->opens > 0)
+	if (d->unbind_blocks)
 		return true;
-	return d->driver && strcmp(d->driver, "vfio-pci") == 0 && d->group >= 0 &&
-	       d->group < s->ngroups && s->group_opens[d->group] > 0;
+	if (!d->driver)
+		return false;
+	if (strcmp(d->driver, "vfio-pci") == 0)
+		return d->group >= 0 && d->group < s->ngroups && s->group_opens[d->group] > 0;
+	return d->opens > 0 && (strcmp(d->driver, "nvidia") == 0 || strncmp(d->driver, "snd", 3) == 0);
 }
 
 bool sk_unblock(struct sim *s, int dev)
 {
 	if (unbind_waits(s, dev))
 		return false;
+	s->m->devs[dev].unbinding = false;
 	if (s->m->devs[dev].driver)
 		unbind(s, dev);
 	return true;
 }
 
-static int pci_bind(struct sim *s, struct m_driver *drv, const char *name)
+bool sk_unlocked(struct sim *s, int dev)
 {
-	int i = find_dev(s, name);
+	return !s->m->devs[dev].unbinding;
+}
+
+/*
+ * An unbind whose remove() must wait: the kernel has taken the driver links
+ * down already (driver_sysfs_remove comes first) and holds the device lock;
+ * the device still counts as bound, so drivers_probe passes it by.
+ */
+static int unbind_blocked(struct sim *s, int i, int *dev)
+{
+	s->m->devs[i].unbinding = true;
+	layout_dev_unlink(s->root, s->m, i);
+	*dev = i;
+	return SK_BLOCKED;
+}
+
+/* A write that takes the device lock while a remove() holds it: it waits. */
+static int locked(struct sim *s, int i, int *dev)
+{
+	if (i < 0 || !s->m->devs[i].unbinding)
+		return 0;
+	*dev = i;
+	return SK_LOCKED;
+}
+
+static int pci_bind(struct sim *s, struct m_driver *drv, const char *name, int *dev)
+{
+	int i = find_dev(s, name), err;
 
 	if (i < 0 || !driver_matches(s, &s->m->devs[i], drv))
 		return -ENODEV;
-	/* Linux 5.13 made "already bound" EBUSY; before, every failure was ENODEV. */
+	if ((err = locked(s, i, dev)))
+		return err;
+	/* Linux 5.14 made "already bound" EBUSY; before, every failure was ENODEV. */
 	if (s->m->devs[i].driver)
-		return s->kver >= 5013 ? -EBUSY : -ENODEV;
+		return s->kver >= 5014 ? -EBUSY : -ENODEV;
 	i = probe(s, i, drv);
-	if (s->kver < 5013 && i)
+	if (s->kver < 5014 && i)
 		return -ENODEV;
 	/* EPROBE_DEFER is the kernel's own; userspace sees EAGAIN. */
 	return i == -517 ? -EAGAIN : i;
@@ -329,6 +422,12 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	case K_DRIVER_OVERRIDE: {
 		struct m_dev *d = n->obj;
 
+		/* The kernel's limit is a page; the value ends at the first newline. */
+		if (len >= 4095)
+			return -EINVAL;
+		if ((err = locked(s, dev_index(s, d), dev)))
+			return err;
+		val[strcspn(val, "\n")] = '\0';
 		free(d->override);
 		d->override = val[0] ? xstrdup(val) : NULL;
 		set_override_node(s, dev_index(s, d));
@@ -336,7 +435,7 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	}
 	case K_BIND:
 		err = ((struct m_driver *)n->obj)->platform ? platform_bind(s, n->obj, val, true)
-							    : pci_bind(s, n->obj, val);
+							    : pci_bind(s, n->obj, val, dev);
 		return err ? err : (int)len;
 	case K_UNBIND: {
 		struct m_driver *drv = n->obj;
@@ -348,10 +447,10 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 		i = find_dev(s, val);
 		if (i < 0 || !s->m->devs[i].driver || strcmp(s->m->devs[i].driver, drv->name) != 0)
 			return -ENODEV;
-		if (unbind_waits(s, i)) {
-			*dev = i;
-			return SK_BLOCKED;
-		}
+		if ((err = locked(s, i, dev)))
+			return err;
+		if (unbind_waits(s, i))
+			return unbind_blocked(s, i, dev);
 		unbind(s, i);
 		return (int)len;
 	}
@@ -376,10 +475,10 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 		i = dev_index(s, d);
 		if (!strtol(val, NULL, 0))
 			return (int)len;
-		if (d->driver && unbind_waits(s, i)) {
-			*dev = i;
-			return SK_BLOCKED;
-		}
+		if ((err = locked(s, i, dev)))
+			return err;
+		if (d->driver && unbind_waits(s, i))
+			return unbind_blocked(s, i, dev);
 		if (d->driver)
 			unbind(s, i);
 		d->removed = true;
@@ -389,17 +488,20 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	case K_RESET:
 		if (strcmp(val, "1") != 0)
 			return -EINVAL;
+		if ((err = locked(s, dev_index(s, n->obj), dev)))
+			return err;
 		s->resets++;
 		return (int)len;
 	case K_VTCON_BIND: {
 		struct m_console *c = n->obj;
 		char data[4];
 
-		/* The kernel accepts every write; a system console just stays bound. */
+		/* The kernel accepts every write; a system console just stays as it is. */
 		if (strncmp(c->name, "(S)", 3) != 0)
 			c->bound = strtol(val, NULL, 0) != 0;
 		snprintf(data, sizeof(data), "%d\n", c->bound);
 		t_set_data(n, data, strlen(data));
+		system_consoles(s);
 		return (int)len;
 	}
 	case K_PLAT_OVERRIDE:
@@ -418,6 +520,14 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 			*dev = -1;
 			return SK_BLOCKED;
 		}
+		/* The driver's attach takes the lock of each device it matches. */
+		for (size_t k = 0; load && mod && mod->driver && k < s->m->ndevs; k++) {
+			const struct m_dev *d = &s->m->devs[k];
+
+			if (d->unbinding && ((d->native && strcmp(d->native, mod->driver) == 0) ||
+					     (d->override && strcmp(d->override, mod->driver) == 0)))
+				return locked(s, (int)k, dev);
+		}
 		err = sk_control(s, val);
 		return err ? err : (int)len;
 	}
@@ -431,6 +541,26 @@ static struct m_mod *dev_module(struct sim *s, const struct m_dev *d)
 	return d->driver ? machine_driver_mod(s->m, d->driver) : NULL;
 }
 
+static bool live(const struct m_mod *mod)
+{
+	return mod->state == M_MOD_LOADED || mod->state == M_MOD_BUILTIN;
+}
+
+/* What modprobe does for the kernel's request_module: dependencies first. */
+static int autoload(struct sim *s, const char *name, int depth)
+{
+	struct m_mod *mod = machine_find_mod(s->m, name);
+
+	if (!mod || depth > 16)
+		return -ENOENT;
+	if (live(mod))
+		return 0;
+	for (size_t i = 0; i < mod->ndeps; i++)
+		if (autoload(s, mod->deps[i], depth + 1) < 0)
+			return -ENOENT;
+	return sk_load(s, name);
+}
+
 long sk_open(struct sim *s, struct t_node *n)
 {
 	struct m_mod *mod = NULL;
@@ -439,9 +569,16 @@ long sk_open(struct sim *s, struct t_node *n)
 	case K_DEVNODE:
 		((struct m_dev *)n->obj)->opens++;
 		mod = dev_module(s, n->obj);
+		/* An open DRM card is nvidia_drm's file, which pins that module, not nvidia. */
+		if (mod && strcmp(mod->name, "nvidia") == 0 && n->parent &&
+		    strcmp(n->parent->name, "dri") == 0)
+			mod = machine_find_mod(s->m, "nvidia_drm");
 		break;
 	case K_MODNODE:
 		mod = n->obj;
+		/* A static node of a module not loaded: the open loads it (request_module). */
+		if (!live(mod) && autoload(s, mod->name, 0) < 0)
+			return -ENXIO;
 		break;
 	case K_GROUPNODE: {
 		const struct m_dev *d = n->obj;
@@ -491,10 +628,6 @@ static void refresh_cards(struct sim *s)
 	update_consoles(s);
 }
 
-static bool live(const struct m_mod *mod)
-{
-	return mod->state == M_MOD_LOADED || mod->state == M_MOD_BUILTIN;
-}
 
 int sk_load(struct sim *s, const char *name)
 {
@@ -555,6 +688,11 @@ int sk_unload(struct sim *s, const char *name)
 	}
 	if (mod->refcnt > 0)
 		return -EWOULDBLOCK;
+	/* A remove() of its driver still running: the module is busy. */
+	for (size_t i = 0; mod->driver && i < s->m->ndevs; i++)
+		if (s->m->devs[i].unbinding && s->m->devs[i].driver &&
+		    strcmp(s->m->devs[i].driver, mod->driver) == 0)
+			return -EWOULDBLOCK;
 	/* The driver goes, and with it every binding it had. */
 	if (mod->driver && (drv = machine_find_driver(s->m, mod->driver))) {
 		for (size_t i = 0; i < s->m->ndevs; i++)

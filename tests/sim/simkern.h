@@ -10,6 +10,11 @@
 
 /* sk_write's answer when the write must wait, as an unbind of a device in use does. */
 #define SK_BLOCKED 1000000
+/*
+ * The write takes the device lock, which a remove() still running holds:
+ * it waits, then runs as if it had just arrived.
+ */
+#define SK_LOCKED 1000001
 
 struct sk_wfault {
 	char path[256]; /* canonical: the attribute may not exist yet (a driver to come) */
@@ -36,14 +41,21 @@ struct sim {
 void sk_boot(struct sim *s, struct machine *m, struct t_node *root);
 
 /*
- * A write of BUF to N: its length, a negative errno, or SK_BLOCKED with
- * *DEV set to the device whose unbind must wait (-1: a write held by a
- * "block" fault, to be written again once released).
+ * A write of BUF to N: its length, a negative errno, SK_BLOCKED with *DEV
+ * set to the device whose unbind must wait (-1: a write held by a "block"
+ * fault, to be written again once released), or SK_LOCKED with *DEV the
+ * device whose lock it waits for (to be written again once it is free).
  */
 int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *dev);
 /* A blocked unbind of DEV may go on now; it does, and true is returned. */
 bool sk_unblock(struct sim *s, int dev);
-/* Device nodes: an open pins the driver's module until its release. */
+/* Whether DEV's lock is free: no remove() of it is running. */
+bool sk_unlocked(struct sim *s, int dev);
+/*
+ * Device nodes: an open pins the driver's module until its release. A
+ * token for sk_release (-1: nothing to release), or -ENXIO when a static
+ * node's module cannot be loaded.
+ */
 long sk_open(struct sim *s, struct t_node *n);
 void sk_release(struct sim *s, struct t_node *n, long token);
 

@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# The real-kernel tier: Debian's 6.1 and 6.12 kernels booted under QEMU with
+# an emulated Intel IOMMU and OVMF (tests/vm/README.md). One boot per kernel
+# runs every scenario (tests/vm/guest/scenarios); each test here reads what
+# the kernel, QEMU and the firmware made of it. Where the simulator and a
+# real kernel disagree, the kernel is right.
+
+load helpers
+
+VM=$TESTS/vm/vm
+
+setup_file() {
+	require_vm
+	RESULTS=$TOP/build/vm
+	export RESULTS
+	local k
+	for k in $("$VM" kernels); do
+		[ -f "$RESULTS/$k/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && continue
+		rm -rf "$RESULTS/$k"
+		"$VM" run "$k" "$TESTS/vm/guest/scenarios" "$RESULTS/$k" "$TOP" || true
+	done
+}
+
+# The tier needs root, QEMU and the fetched kernels: a loud skip without
+# them, a failure under CI (tests/run). It fetches what is missing once.
+require_vm() {
+	local why
+	[ -s "${VU_VM_CACHE:-/var/cache/vfio-utils/vm}/kernels/list" ] || "$TESTS/vm/vm" fetch >/dev/null 2>&1
+	why=$("$TESTS/vm/vm" check 2>&1) || skip "REAL KERNELS UNAVAILABLE: $why"
+}
+
+setup() {
+	require_vm
+}
+
+teardown() {
+	sim_down
+}
+
+# each_kernel: KERNELS, one a line, each with a finished boot (else a failure naming it).
+kernels() {
+	local k
+	for k in $("$VM" kernels); do
+		[ -f "$RESULTS/$k/done" ] || fail "$k: the guest did not finish: $(tail -5 "$RESULTS/$k/console" 2>/dev/null)"
+		echo "$k"
+	done
+}
+
+out() { cat "$RESULTS/$K/$1"; }
+rc() { cat "$RESULTS/$K/$1.rc"; }
+
+# line STATE DEVICE: that device's line of a state file.
+dev_line() { grep "^$2 " "$RESULTS/$K/$1.state"; }
+drv() { dev_line "$1" "$2" | cut -d' ' -f2; }
+
+VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
+
+@test "the guest boots every kernel with the IOMMU on and its devices where the machine puts them" {
+	for K in $(kernels); do
+		assert_equal "$(out kernel)" "$K"
+		assert_equal "$(out status)" 0
+		assert_equal "$(drv boot $GPU_AUDIO)" snd_intel8x0
+		assert_equal "$(drv boot $VGA)" "" # bochs left out: the firmware framebuffer stays
+		run out boot.state
+		assert_line "efi-framebuffer.0 driver=efi-framebuffer"
+		assert_line --regexp '^vtcon1 \(M\) frame buffer device bind=1$'
+	done
+}
+
+@test "1. iommu-groups prints what the guides' loop prints with the real lspci, and agrees with the kernel" {
+	for K in $(kernels); do
+		[ -s "$RESULTS/$K/s1-list.out" ]
+		diff "$RESULTS/$K/s1-guides.out" "$RESULTS/$K/s1-list.out"
+		# the groups of --json are the kernel's
+		diff <(jq -r '.groups[] | .group as $g | .devices[] | "\($g) \(.slot)"' "$RESULTS/$K/s1-json.out" |
+			sed 's/ \([0-9a-f][0-9a-f]:\)/ 0000:\1/' | sort) <(sort "$RESULTS/$K/s1-kernel-groups")
+		assert_equal "$(rc s1-status)" 0
+		run out s1-status.out
+		assert_line --regexp '^IOMMU: +on, [0-9]+ groups'
+		assert_line --regexp '^Interrupt remapping: on$'
+		assert_line --partial "intel_iommu=on"
+		# -k: each device's driver as the kernel has it
+		run out s1-k.out
+		assert_line --partial "00:02.1 Multimedia audio controller [0401]"
+		assert_line --partial "(driver: snd_intel8x0)"
+	done
+}
+
+@test "1. --check names the mounted filesystem of the disk's group and the interface that is up" {
+	for K in $(kernels); do
+		assert_equal "$(rc s1-check-disk)" 1
+		run out s1-check-disk.out
+		assert_output --partial "holds /mnt/data"
+		assert_equal "$(rc s1-check-nic)" 1
+		run out s1-check-nic.out
+		assert_output --regexp "interface [a-z0-9]+ is up"
+		assert_equal "$(rc s1-check-gpu)" 0
+	done
+}
+
+@test "2. dual GPU: vfio-bind --group takes both functions, QEMU opens the group, vfio-unbind gives them back" {
+	for K in $(kernels); do
+		assert_equal "$(rc s2-bind)" 0
+		assert_equal "$(drv s2-during $GPU)" vfio-pci
+		assert_equal "$(drv s2-during $GPU_AUDIO)" vfio-pci
+		# QEMU is the judge of --group: not viable, or a device refused, fails here
+		run out s2.qemu
+		assert_line --regexp '^holds: [0-9]+$'
+		refute_output --partial "not viable"
+		assert_equal "$(out s2-qemu.rc)" 0
+		# another VM's group still on vfio-pci: the vfio modules stay
+		assert_equal "$(rc s2-restore-one)" 1
+		run out s2-restore-one.err
+		assert_output --partial "vfio-pci still drives $VGA (another VM?): the vfio modules stay loaded"
+		assert_equal "$(drv s2-one-left $GPU)" bochs-drm
+		assert_equal "$(drv s2-one-left $GPU_AUDIO)" snd_intel8x0
+		run out s2-one-left.state
+		assert_line "module vfio_pci"
+		# and once nothing uses them, they go with the rest
+		assert_equal "$(rc s2-restore)" 0
+		diff "$RESULTS/$K/s2-before.state" "$RESULTS/$K/s2-after.state"
+	done
+}
+
+@test "3. single GPU on the firmware framebuffer: consoles, efifb and the group handed over; what the kernel keeps, said" {
+	for K in $(kernels); do
+		for s in s3b-vtcon-unbind s3b-efifb-unbind s3b-bind s3b-restore s3b-efifb-bind s3b-vtcon-bind; do
+			[ "$(rc $s)" = 0 ] || fail "$K: $s: $(out $s.err)"
+		done
+		# efifb's range in BAR 0 of the VGA, named as /proc/iomem names it
+		run out s3b-efifb-status.out
+		assert_line --regexp "^efifb reserves [0-9a-f]+-[0-9a-f]+ in BAR 0 of $VGA: QEMU will fail to map that BAR \\(\"BAR 0: can't reserve\"\\) unless vfio-pci takes the GPU, which releases it \\(Linux 6.0 and later\\)$"
+		run out s3b-efifb-unbind.out
+		assert_output "efi-framebuffer.0: unbound from efi-framebuffer"
+		assert_equal "$(drv s3b-during $VGA)" vfio-pci
+		assert_equal "$(drv s3b-during $VGA_AUDIO)" vfio-pci
+		assert_equal "$(out s3b-qemu.rc)" 0
+		# vfio-pci taking the VGA device the framebuffer sits on unregistered it (6.0+)
+		run out s3b-during.state
+		refute_line --partial "efi-framebuffer.0"
+		run out s3b-efifb-bind.out
+		assert_output --partial "efi-framebuffer.0: gone (the kernel removed it"
+		# back to no driver, as it was; the console comes with the next framebuffer
+		assert_equal "$(drv s3b-after $VGA)" ""
+		assert_equal "$(drv s3b-after $VGA_AUDIO)" snd_intel8x0
+		run out native.state
+		assert_line --regexp '^vtcon1 \(M\) frame buffer device bind=1$'
+	done
+}
+
+@test "3. single GPU on its native driver: fbcon is bound again on the GPU's own framebuffer" {
+	for K in $(kernels); do
+		for s in s3a-vtcon-unbind s3a-efifb-unbind s3a-bind s3a-restore s3a-efifb-bind s3a-vtcon-bind; do
+			[ "$(rc $s)" = 0 ] || fail "$K: $s: $(out $s.err)"
+		done
+		run out s3a-efifb-unbind.out
+		assert_output "no firmware framebuffer: nothing to unbind"
+		assert_equal "$(drv s3a-during $VGA)" vfio-pci
+		assert_equal "$(out s3a-qemu.rc)" 0
+		assert_equal "$(drv s3a-after $VGA)" bochs-drm
+		diff "$RESULTS/$K/s3a-before.state" "$RESULTS/$K/s3a-after.state"
+	done
+}
+
+@test "4. a held sound card: vfio-bind refuses before any unbind, naming the process" {
+	for K in $(kernels); do
+		assert_equal "$(rc s4a-bind)" 1
+		run out s4a-bind.err
+		assert_line --regexp "^vfio-bind: $GPU_AUDIO: /dev/snd/controlC[0-9]+ is held open by sleep \($(out s4a-holder)\): an unbind would block in the kernel"
+		diff "$RESULTS/$K/s4a-before.state" "$RESULTS/$K/s4a-after.state"
+	done
+}
+
+@test "4. a VM still holding the devices: vfio-unbind returns by its deadline, says which is stuck, holds no lock, gives it back later" {
+	for K in $(kernels); do
+		assert_equal "$(rc s4b-bind)" 0
+		run out s4b.qemu
+		assert_line --regexp '^holds: [0-9]+$'
+		assert_equal "$(rc s4b-restore)" 1
+		[ "$(out s4b-restore.ms)" -lt 20000 ]
+		run out s4b-restore.err
+		assert_line --regexp "^vfio-unbind: 0000:01:00\.[01]: stuck: unbind from vfio-pci did not finish in 3 s, the kernel is still at it: /dev/vfio/[0-9]+ is held open by qemu-system-x86 \([0-9]+\)"
+		run out s4b-remembered
+		assert_line --partial "$GPU driver=bochs-drm"
+		assert_equal "$(out s4b-lock)" free
+		assert_equal "$(rc s4b-restore-again)" 0
+		diff "$RESULTS/$K/s4b-before.state" "$RESULTS/$K/s4b-after.state"
+	done
+}
+
+@test "4. vfio-bind killed with SIGKILL at any moment: --restore brings the machine back each time" {
+	local i
+	for K in $(kernels); do
+		for f in "$RESULTS/$K"/s4c-[0-9]*.state; do
+			diff "$RESULTS/$K/s4c-before.state" "$f" || fail "$K: ${f##*/}: not back ($(cat "${f%.state}.err"))"
+		done
+	done
+}
+
+@test "5. the simulator, given this machine, does what the kernel does with the same commands" {
+	local n
+	require_sim
+	for K in $(kernels); do
+		sim_up "$RESULTS/$K/s5-machine.txt"
+		. "$TESTS/vm/guest/state"
+		diff "$RESULTS/$K/s5-0.state" <(vm_state "$SIMROOT") || fail "$K: the simulator does not boot as the kernel did"
+		n=1
+		for c in "vfio-bind --group $GPU" "vfio-bind --group $VGA" "vfio-unbind --restore" "vtcon unbind" "vtcon bind"; do
+			on_sim $c >/dev/null 2>&1
+			diff "$RESULTS/$K/s5-$n.state" <(vm_state "$SIMROOT") || fail "$K: after '$c' the simulator differs from the kernel"
+			n=$((n + 1))
+		done
+		sim_down
+	done
+}
