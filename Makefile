@@ -1,28 +1,41 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # vfio-utils: build, check, install.
 
-VERSION    := 0.1.0
+# The version lives in VERSION alone: the commands' --version and the man
+# pages take it from there.
+VERSION    := $(shell cat VERSION)
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 FISHFUNCDIR ?= $(DATADIR)/fish/vendor_functions.d
+# libvirt 6.5 and later run every executable file in qemu.d: hook-run's link
+# there is its packaged hook (empty HOOKDIR installs none).
+HOOKDIR    ?= $(SYSCONFDIR)/libvirt/hooks/qemu.d
 DESTDIR    ?=
 
 CC         ?= cc
+PKG_CONFIG ?= pkg-config
 CFLAGS     ?= -O2 -g
 WERROR     ?= -Werror
 WARNINGS   := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon \
-              $(shell pkg-config --cflags libxml-2.0 libvirt)
-ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS)
+# Asked once per build, not once per object.
+PC_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libxml-2.0 libvirt 2>/dev/null)
+CPPFLAGS   += -D_GNU_SOURCE -DVU_VERSION='"$(VERSION)"' -Icommon $(PC_CFLAGS)
+ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP
 
 B          := build
-COMMANDS   := iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run
+# Section 1 for everyone, section 8 (sbin) for what configures the system.
+COMMANDS_1 := iommu-groups
+COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run
+COMMANDS   := $(COMMANDS_1) $(COMMANDS_8)
+MANPAGES   := $(COMMANDS_1:%=$(B)/man/%.1) $(COMMANDS_8:%=$(B)/man/%.8)
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIBCOMMON  := $(B)/libvfio-utils.a
@@ -32,12 +45,21 @@ LIBS_iommu-groups := -lpci
 LIBS_vfio-bind    := -lkmod
 LIBS_vfio-unbind  := -lkmod
 
-# Build and test dependencies, by Debian package name.
+# Dependencies by Debian package name: what building needs, what the tests need.
 DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev libvirt-dev
 DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
-              libfuse3-dev fuse3 kmod libkmod-dev libvirt-daemon-system libvirt-clients \
+              libfuse3-dev fuse3 kmod libvirt-daemon-system libvirt-clients \
               qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind \
-              cppcheck clang-tidy cpio xz-utils e2fsprogs iproute2
+              cppcheck clang-tidy cpio xz-utils e2fsprogs iproute2 \
+              dpkg-dev debhelper fakeroot lintian rpm rpmlint debootstrap git
+# The same, by Fedora's and Arch's names.
+RPM_BUILD  := make gcc pkgconf-pkg-config pciutils-devel kmod-devel libxml2-devel libvirt-devel
+ARCH_BUILD := make gcc pkgconf pciutils kmod libxml2 libvirt
+
+# Gcc's warnings clang does not know, only for gcc.
+GCC_ONLY   := $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && \
+              echo -Wno-format-truncation)
+SIM_CFLAGS  = -Wno-missing-prototypes $(GCC_ONLY)
 
 # Fuzz harnesses (tests/fuzz): libFuzzer targets under make fuzz (clang), and
 # replayers of the kept inputs for make check (any compiler).
@@ -49,18 +71,30 @@ FUZZ_SRC_machine := tests/sim/machine.c
 
 SIM_SRC    := tests/sim/machine.c tests/sim/tree.c tests/sim/layout.c
 SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs.c
+# What the tests build beside the commands: the simulator, its helpers, the replayers.
+TESTBINS   := $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall \
+              $(FUZZERS:%=$(B)/replay/fuzz-%)
 
-.PHONY: all check test san install uninstall deps demo clean bench format fuzz fuzz-merge \
-	lint lint-cppcheck lint-tidy
+.PHONY: all tests check test san install uninstall deps deps-build deps-test demo clean \
+	bench format fuzz fuzz-merge lint lint-cppcheck lint-tidy dist
 # Objects are not intermediate: keep them for incremental builds.
 .SECONDARY:
 
-all: $(COMMANDS:%=$(B)/%) $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall \
-	$(FUZZERS:%=$(B)/replay/fuzz-%)
+# make: the commands and their man pages, nothing a test needs.
+all: $(COMMANDS:%=$(B)/%) $(MANPAGES)
 
-$(B)/%.o: %.c $(wildcard common/*.h) Makefile
+tests: all $(TESTBINS)
+
+# Header dependencies come from the compiler (-MMD), for every object.
+-include $(shell find $(B) -name '*.d' -not -path '$(B)/san/*' 2>/dev/null)
+
+$(B)/%.o: %.c Makefile VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/man/%: man/% VERSION
+	@mkdir -p $(dir $@)
+	sed 's/@VERSION@/$(VERSION)/g' $< > $@
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
@@ -72,32 +106,34 @@ $(B)/mkroot: $(SIM_SRC:%.c=$(B)/%.o) $(B)/tests/sim/mkroot.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpci
 
 $(B)/simfs: $(SIMFS_SRC:%.c=$(B)/%.o)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $$(pkg-config --libs fuse3) -lpci
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $$($(PKG_CONFIG) --libs fuse3) -lpci
 
 $(B)/kmodcall: $(B)/tests/sim/kmodcall.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lkmod
 
 # Preloaded into every process under sim exec (bash, the stand-ins): never
 # instrumented, so that it also loads into programs built without sanitizers.
-$(B)/kmodtrap.so: tests/sim/kmodtrap.c tests/sim/modtree.c tests/sim/modtree.h
-	$(CC) $(CPPFLAGS) $(filter-out -fsanitize%,$(ALL_CFLAGS)) -Wno-missing-prototypes -Wno-format-truncation -fPIC -shared -o $@ \
-		tests/sim/kmodtrap.c tests/sim/modtree.c -ldl
+$(B)/kmodtrap.so: $(B)/pic/tests/sim/kmodtrap.o $(B)/pic/tests/sim/modtree.o
+	$(CC) $(filter-out -fsanitize%,$(ALL_CFLAGS)) -shared -o $@ $^ -ldl
 
-$(B)/tests/sim/simfs.o: tests/sim/simfs.c $(wildcard tests/sim/*.h) Makefile
+$(B)/pic/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $$(pkg-config --cflags fuse3) $(ALL_CFLAGS) -Wno-missing-prototypes \
-		-Wno-format-truncation -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(filter-out -fsanitize%,$(ALL_CFLAGS)) $(SIM_CFLAGS) -fPIC -c -o $@ $<
 
-$(B)/tests/sim/%.o: tests/sim/%.c $(wildcard tests/sim/*.h) Makefile
+$(B)/tests/sim/simfs.o: tests/sim/simfs.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-format-truncation -c -o $@ $<
+	$(CC) $(CPPFLAGS) $$($(PKG_CONFIG) --cflags fuse3) $(ALL_CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
+
+$(B)/tests/sim/%.o: tests/sim/%.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(SIM_CFLAGS) -c -o $@ $<
 
 $(B)/replay/fuzz-%: $(B)/tests/fuzz/fuzz-%.o $(B)/tests/fuzz/replay.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) -lkmod
 $(B)/replay/fuzz-machine: $(B)/tests/sim/machine.o
 
-$(B)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard common/*.h tests/sim/*.h) Makefile
+$(B)/tests/fuzz/%.o: tests/fuzz/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -132,10 +168,10 @@ fuzz-merge: $(FUZZERS:%=$(B)/fuzz/fuzz-%)
 SAN_CC     ?= clang
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-check: all san
+check: tests san
 	VU_PASSES="plain san" tests/run
 
-test: all
+test: tests
 	tests/run
 
 # libtirpc linked in: the sanitizer's XDR interceptors look for the real
@@ -144,22 +180,23 @@ test: all
 san:
 	$(MAKE) --no-print-directory B=$(B)/san CC=$(SAN_CC) \
 		CFLAGS="-O1 -g $(SAN_FLAGS) -Wno-unknown-warning-option" \
-		LDFLAGS="$(SAN_FLAGS) -Wl,--no-as-needed -l:libtirpc.so.3 -Wl,--as-needed" all
+		LDFLAGS="$(SAN_FLAGS) -Wl,--no-as-needed -l:libtirpc.so.3 -Wl,--as-needed" tests
 
-demo: all
+demo: tests
 	tests/demo $(MACHINE)
 
-bench: all
+bench: tests
 	tests/bench/run
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 		$(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(FISHFUNCDIR)
-	install -m 0755 $(COMMANDS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(COMMANDS_1:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(COMMANDS_8:%=$(B)/%) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8/
 	for c in $(COMMANDS); do \
-		s=$$(ls man/$$c.[0-9] | sed 's/.*\.//'); \
-		install -d $(DESTDIR)$(MANDIR)/man$$s && \
-		install -m 0644 man/$$c.$$s $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 		install -m 0644 completions/bash/$$c $(DESTDIR)$(BASHCOMPDIR)/ || exit 1; \
 		install -m 0644 completions/zsh/_$$c $(DESTDIR)$(ZSHCOMPDIR)/ || exit 1; \
 		install -m 0644 completions/fish/$$c.fish $(DESTDIR)$(FISHCOMPDIR)/ || exit 1; \
@@ -167,27 +204,50 @@ install: all
 	install -m 0644 completions/bash/vfio-utils-lib $(DESTDIR)$(BASHCOMPDIR)/
 	install -m 0644 completions/zsh/_vfio_utils_devices $(DESTDIR)$(ZSHCOMPDIR)/
 	install -m 0644 completions/fish/functions/__vfio_utils_*.fish $(DESTDIR)$(FISHFUNCDIR)/
+	if [ -n "$(HOOKDIR)" ]; then \
+		install -d $(DESTDIR)$(HOOKDIR) && \
+		ln -sfn $(SBINDIR)/hook-run $(DESTDIR)$(HOOKDIR)/vfio-utils; \
+	fi
 
 uninstall:
-	for c in $(COMMANDS); do \
-		rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(MANDIR)/man[18]/$$c.[18] \
-			$(DESTDIR)$(BASHCOMPDIR)/$$c $(DESTDIR)$(ZSHCOMPDIR)/_$$c \
-			$(DESTDIR)$(FISHCOMPDIR)/$$c.fish; \
-	done
-	rm -f $(DESTDIR)$(BASHCOMPDIR)/vfio-utils-lib $(DESTDIR)$(ZSHCOMPDIR)/_vfio_utils_devices \
+	rm -f $(COMMANDS_1:%=$(DESTDIR)$(BINDIR)/%) $(COMMANDS_8:%=$(DESTDIR)$(SBINDIR)/%) \
+		$(COMMANDS_1:%=$(DESTDIR)$(MANDIR)/man1/%.1) $(COMMANDS_8:%=$(DESTDIR)$(MANDIR)/man8/%.8) \
+		$(COMMANDS:%=$(DESTDIR)$(BASHCOMPDIR)/%) $(COMMANDS:%=$(DESTDIR)$(ZSHCOMPDIR)/_%) \
+		$(COMMANDS:%=$(DESTDIR)$(FISHCOMPDIR)/%.fish) \
+		$(DESTDIR)$(BASHCOMPDIR)/vfio-utils-lib $(DESTDIR)$(ZSHCOMPDIR)/_vfio_utils_devices \
 		$(DESTDIR)$(FISHFUNCDIR)/__vfio_utils_*.fish
+	if [ -n "$(HOOKDIR)" ]; then rm -f $(DESTDIR)$(HOOKDIR)/vfio-utils; fi
 
-# Debian and Ubuntu: install with apt-get; elsewhere print what to install.
-deps:
+# make deps: what building and testing need (make deps-build: building
+# only), with apt-get on Debian and Ubuntu; elsewhere, what to install.
+deps: DEPS = $(DEB_BUILD) $(DEB_TEST)
+deps-build: DEPS = $(DEB_BUILD)
+deps deps-build:
 	@if command -v apt-get >/dev/null 2>&1; then \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo apt-get update && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends \
-			$(DEB_BUILD) $(DEB_TEST); \
+			$(DEPS); \
 	else \
-		echo "Install, by their Debian names: $(DEB_BUILD) $(DEB_TEST)"; \
-		echo "(Fedora: pciutils-devel bats jq; Arch: pciutils bash-bats bash-bats-assert jq)"; \
+		echo "To build, install (Fedora) $(RPM_BUILD)"; \
+		echo "                  (Arch)   $(ARCH_BUILD)"; \
+		echo "To test, Debian's: $(DEB_TEST)"; \
 	fi
+
+# make dist: the release tarball, into DISTDIR, from what git tracks (or, in
+# an unpacked tarball, from what it holds).
+DIST       := vfio-utils-$(VERSION)
+DISTDIR    ?= .
+dist:
+	@rm -rf $(B)/dist && mkdir -p $(B)/dist/$(DIST)
+	if [ -e .git ]; then \
+		git ls-files -z | xargs -0 tar -cf - | tar -C $(B)/dist/$(DIST) -xf -; \
+	else \
+		tar --exclude=./build --exclude=./$(B) --exclude='./vfio-utils-*.tar.gz' -cf - . | tar -C $(B)/dist/$(DIST) -xf -; \
+	fi
+	tar -C $(B)/dist --owner=0 --group=0 --sort=name -czf $(DISTDIR)/$(DIST).tar.gz $(DIST)
+	@rm -rf $(B)/dist
+	@echo $(DISTDIR)/$(DIST).tar.gz
 
 clean:
 	rm -rf $(B)
@@ -198,7 +258,7 @@ format:
 # make lint: cppcheck and clang-tidy (.clang-tidy, tests/sim/.clang-tidy) over
 # every C file, each finding an error; tests/lint.bats runs it in make check.
 LINT_DIRS  := cmd common tests/sim tests/fuzz
-TIDY_FLAGS := -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell pkg-config --cflags libxml-2.0 libvirt fuse3) -std=gnu11
+TIDY_FLAGS := -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell $(PKG_CONFIG) --cflags libxml-2.0 libvirt fuse3) -std=gnu11
 
 lint: lint-cppcheck lint-tidy
 

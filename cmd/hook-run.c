@@ -39,7 +39,8 @@ static noreturn void usage(void)
 	fputs("Usage: hook-run GUEST OPERATION SUB-OPERATION EXTRA    (as libvirt calls it)\n"
 	      "       hook-run [options] install|check|list [GUEST]|new GUEST\n"
 	      "\n"
-	      "Installed as /etc/libvirt/hooks/qemu, it runs qemu.d/GUEST/OPERATION/SUB-OPERATION\n"
+	      "Installed as /etc/libvirt/hooks/qemu, or linked as qemu.d/vfio-utils (libvirt\n"
+	      "6.5 and later), it runs qemu.d/GUEST/OPERATION/SUB-OPERATION\n"
 	      "if that is an executable file, else every executable file in that directory in\n"
 	      "strcmp order, each with libvirt's four arguments and the domain XML on stdin.\n"
 	      "\n"
@@ -50,8 +51,8 @@ static noreturn void usage(void)
 	      "  new GUEST          write start and release scripts for this machine's GPU\n"
 	      "\n"
 	      "Options:\n"
-	      "  -c, --connect URI  check, new: the libvirt to ask for domains (qemu:///system;\n"
-	      "                     below --sysroot, new asks only when given one)\n"
+	      "  -c, --connect URI  check, list, new: the libvirt to ask for domains\n"
+	      "                     (qemu:///system; below --sysroot, only one given)\n"
 	      "      --gpu DEVICE   new: the GPU to pass (default: the only one, or the one\n"
 	      "                     the host does not boot on)\n"
 	      "      --force        install: replace an existing qemu.orig; new: overwrite\n"
@@ -147,8 +148,8 @@ static bool reaped(pid_t pid, int pidfd, int ms)
  * keeps that pipe, never libvirt's. After TIMEOUT_S its process group is
  * killed. Returns its exit status (128 + signal; 124 for the deadline).
  */
-static int run_script(const char *script, int fd, char *const args[4], const char *xml,
-		      size_t len, int timeout_ms, char **why)
+static int run_script(const char *script, int fd, char *const args[4], const char *xml, size_t len,
+		      int timeout_ms, char **why)
 {
 	int in[2], out[2], status, pidfd;
 	double deadline = now() + timeout_ms / 1000.0;
@@ -267,17 +268,88 @@ static int hook_timeout_ms(void)
 	return DEFAULT_TIMEOUT_S * 1000;
 }
 
-/* The hooks directory: where libvirt ran us from, or the sysroot's. */
-static void hooks_dir(const char *argv0, char *dir, size_t size)
+/* Where hook-run's own program is, resolved: 0, or -errno. */
+static int self_path(char *buf, size_t size)
+{
+	char real[PATH_MAX];
+
+	if (!realpath("/proc/self/exe", real))
+		return errno ? -errno : -ENOENT;
+	snprintf(buf, size, "%s", real);
+	return 0;
+}
+
+/* Whether PATH leads, through any links, to this very program. */
+static bool is_self(const char *path)
+{
+	char self[PATH_MAX], target[PATH_MAX];
+
+	return self_path(self, sizeof(self)) == 0 && realpath(path, target) &&
+	       strcmp(self, target) == 0;
+}
+
+/*
+ * Whether the qemu hook at PATH, not hook-run, runs qemu.d's scripts itself:
+ * the guides' dispatcher names qemu.d in its first lines.
+ */
+static bool foreign_dispatcher(const char *path)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (access(path, X_OK) < 0 || is_self(path))
+		return false;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, "qemu.d") != NULL;
+}
+
+/*
+ * The hooks directory: where libvirt ran us from (run as qemu.d/NAME, its
+ * parent), or the sysroot's. *IN_QEMU_D tells the second.
+ */
+static void hooks_dir(const char *argv0, char *dir, size_t size, bool *in_qemu_d)
 {
 	const char *slash = strrchr(argv0, '/');
+	char *d;
 
+	*in_qemu_d = false;
 	if (slash && slash != argv0)
 		snprintf(dir, size, "%.*s", (int)(slash - argv0), argv0);
 	else if (slash)
 		snprintf(dir, size, "/");
 	else
 		vu_path(dir, size, "/etc/libvirt/hooks");
+	d = strrchr(dir, '/');
+	if (d && strcmp(d, "/qemu.d") == 0) {
+		d[d == dir ? 1 : 0] = '\0'; /* "/qemu.d" is below "/" */
+		*in_qemu_d = true;
+	}
+}
+
+/*
+ * The scripts find the suite's commands by name, wherever it is installed:
+ * hook-run's own directory first on the PATH libvirt gives.
+ */
+static void scripts_path(void)
+{
+	const char *old = getenv("PATH");
+	char self[PATH_MAX] = "", *slash, *path;
+
+	if (self_path(self, sizeof(self)) < 0 || !(slash = strrchr(self, '/')))
+		return;
+	*slash = '\0';
+	if (asprintf(&path, "%s:%s", *self ? self : "/",
+		     old && *old
+			 ? old
+			 : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") >= 0) {
+		setenv("PATH", path, 1);
+		free(path);
+	}
 }
 
 static int dispatch(const char *argv0, char *const args[4])
@@ -290,6 +362,7 @@ static int dispatch(const char *argv0, char *const args[4])
 	char base[PATH_MAX], why[PATH_MAX + 128], *xml;
 	struct vu_names scripts;
 	int timeout_ms, failed = 0;
+	bool in_qemu_d;
 	size_t len;
 
 	/* The arguments are data: never path components unless they are plain names. */
@@ -299,10 +372,30 @@ static int dispatch(const char *argv0, char *const args[4])
 		       vu_hook_name_safe(guest) ? "sub-operation" : "guest name", op);
 		return VU_EXIT_OK;
 	}
-	hooks_dir(argv0, base, sizeof(base));
+	hooks_dir(argv0, base, sizeof(base), &in_qemu_d);
 	if (vu_hook_scripts(base, guest, op, subop, &scripts, NULL) < 0 || scripts.n == 0)
 		return VU_EXIT_OK; /* the common case: nothing to do, at once */
 	openlog("hook-run", LOG_PID, LOG_DAEMON);
+	/*
+	 * Run by libvirt from qemu.d (the packaged link), the qemu hook runs too:
+	 * when that is hook-run, or a dispatcher of its own, it runs the scripts,
+	 * which must not run twice.
+	 */
+	if (in_qemu_d) {
+		char qemu[PATH_MAX + 8];
+
+		snprintf(qemu, sizeof(qemu), "%s/qemu", base);
+		if (is_self(qemu) || foreign_dispatcher(qemu)) {
+			if (!is_self(qemu))
+				syslog(LOG_NOTICE,
+				       "%s runs qemu.d's scripts itself: hook-run in "
+				       "qemu.d leaves them to it",
+				       qemu);
+			vu_names_free(&scripts);
+			return VU_EXIT_OK;
+		}
+	}
+	scripts_path();
 	timeout_ms = hook_timeout_ms();
 	signal(SIGPIPE, SIG_IGN);
 	if (!(xml = read_stdin(&len))) {
@@ -348,21 +441,32 @@ static int dispatch(const char *argv0, char *const args[4])
 
 /* install */
 
-static int self_path(char *buf, size_t size)
+/* mkdir -p DIR (0755): 0, or -errno of the first directory that could not be made. */
+static int mkdir_p(const char *dir)
 {
-	char real[PATH_MAX];
+	char path[PATH_MAX];
 
-	if (!realpath("/proc/self/exe", real))
-		return -errno;
-	snprintf(buf, size, "%s", real);
-	return 0;
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *c = path + 1;; c++)
+		if (*c == '/' || !*c) {
+			char end = *c;
+
+			*c = '\0';
+			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			if (!end)
+				return 0;
+			*c = end;
+		}
 }
 
 static int install(bool force)
 {
 	char dir[PATH_MAX], hook[PATH_MAX + 8], backup[PATH_MAX + 16], self[PATH_MAX],
 	    target[PATH_MAX];
+	const char *daemon;
 	struct stat st;
+	int err;
 
 	if (self_path(self, sizeof(self)) < 0) {
 		vu_errc(errno, "/proc/self/exe: cannot tell where hook-run is");
@@ -394,20 +498,18 @@ static int install(bool force)
 	vu_act_command("ln -s %s %s", self, hook);
 	if (vu_dry_run)
 		return VU_EXIT_OK;
-	for (char *c = dir + 1; *c; c++)
-		if (*c == '/') {
-			*c = '\0';
-			mkdir(dir, 0755);
-			*c = '/';
-		}
-	mkdir(dir, 0755);
-	if (symlink(self, hook) < 0) {
-		vu_errc(errno, "%s: cannot install", hook);
+	if ((err = mkdir_p(dir)) < 0) {
+		vu_errc(err, "%s: cannot install", vu_unrooted(dir));
 		return VU_EXIT_FAIL;
 	}
-	vu_report("installed %s -> %s; libvirtd notices a new hook only after a restart "
-		  "(systemctl restart libvirtd)",
-		  vu_unrooted(hook), self);
+	if (symlink(self, hook) < 0) {
+		vu_errc(errno, "%s: cannot install", vu_unrooted(hook));
+		return VU_EXIT_FAIL;
+	}
+	daemon = vu_virt_daemon();
+	vu_report("installed %s -> %s; libvirt notices a new hook only when its daemon starts: "
+		  "systemctl restart %s",
+		  vu_unrooted(hook), self, daemon ? daemon : "libvirtd (or virtqemud)");
 	return VU_EXIT_OK;
 }
 
@@ -415,8 +517,18 @@ static int install(bool force)
 
 struct audit {
 	char base[PATH_MAX];
-	int problems;
+	int problems, notes;
 };
+
+/* What is worth knowing but keeps nothing from working: said, and counted apart. */
+static void note(struct audit *a, const char *fmt, const char *arg)
+{
+	char line[PATH_MAX * 2 + 512], esc[sizeof(line) * 4];
+
+	snprintf(line, sizeof(line), fmt, arg);
+	printf("note: %s\n", vu_esc(line, esc, sizeof(esc)));
+	a->notes++;
+}
 
 static void problem(struct audit *a, const char *path, const char *fmt, const char *arg)
 {
@@ -577,53 +689,74 @@ static void unmanaged_unbound(struct audit *a, const struct vu_virt_domain *d)
 	if (unmanaged >= 0 && !prepare_binds(a->base, d->name)) {
 		vu_addr_name(&x.pci[unmanaged], dev);
 		snprintf(path, sizeof(path), "%s/qemu.d/%s", a->base, d->name);
-		problem(a, path,
-			"passes %s unmanaged (managed='no') and no prepare script binds it: libvirt "
-			"refuses to start it ('vfio-bind --domain-xml -' in prepare/begin does)",
-			dev);
+		problem(
+		    a, path,
+		    "passes %s unmanaged (managed='no') and no prepare script binds it: libvirt "
+		    "refuses to start it ('vfio-bind --domain-xml -' in prepare/begin does)",
+		    dev);
 	}
 	vu_domxml_free(&x);
+}
+
+/*
+ * Who runs the scripts: the qemu hook, or libvirt itself through hook-run's
+ * link in qemu.d (libvirt 6.5 and later run each executable file there).
+ */
+static void audit_hook(struct audit *a, const struct vu_names *guests)
+{
+	char qemu[PATH_MAX + 16], link[PATH_MAX * 2];
+	bool linked = false;
+
+	for (size_t i = 0; i < guests->n && !linked; i++) {
+		snprintf(link, sizeof(link), "%s/qemu.d/%s", a->base, guests->v[i]);
+		linked = is_self(link);
+	}
+	snprintf(qemu, sizeof(qemu), "%s/qemu", a->base);
+	if (!vu_exists(qemu) && !linked)
+		problem(a, qemu, "%s",
+			"missing: no hook runs anything (hook-run install, or the link "
+			"qemu.d/vfio-utils -> hook-run that the package installs)");
+	else if (vu_exists(qemu) && !is_self(qemu) && linked && foreign_dispatcher(qemu))
+		note(a, "%s",
+		     "qemu: a dispatcher of its own runs qemu.d's scripts, and hook-run in qemu.d "
+		     "leaves them to it (hook-run install puts hook-run in its place)");
+	else if (vu_exists(qemu) && !is_self(qemu) && !linked)
+		note(
+		    a, "%s",
+		    "qemu: not hook-run (the guides' dispatcher? hook-run install keeps it aside)");
 }
 
 static int check(const char *uri)
 {
 	struct audit a = { .problems = 0 };
-	char path[PATH_MAX + 16], self[PATH_MAX], target[PATH_MAX], why[512];
+	char path[PATH_MAX + 16], why[512];
 	struct vu_virt_domains domains = { 0 };
 	struct vu_names guests;
-	bool asked;
+	bool asked, qemu_d;
 
 	vu_path(a.base, sizeof(a.base), "/etc/libvirt/hooks");
-	snprintf(path, sizeof(path), "%s/qemu", a.base);
-	if (!vu_exists(path))
-		problem(&a, path, "%s", "missing: no qemu hook runs anything (hook-run install)");
-	else if (self_path(self, sizeof(self)) == 0 &&
-		 (!realpath(path, target) || strcmp(target, self) != 0))
-		printf("qemu: not hook-run (the guides' dispatcher? hook-run install keeps it "
-		       "aside)\n");
-	asked = vu_virt_list(uri, &domains, why, sizeof(why)) == 0;
 	snprintf(path, sizeof(path), "%s/qemu.d", a.base);
-	if (vu_listdir(path, &guests) < 0) {
-		printf("qemu.d: none: no scripts to run\n");
-		guests.n = 0;
-	} else if (!asked) {
-		printf("cannot ask libvirt (%s): domain names not checked\n", why);
-	}
+	qemu_d = vu_listdir(path, &guests) == 0;
+	audit_hook(&a, &guests);
+	asked = vu_virt_list(uri, &domains, why, sizeof(why)) == 0;
+	if (!qemu_d)
+		note(&a, "%s", "qemu.d: none: no scripts to run");
+	else if (!asked)
+		note(&a, "cannot ask libvirt (%s): domain names not checked", why);
 	for (size_t i = 0; i < guests.n; i++) {
 		struct stat st;
-		bool known = false;
 
 		snprintf(path, sizeof(path), "%s/qemu.d/%s", a.base, guests.v[i]);
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			char esc[PATH_MAX * 4];
-
-			printf("qemu.d/%s: libvirt 6.5 and later runs files directly in qemu.d "
-			       "itself, for every event of every domain\n",
-			       vu_esc(guests.v[i], esc, sizeof(esc)));
+			if (!is_self(path))
+				note(&a,
+				     "qemu.d/%s: libvirt 6.5 and later runs files directly in "
+				     "qemu.d "
+				     "itself, for every event of every domain",
+				     guests.v[i]);
 			continue;
 		}
-		known = vu_virt_find(&domains, guests.v[i]) != NULL;
-		if (asked && !known)
+		if (asked && !vu_virt_find(&domains, guests.v[i]))
 			problem(&a, path,
 				"no such domain at %s (a typo? the name is case-sensitive)",
 				uri ? uri : "libvirt");
@@ -634,15 +767,46 @@ static int check(const char *uri)
 	vu_names_free(&guests);
 	vu_virt_free(&domains);
 	if (a.problems)
-		printf("%d problem%s\n", a.problems, a.problems == 1 ? "" : "s");
+		printf("%d problem%s", a.problems, a.problems == 1 ? "" : "s");
 	else
-		printf("no problems\n");
+		printf("no problems");
+	if (a.notes)
+		printf(", %d note%s", a.notes, a.notes == 1 ? "" : "s");
+	putchar('\n');
 	return a.problems ? VU_EXIT_FAIL : VU_EXIT_OK;
 }
 
 /* list */
 
-static int list(const char *only)
+/*
+ * What libvirt says of GUEST: its PCI host devices into X (none when it
+ * cannot be asked), and whether it is defined at all: 1 yes, 0 no, -1 not known
+ * (said, with UNKNOWN: what that means). X may be NULL.
+ */
+static int ask_domain(const char *uri, const char *guest, struct vu_domxml *x, const char *unknown)
+{
+	struct vu_virt_domains doms;
+	const struct vu_virt_domain *d;
+	char why[512];
+	int known;
+
+	if (x)
+		memset(x, 0, sizeof(*x));
+	if (vu_virt_list(uri, &doms, why, sizeof(why)) < 0) {
+		vu_report("cannot ask libvirt (%s): %s", why, unknown);
+		return -1;
+	}
+	d = vu_virt_find(&doms, guest);
+	known = d != NULL;
+	if (x && d && d->xml && vu_domxml_parse(d->xml, strlen(d->xml), guest, x) < 0)
+		if (x)
+			memset(x, 0, sizeof(*x));
+	vu_virt_free(&doms);
+	return known;
+}
+
+/* The scripts of ONLY (NULL: every guest), per event; URI: the libvirt that knows ONLY. */
+static int list(const char *only, const char *uri)
 {
 	char base[PATH_MAX], path[PATH_MAX + 16];
 	struct vu_names guests;
@@ -667,16 +831,30 @@ static int list(const char *only)
 			for (size_t k = 0; k < scripts.n; k++, shown++) {
 				char esc[2][PATH_MAX * 4];
 
-				printf("%s\t%s %s\t%s\n", vu_esc(guests.v[i], esc[0], sizeof(esc[0])),
-				       ev->op, ev->subop,
-				       vu_esc(scripts.v[k] + strlen(base) + 1, esc[1], sizeof(esc[1])));
+				printf("%s\t%s %s\t%s\n",
+				       vu_esc(guests.v[i], esc[0], sizeof(esc[0])), ev->op,
+				       ev->subop,
+				       vu_esc(scripts.v[k] + strlen(base) + 1, esc[1],
+					      sizeof(esc[1])));
 			}
 			vu_names_free(&scripts);
 		}
 	}
+	vu_names_free(&guests);
+	/* A misspelt name lists nothing, or scripts no event runs: libvirt says which exist. */
+	if (only && uri && ask_domain(uri, only, NULL, "the name is not checked") == 0) {
+		if (!shown) {
+			vu_err("%s: no such domain at %s, and no scripts (a typo? the name is "
+			       "case-sensitive)",
+			       only, uri);
+			return VU_EXIT_FAIL;
+		}
+		vu_warn("%s: no such domain at %s: no event runs these (a typo? the name is "
+			"case-sensitive)",
+			only, uri);
+	}
 	if (!shown)
 		vu_report("%s%s: nothing would run", only ? "qemu.d/" : "qemu.d", only ? only : "");
-	vu_names_free(&guests);
 	return VU_EXIT_OK;
 }
 
@@ -742,13 +920,10 @@ static int write_script(const char *path, const char *text, bool force)
 		       qpath);
 		return 0;
 	}
-	for (char *c = dir + 1; *c; c++)
-		if (*c == '/') {
-			*c = '\0';
-			mkdir(dir, 0755);
-			*c = '/';
-		}
-	mkdir(dir, 0755);
+	if ((err = mkdir_p(dir)) < 0) {
+		vu_errc(err, "%s: cannot create", vu_unrooted(dir));
+		return err;
+	}
 	/* A link in the script's place is not followed: it could point anywhere. */
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0755);
 	if (fd < 0 || fchmod(fd, 0755) < 0 || !(f = fdopen(fd, "w"))) {
@@ -771,55 +946,56 @@ static int write_script(const char *path, const char *text, bool force)
 	return 0;
 }
 
-/* The start and release scripts, with the commands beside hook-run and, below a sysroot, it. */
 /* What the domain passes, as libvirt has it: how the start script takes its devices. */
 enum hostdevs { HOSTDEVS_UNKNOWN, HOSTDEVS_MANAGED, HOSTDEVS_UNMANAGED };
 
+/*
+ * The start and release scripts. They name the commands, which hook-run
+ * finds beside itself (first on their PATH): a move between a source build
+ * and a package leaves them working.
+ */
 static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enum hostdevs hd,
 		   char **start, char **release)
 {
-	char self[PATH_MAX] = "/usr/bin/hook-run", dir[PATH_MAX], bin[PATH_MAX * 4 + 8],
-	     root[PATH_MAX * 4 + 8];
+	char root[PATH_MAX * 4 + 8];
 	const char *skip = screen ? "" : "# ";
 	size_t len;
 	FILE *f;
 
-	/* Paths go into shell scripts: as words the shell reads back unchanged. */
-	self_path(self, sizeof(self));
-	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(self, '/') - self), self);
-	if (vu_shell_word(bin, sizeof(bin), dir) < 0 ||
-	    vu_shell_word(root, sizeof(root), vu_sysroot()) < 0) {
-		vu_err("%s: path too long for a script", dir);
+	/* The sysroot goes into shell scripts: as a word the shell reads back unchanged. */
+	if (vu_shell_word(root, sizeof(root), vu_sysroot()) < 0) {
+		vu_err("%s: path too long for a script", vu_sysroot());
 		return -ENAMETOOLONG;
 	}
-	/* "/usr/bin"/dm-ctl reads as /usr/bin/dm-ctl; a quoted directory stays one word. */
 
 	f = open_memstream(start, &len);
 	fprintf(f,
-		"#!/bin/sh\n# %s: before the VM starts. Written by hook-run new; yours to edit.\n",
+		"#!/bin/sh\n# %s: before the VM starts. Written by hook-run new; yours to edit.\n"
+		"# hook-run puts the directory of the commands first on PATH.\n",
 		guest);
 	fprintf(f, "# GPU %s [%04x:%04x], IOMMU group %d%s.\nset -e\n", gpu->name, gpu->vendor,
 		gpu->device, gpu->group,
 		screen ? ", the host's screen: hand the display over first"
 		       : "; the host keeps its screen on another GPU");
 	if (hd == HOSTDEVS_MANAGED)
-		fputs("# The domain passes its PCI devices managed: libvirt would detach them itself\n"
+		fputs("# The domain passes its PCI devices managed: libvirt would detach them "
+		      "itself\n"
 		      "# after this script; vfio-bind takes them first, their whole IOMMU groups,\n"
 		      "# refusing what would hang or harm the host, and remembers what they had.\n",
 		      f);
 	else if (hd == HOSTDEVS_UNMANAGED)
-		fputs("# The domain passes some PCI devices unmanaged (managed='no'): libvirt starts\n"
+		fputs("# The domain passes some PCI devices unmanaged (managed='no'): libvirt "
+		      "starts\n"
 		      "# it only once this script has bound them.\n",
 		      f);
 	if (*vu_sysroot())
 		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
-	fprintf(f, "%s%s/dm-ctl stop\n%s%s/vtcon unbind\n%s%s/efifb unbind\n", skip, bin, skip, bin,
-		skip, bin);
+	fprintf(f, "%sdm-ctl stop\n%svtcon unbind\n%sefifb unbind\n", skip, skip, skip);
 	/* The domain's own devices, from the XML libvirt gives the hook: no address to go stale. */
 	if (hd != HOSTDEVS_UNKNOWN)
-		fprintf(f, "%s/vfio-bind --group --domain-xml -\n", bin);
+		fputs("vfio-bind --group --domain-xml -\n", f);
 	else
-		fprintf(f, "%s/vfio-bind --group %s\n", bin, gpu->name);
+		fprintf(f, "vfio-bind --group %s\n", gpu->name);
 	fclose(f);
 
 	f = open_memstream(release, &len);
@@ -830,35 +1006,10 @@ static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enu
 	    guest);
 	if (*vu_sysroot())
 		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
-	fprintf(f,
-		"%s/vfio-unbind --restore\n%s%s/efifb bind\n%s%s/vtcon bind\n%s%s/dm-ctl start\n",
-		bin, skip, bin, skip, bin, skip, bin);
+	fprintf(f, "vfio-unbind --restore\n%sefifb bind\n%svtcon bind\n%sdm-ctl start\n", skip,
+		skip, skip);
 	fclose(f);
 	return 0;
-}
-
-/*
- * What libvirt says of GUEST: its PCI host devices into X (none when it
- * cannot be asked), and whether it is defined at all: 1 yes, 0 no, -1 not known.
- */
-static int ask_domain(const char *uri, const char *guest, struct vu_domxml *x)
-{
-	struct vu_virt_domains doms;
-	const struct vu_virt_domain *d;
-	char why[512];
-	int known;
-
-	memset(x, 0, sizeof(*x));
-	if (vu_virt_list(uri, &doms, why, sizeof(why)) < 0) {
-		vu_report("cannot ask libvirt (%s): the scripts name this machine's GPU", why);
-		return -1;
-	}
-	d = vu_virt_find(&doms, guest);
-	known = d != NULL;
-	if (d && d->xml && vu_domxml_parse(d->xml, strlen(d->xml), guest, x) < 0)
-		memset(x, 0, sizeof(*x));
-	vu_virt_free(&doms);
-	return known;
 }
 
 /* The GPU among the domain's devices: the first display controller, else the first device. */
@@ -895,7 +1046,9 @@ static int scaffold(const char *guest, const char *gpu_arg, bool force, const ch
 			       guest);
 	/* A misspelt name writes scripts no event ever runs: libvirt says which exist. */
 	memset(&x, 0, sizeof(x));
-	if (uri && (known = ask_domain(uri, guest, &x)) == 0 && !force) {
+	if (uri &&
+	    (known = ask_domain(uri, guest, &x, "the scripts name this machine's GPU")) == 0 &&
+	    !force) {
 		vu_err("%s: no such domain at %s (a typo? the name is case-sensitive; --force "
 		       "writes the scripts anyway)",
 		       guest, uri);
@@ -958,7 +1111,7 @@ int main(int argc, char **argv)
 		VU_LONGOPTS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *uri = "qemu:///system", *gpu = NULL, *what;
+	const char *uri = "qemu:///system", *gpu = NULL, *what, *libvirt;
 	bool force = false, uri_given = false;
 	int opt;
 
@@ -1004,15 +1157,16 @@ int main(int argc, char **argv)
 		    "no command: install, check, list or new (or libvirt's four arguments)");
 	what = argv[optind++];
 	vu_common_done();
+	/* Below a sysroot the host's libvirt knows another machine: asked only when named. */
+	libvirt = *vu_sysroot() && !uri_given ? NULL : uri;
 	if (strcmp(what, "install") == 0 && optind == argc)
 		return install(force);
 	if (strcmp(what, "check") == 0 && optind == argc)
 		return check(uri);
 	if (strcmp(what, "list") == 0 && argc - optind <= 1)
-		return list(optind < argc ? argv[optind] : NULL);
+		return list(optind < argc ? argv[optind] : NULL, libvirt);
 	if (strcmp(what, "new") == 0 && argc - optind == 1)
-		/* Below a sysroot the host's libvirt knows another machine: asked only when named. */
-		return scaffold(argv[optind], gpu, force, *vu_sysroot() && !uri_given ? NULL : uri);
+		return scaffold(argv[optind], gpu, force, libvirt);
 	if (strcmp(what, "install") != 0 && strcmp(what, "check") != 0 &&
 	    strcmp(what, "list") != 0 && strcmp(what, "new") != 0)
 		vu_usage_error("%s: not a command (install, check, list, new), and not libvirt's "

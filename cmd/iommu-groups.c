@@ -2,6 +2,7 @@
 /* iommu-groups: list IOMMU groups as the guides' loop does, and judge them for passthrough. */
 #include <errno.h>
 #include <limits.h>
+#include <pci/pci.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdnoreturn.h>
@@ -24,7 +25,8 @@ struct ctx {
 	struct vu_groups groups;
 	struct pci_access *pacc;
 	struct vu_inuse_list inuse;
-	bool *selected; /* per group, parallel to groups.v */
+	bool *selected;	       /* per group, parallel to groups.v */
+	const char *slot, *id; /* lspci's -s and -d */
 };
 
 enum {
@@ -45,6 +47,10 @@ static noreturn void usage(void)
 	    "  DEVICE             the group holding DEVICE (0000:01:00.0, 01:00.0,\n"
 	    "                     pci_0000_01_00_0 or vendor:device like 10de:1f03)\n"
 	    "  GROUP              the group with that number\n"
+	    "  -s, --slot [[DOMAIN:]BUS:][SLOT][.FUNC]\n"
+	    "                     groups holding a device there, as lspci -s selects\n"
+	    "  -d, --device-id [VENDOR]:[DEVICE][:CLASS]\n"
+	    "                     groups holding such a device, as lspci -d selects\n"
 	    "  -g, --gpu          groups holding a display controller\n"
 	    "  -a, --all          a vendor:device may match several devices\n"
 	    "\n"
@@ -89,10 +95,33 @@ static void no_iommu_hint(void)
 }
 
 /* Mark the groups named by arguments (devices or numbers) and --gpu. */
+/* -s and -d: the groups holding a device both select; 1 when none does. */
+static int select_filtered(struct ctx *c)
+{
+	struct pci_filter f;
+	const char *why = vu_pci_filter(c->pacc, &f, c->slot, c->id);
+	bool found = false;
+
+	if (why)
+		vu_usage_error("%s", why);
+	for (size_t g = 0; g < c->groups.n; g++)
+		for (size_t i = 0; i < c->groups.v[g].n; i++)
+			if (vu_pci_match(c->pacc, &f, c->groups.v[g].members[i]))
+				found = c->selected[g] = true;
+	if (found)
+		return VU_EXIT_OK;
+	vu_err("%s%s%s: no such device in an IOMMU group", c->slot ? c->slot : "",
+	       c->slot && c->id ? " " : "", c->id ? c->id : "");
+	return VU_EXIT_FAIL;
+}
+
 static int select_groups(struct ctx *c, char **args, int nargs)
 {
 	int status = VU_EXIT_OK;
-	bool any = c->gpu;
+	bool any = c->gpu || c->slot || c->id;
+
+	if ((c->slot || c->id) && c->groups.n)
+		status = select_filtered(c);
 
 	for (int i = 0; i < nargs; i++) {
 		struct vu_dev **devs;
@@ -219,6 +248,23 @@ static int list(struct ctx *c)
 	return VU_EXIT_OK;
 }
 
+/*
+ * vfio-pci.ids= takes every device with an ID, wherever it is: a device
+ * outside the selection with the ID of D (a second, identical GPU, the
+ * host's own) goes too. The first such, or NULL.
+ */
+static const struct vu_dev *also_taken(const struct ctx *c, const struct vu_dev *d)
+{
+	for (size_t g = 0; g < c->groups.n; g++)
+		for (size_t k = 0; !c->selected[g] && k < c->groups.v[g].n; k++) {
+			const struct vu_dev *o = c->groups.v[g].members[k];
+
+			if (o->vendor == d->vendor && o->device == d->device)
+				return o;
+		}
+	return NULL;
+}
+
 /* --ids and --virsh: what a VM takes from the selected groups, bridges left out. */
 static int members(struct ctx *c)
 {
@@ -235,7 +281,7 @@ static int members(struct ctx *c)
 		const struct vu_group *grp = &c->groups.v[g];
 
 		for (size_t i = 0; c->selected[g] && i < grp->n; i++) {
-			const struct vu_dev *d = grp->members[i];
+			const struct vu_dev *d = grp->members[i], *twin;
 			bool dup = false;
 
 			if (vu_dev_is_bridge(d))
@@ -259,6 +305,12 @@ static int members(struct ctx *c)
 					}
 				if (dup)
 					continue;
+				if ((twin = also_taken(c, d)))
+					vu_warn("%s: %s has this ID too, and vfio-pci.ids= would "
+						"take it "
+						"as well: bind by address instead (vfio-bind, or "
+						"driver_override)",
+						name, twin->name);
 			}
 			if (c->json)
 				vu_json_str(&j, NULL, name);
@@ -603,6 +655,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "gpu", no_argument, NULL, 'g' },
+		{ "slot", required_argument, NULL, 's' },
+		{ "device-id", required_argument, NULL, 'd' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "driver", no_argument, NULL, 'k' },
 		{ "ids", no_argument, NULL, OPT_IDS },
@@ -616,12 +670,18 @@ int main(int argc, char **argv)
 	struct ctx c = { .mode = LIST };
 	int opt, modes = 0, status;
 
-	while ((opt = getopt_long(argc, argv, "gakcvqhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "gs:d:akcvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
 			continue;
 		switch (opt) {
 		case 'g':
 			c.gpu = true;
+			break;
+		case 's':
+			c.slot = optarg;
+			break;
+		case 'd':
+			c.id = optarg;
 			break;
 		case 'a':
 			c.all = true;
@@ -656,8 +716,10 @@ int main(int argc, char **argv)
 	}
 	if (modes > 1)
 		vu_usage_error("--ids, --virsh, --check and --status exclude each other");
-	if ((c.mode == IDS || c.mode == VIRSH) && optind == argc && !c.gpu)
-		vu_usage_error("--%s needs a device, a group or --gpu",
+	if ((c.slot || c.id) && (c.mode == CHECK || c.mode == STATUS))
+		vu_usage_error("-s and -d select groups to list: --check takes devices by name");
+	if ((c.mode == IDS || c.mode == VIRSH) && optind == argc && !c.gpu && !c.slot && !c.id)
+		vu_usage_error("--%s needs a device, a group, -s, -d or --gpu",
 			       c.mode == IDS ? "ids" : "virsh");
 	if (c.mode == STATUS && optind < argc)
 		vu_usage_error("--status takes no arguments");

@@ -99,6 +99,31 @@ static int expand_groups(const struct vu_devs *devs, struct vu_dev ***targets, s
 	return status;
 }
 
+/*
+ * Without --group: the group's other endpoints left on a host driver. QEMU
+ * opens a group only when each of them is on vfio-pci (or on none).
+ */
+static void warn_group_left(const struct vu_devs *devs, struct vu_dev **targets, size_t n)
+{
+	for (size_t i = 0; i < devs->n; i++) {
+		const struct vu_dev *d = &devs->v[i];
+		const struct vu_dev *by = NULL;
+
+		if (d->group < 0 || vu_dev_is_bridge(d) || !d->driver[0] ||
+		    strcmp(d->driver, "vfio-pci") == 0)
+			continue;
+		for (size_t k = 0; k < n && by != d; k++)
+			if (targets[k] == d)
+				by = d;
+			else if (!by && targets[k]->group == d->group)
+				by = targets[k];
+		if (by && by != d)
+			vu_warn("%s: %s of its IOMMU group %d stays on %s: QEMU refuses the group "
+				"until it is on vfio-pci too (--group takes it)",
+				by->name, d->name, d->group, d->driver);
+	}
+}
+
 /* Modules to remove for --unload, holders first; those still driving other devices stay. */
 static void unload_plan(const struct vu_devs *devs, struct vu_dev **targets, size_t n,
 			struct vu_names *plan);
@@ -194,13 +219,14 @@ static int framebuffer_held(struct vu_dev **targets, size_t n)
 				continue;
 			if (r->bar >= 0)
 				snprintf(bar, sizeof(bar), "BAR %d", r->bar);
-			vu_err("%s: %s reserves [mem %#llx-%#llx] in its %s: vfio-pci would take it, "
-			       "but QEMU would fail to map that BAR ('%s: can't reserve'): %s",
-			       targets[i]->name, r->name, r->start, r->end, bar, bar,
-			       strcmp(r->name, "BOOTFB") == 0
-				   ? "on a kernel before 6.0 only a reboot with "
-				     "initcall_blacklist=sysfb_init releases it"
-				   : "run 'efifb unbind' first");
+			vu_err(
+			    "%s: %s reserves [mem %#llx-%#llx] in its %s: vfio-pci would take it, "
+			    "but QEMU would fail to map that BAR ('%s: can't reserve'): %s",
+			    targets[i]->name, r->name, r->start, r->end, bar, bar,
+			    strcmp(r->name, "BOOTFB") == 0
+				? "on a kernel before 6.0 only a reboot with "
+				  "initcall_blacklist=sysfb_init releases it"
+				: "run 'efifb unbind' first");
 			held = 1;
 		}
 	free(res);
@@ -470,6 +496,8 @@ int main(int argc, char **argv)
 	}
 	if (status == VU_EXIT_OK && o.group)
 		status = expand_groups(&devs, &targets, &n);
+	else if (status == VU_EXIT_OK)
+		warn_group_left(&devs, targets, n);
 	if (status != VU_EXIT_OK || n == 0)
 		goto out;
 	if (o.unload)

@@ -10,7 +10,7 @@
 #include "msg.h"
 
 #ifndef VU_VERSION
-#define VU_VERSION "0.0.0"
+#define VU_VERSION "unknown"
 #endif
 
 int vu_verbosity = VU_NORMAL;
@@ -62,8 +62,8 @@ const char *vu_esc(const char *s, char *buf, size_t size)
 		if (!n || (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp < 0xa0)) {
 			if (len + 5 > size)
 				break;
-			len += (size_t)snprintf(buf + len, size - len, "\\x%02x",
-						(unsigned char)*s);
+			len +=
+			    (size_t)snprintf(buf + len, size - len, "\\x%02x", (unsigned char)*s);
 			s++;
 			continue;
 		}
@@ -87,9 +87,13 @@ static void vmsg(FILE *f, const char *tag, int err, const char *fmt, va_list ap)
 	vu_esc(n < 0 ? "" : raw, line, sizeof(line));
 	/* Keep the order of what the user reads when stdout and stderr share a terminal. */
 	fflush(stdout);
+	if (err < 0)
+		err = -err;
+	/* What a user without root meets first: say what it takes. */
 	if (err)
-		fprintf(f, "%s: %s%s: %s\n", program_invocation_short_name, tag, line,
-			strerror(err < 0 ? -err : err));
+		fprintf(f, "%s: %s%s: %s%s\n", program_invocation_short_name, tag, line,
+			strerror(err),
+			(err == EACCES || err == EPERM) && geteuid() != 0 ? " (needs root)" : "");
 	else
 		fprintf(f, "%s: %s%s\n", program_invocation_short_name, tag, line);
 }

@@ -120,3 +120,41 @@ const char *vu_pci_device_name(struct pci_access *pacc, const struct vu_dev *d, 
 	return pci_lookup_name(pacc, buf, (int)size, PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
 			       d->vendor, d->device);
 }
+
+const char *vu_pci_filter(struct pci_access *pacc, struct pci_filter *f, const char *slot,
+			  const char *id)
+{
+	static char why[256];
+	const char *what = NULL, *arg = NULL;
+	char *copy;
+
+	pci_filter_init(pacc, f);
+	/* libpci parses in place, and its messages say what, not where. */
+	if (slot && (copy = strdup(slot))) {
+		what = pci_filter_parse_slot(f, copy);
+		arg = slot;
+		free(copy);
+	}
+	if (!what && id && (copy = strdup(id))) {
+		what = pci_filter_parse_id(f, copy);
+		arg = id;
+		free(copy);
+	}
+	if (!what)
+		return NULL;
+	snprintf(why, sizeof(why), "%.64s: %s", arg, what);
+	return why;
+}
+
+bool vu_pci_match(struct pci_access *pacc, struct pci_filter *f, const struct vu_dev *d)
+{
+	struct pci_dev *p = pci_get_dev(pacc, (int)d->addr.domain, (int)d->addr.bus,
+					(int)d->addr.dev, (int)d->addr.func);
+	bool match;
+
+	if (!p)
+		return false;
+	match = pci_filter_match(f, p) != 0;
+	pci_free_dev(p);
+	return match;
+}

@@ -3,11 +3,13 @@
 #ifndef VU_PCINAMES_H
 #define VU_PCINAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "device.h"
 
 struct pci_access;
+struct pci_filter;
 
 /* lspci's buffer sizes: longer names are cut exactly where lspci cuts them. */
 #define VU_PCI_NAME_MAX 128
@@ -29,5 +31,15 @@ const char *vu_pci_vendor_name(struct pci_access *pacc, const struct vu_dev *d, 
 			       size_t size);
 const char *vu_pci_device_name(struct pci_access *pacc, const struct vu_dev *d, char *buf,
 			       size_t size);
+
+/*
+ * lspci's selectors, parsed by libpci itself: SLOT as -s takes it
+ * ([[domain:]bus:][slot][.func]), ID as -d ([vendor]:[device][:class[:prog-if]]);
+ * either may be NULL. NULL when both parse, else what is wrong with which.
+ */
+const char *vu_pci_filter(struct pci_access *pacc, struct pci_filter *f, const char *slot,
+			  const char *id);
+/* Whether D matches F, as lspci decides it. */
+bool vu_pci_match(struct pci_access *pacc, struct pci_filter *f, const struct vu_dev *d);
 
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Asking libvirt, read-only, which domains exist and what they pass: libvirt is loaded only here. */
+/* Asking libvirt, read-only, which domains exist and what they pass: libvirt is loaded only here.
+ */
 #include <errno.h>
+#include <limits.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <stdio.h>
@@ -8,6 +10,8 @@
 #include <string.h>
 
 #include "dl.h"
+#include "run.h"
+#include "sysfs.h"
 #include "virt.h"
 
 /* Linking libvirt costs ~14 ms at every start (57 libraries): it is opened only on this path. */
@@ -92,4 +96,40 @@ void vu_virt_free(struct vu_virt_domains *d)
 	free(d->v);
 	d->v = NULL;
 	d->n = 0;
+}
+
+static bool systemctl_says(const char *verb, const char *unit, const char *want)
+{
+	char out[64];
+	char *argv[] = { "systemctl", (char *)verb, NULL, NULL, NULL, NULL };
+
+	if (strcmp(verb, "show") == 0) {
+		argv[2] = "-P";
+		argv[3] = "LoadState";
+		argv[4] = (char *)unit;
+	} else {
+		argv[2] = (char *)unit;
+	}
+	return vu_run(argv, out, sizeof(out)) >= 0 && strcmp(out, want) == 0;
+}
+
+const char *vu_virt_daemon(void)
+{
+	char booted[PATH_MAX];
+
+	static const char *const running[][2] = { { "libvirtd.service", "libvirtd" },
+						  { "virtqemud.service", "virtqemud" },
+						  { "virtqemud.socket", "virtqemud" } };
+
+	/* systemd's own test that it runs the machine (sd_booted) */
+	if (vu_path(booted, sizeof(booted), "/run/systemd/system") < 0 || !vu_exists(booted))
+		return NULL;
+	for (size_t i = 0; i < sizeof(running) / sizeof(*running); i++)
+		if (systemctl_says("is-active", running[i][0], "active"))
+			return running[i][1];
+	if (systemctl_says("show", "libvirtd.service", "loaded"))
+		return "libvirtd";
+	if (systemctl_says("show", "virtqemud.service", "loaded"))
+		return "virtqemud";
+	return NULL;
 }

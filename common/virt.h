@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Asking libvirt, read-only, which domains exist and what they pass: libvirt is loaded only here. */
+/* Asking libvirt, read-only, which domains exist and what they pass: libvirt is loaded only here.
+ */
 #ifndef VU_VIRT_H
 #define VU_VIRT_H
 
@@ -25,5 +26,12 @@ struct vu_virt_domains {
 int vu_virt_list(const char *uri, struct vu_virt_domains *out, char *why, size_t size);
 const struct vu_virt_domain *vu_virt_find(const struct vu_virt_domains *d, const char *name);
 void vu_virt_free(struct vu_virt_domains *d);
+
+/*
+ * The systemd unit of libvirt's QEMU daemon on this host, as systemd has it:
+ * the running one of libvirtd and virtqemud (modular daemons), else the one
+ * installed, libvirtd first. NULL without systemd or either unit.
+ */
+const char *vu_virt_daemon(void);
 
 #endif

@@ -112,6 +112,21 @@ setup() {
 	assert_output $'bind\nstatus\nunbind'
 }
 
+@test "iommu-groups -s completes slots, -d vendor:device IDs, in bash, zsh and fish" {
+	run bash_complete "iommu-groups --sysroot $root -s 09:00.1"
+	assert_output "00.1"
+	run bash_complete "iommu-groups --sysroot $root --device-id 10de:1e"
+	assert_output "1e84"
+	run zsh_complete "iommu-groups --sysroot $root -d 10de:1a"
+	assert_output $'10de:1ad8\n10de:1ad9'
+	run zsh_complete "iommu-groups --sysroot $root --slot 09:00.3"
+	assert_output "09:00.3"
+	run fish_complete "iommu-groups --sysroot $root -d 10de:10"
+	assert_output $'10de:10f8\tGroups holding a device with these IDs'
+	run fish_complete "iommu-groups --sysroot $root --slot 09:00.2"
+	assert_output $'09:00.2\tGroups holding a device at this address'
+}
+
 @test "every long option of --help completes, in bash, zsh and fish" {
 	local c opt
 	for c in "$TOP"/cmd/*.c; do

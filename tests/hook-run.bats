@@ -185,6 +185,8 @@ script() {
 	run hook-run --sysroot "$ROOT" install
 	assert_success
 	assert_line --index 0 "kept the previous hook as /etc/libvirt/hooks/qemu.orig (qemu.d keeps working with hook-run)"
+	# no systemd running this machine: both daemons named
+	assert_line --index 1 --partial "only when its daemon starts: systemctl restart libvirtd (or virtqemud)"
 	assert_equal "$(readlink "$H/qemu")" "$(realpath "$BUILD/hook-run")"
 	grep -q "the guides dispatcher" "$H/qemu.orig"
 	run hook-run --sysroot "$ROOT" install
@@ -271,8 +273,8 @@ script() {
 	script win10 prepare begin ok
 	run hook-run --sysroot "$ROOT" -c "qemu+unix:///system?socket=/nonexistent" check
 	assert_success
-	assert_line --index 0 --partial "cannot ask libvirt ("
-	assert_line --index -1 "no problems"
+	assert_line --index 0 --partial "note: cannot ask libvirt ("
+	assert_line --index -1 "no problems, 1 note"
 }
 
 @test "new: start and release scripts for the machine's GPU, written with the suite's commands" {
@@ -282,17 +284,18 @@ script() {
 	assert_success
 	run cat "$root/etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils"
 	assert_line "# GPU 0000:09:00.0 [10de:1e84], IOMMU group 2, the host's screen: hand the display over first."
-	assert_line "$(dirname "$(realpath "$BUILD/hook-run")")/dm-ctl stop"
-	assert_line "$(dirname "$(realpath "$BUILD/hook-run")")/vfio-bind --group 0000:09:00.0"
+	# by name: hook-run finds them beside itself, from a source build or a package
+	assert_line "dm-ctl stop"
+	assert_line "vfio-bind --group 0000:09:00.0"
 	[ -x "$root/etc/libvirt/hooks/qemu.d/win10/release/end/50-vfio-utils" ]
 	run cat "$root/etc/libvirt/hooks/qemu.d/win10/release/end/50-vfio-utils"
-	assert_line "$(dirname "$(realpath "$BUILD/hook-run")")/vfio-unbind --restore"
+	assert_line "vfio-unbind --restore"
 	run hook-run --sysroot "$root" new win10
 	assert_failure 1
 	assert_output "hook-run: /etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils: exists already: edit it, or --force replaces it"
 	ln -s "$BUILD/hook-run" "$root/etc/libvirt/hooks/qemu"
 	run hook-run --sysroot "$root" -c "qemu+unix:///system?socket=/nonexistent" check
-	assert_line --index -1 "no problems"
+	assert_line --index -1 "no problems, 1 note"
 }
 
 @test "new on a dual-GPU machine takes the GPU the host does not boot on, and leaves the screen alone" {
@@ -300,10 +303,128 @@ script() {
 	run hook-run --sysroot "$root" -n new win10
 	assert_success
 	assert_line "# GPU 0000:01:00.0 [10de:1f03], IOMMU group 8; the host keeps its screen on another GPU."
-	assert_line "# $(dirname "$(realpath "$BUILD/hook-run")")/dm-ctl stop"
+	assert_line "# dm-ctl stop"
 	[ ! -e "$root/etc/libvirt/hooks/qemu.d" ]
 	run hook-run --sysroot "$root" new --gpu 02:00.0 "../x"
 	assert_failure 2
+}
+
+# libvirt 6.5 and later run each executable file in qemu.d too, after the qemu hook.
+as_libvirt() {
+	local f
+	[ -x "$H/qemu" ] && hook "$@"
+	for f in "$H"/qemu.d/*; do
+		[ -f "$f" ] && [ -x "$f" ] && hook_at "$f" "$@"
+	done
+	return 0
+}
+hook_at() {
+	local f=$1
+	shift
+	printf '%s' "$XML" | "$f" "$@"
+}
+
+@test "the package's link qemu.d/vfio-utils runs the scripts once, whatever the qemu hook is" {
+	script win10 prepare begin a
+	ln -s "$BUILD/hook-run" "$H/qemu.d/vfio-utils"
+	# the link alone: libvirt runs it, it runs the scripts
+	rm "$H/qemu"
+	as_libvirt win10 prepare begin -
+	assert_equal "$(cat "$LOG")" "a win10 prepare begin -"
+	run hook-run --sysroot "$ROOT" -c "qemu+unix:///system?socket=/nonexistent" check
+	assert_success
+	refute_line --partial "missing"
+	refute_line --partial "qemu.d/vfio-utils"
+	# hook-run as the qemu hook too (hook-run install): it runs them, the link leaves them
+	: >"$LOG"
+	ln -s "$BUILD/hook-run" "$H/qemu"
+	as_libvirt win10 prepare begin -
+	assert_equal "$(cat "$LOG")" "a win10 prepare begin -"
+	# the guides' dispatcher as the qemu hook: it runs them, the link leaves them
+	: >"$LOG"
+	rm "$H/qemu"
+	cat >"$H/qemu" <<-'EOF'
+		#!/bin/bash
+		HOOKPATH="$(dirname "$0")/qemu.d/$1/$2/$3"
+		for f in "$HOOKPATH"/*; do [ -x "$f" ] && "$f" "$@"; done
+		exit 0
+	EOF
+	chmod 755 "$H/qemu"
+	as_libvirt win10 prepare begin -
+	assert_equal "$(cat "$LOG")" "a win10 prepare begin -"
+	run hook-run --sysroot "$ROOT" -c "qemu+unix:///system?socket=/nonexistent" check
+	assert_line "note: qemu: a dispatcher of its own runs qemu.d's scripts, and hook-run in qemu.d leaves them to it (hook-run install puts hook-run in its place)"
+	assert_line --index -1 "no problems, 2 notes"
+	# another kind of qemu hook, not a dispatcher: the link runs them
+	: >"$LOG"
+	printf '#!/bin/sh\nexit 0\n' >"$H/qemu"
+	as_libvirt win10 prepare begin -
+	assert_equal "$(cat "$LOG")" "a win10 prepare begin -"
+}
+
+@test "scripts find the suite's commands by name: hook-run's directory first on PATH" {
+	script win10 prepare begin which 'command -v vfio-bind >>"$LOG"; echo "$PATH" >>"$LOG"'
+	printf '%s' "$XML" | env -i PATH=/usr/bin:/bin LOG="$LOG" "$H/qemu" win10 prepare begin -
+	run cat "$LOG"
+	assert_line --index 1 "$(dirname "$(realpath "$BUILD/hook-run")")/vfio-bind"
+	assert_line --index 2 "$(dirname "$(realpath "$BUILD/hook-run")"):/usr/bin:/bin"
+}
+
+@test "check: the count says the problems it printed; notes are said apart" {
+	rm "$H/qemu"
+	printf '#!/bin/sh\nexit 0\n' >"$H/qemu"
+	chmod 755 "$H/qemu"
+	script win10 prepare end wrongsub
+	script win10 attach begin dead
+	run hook-run --sysroot "$ROOT" -c "qemu+unix:///system?socket=/nonexistent" check
+	assert_failure 1
+	assert_line --index -1 "2 problems, 2 notes"
+	[ "$(grep -vc '^note: ' <<<"$output")" -eq 3 ] # two problems and the count
+	[ "$(grep -c '^note: ' <<<"$output")" -eq 2 ]
+	assert_line "note: qemu: not hook-run (the guides' dispatcher? hook-run install keeps it aside)"
+}
+
+@test "list: a domain libvirt does not know is said, an error when it has no scripts either" {
+	[ -e /usr/lib/x86_64-linux-gnu/libvirt.so.0 ] || skip "libvirt is not installed"
+	script Win10 prepare begin a
+	run hook-run --sysroot "$ROOT" -c test:///default list Win10
+	assert_success
+	assert_line "hook-run: warning: Win10: no such domain at test:///default: no event runs these (a typo? the name is case-sensitive)"
+	assert_line $'Win10\tprepare begin\tqemu.d/Win10/prepare/begin/a'
+	run hook-run --sysroot "$ROOT" -c test:///default list wn10
+	assert_failure 1
+	assert_output "hook-run: wn10: no such domain at test:///default, and no scripts (a typo? the name is case-sensitive)"
+	# libvirt's test driver defines "test"
+	run hook-run --sysroot "$ROOT" -c test:///default list test
+	assert_success
+	assert_output "qemu.d/test: nothing would run"
+}
+
+@test "install names the daemon to restart, as systemd has it: libvirtd or virtqemud" {
+	rm "$H/qemu"
+	mkdir -p "$ROOT/run/systemd/system" "$ROOT/lib/systemd/system"
+	touch "$ROOT/lib/systemd/system/virtqemud.service"
+	PATH=$STANDINS:$PATH VFIO_UTILS_SYSROOT=$ROOT run hook-run install
+	assert_success
+	assert_output --partial "libvirt notices a new hook only when its daemon starts: systemctl restart virtqemud"
+	rm "$H/qemu"
+	touch "$ROOT/lib/systemd/system/libvirtd.service"
+	PATH=$STANDINS:$PATH VFIO_UTILS_SYSROOT=$ROOT run hook-run install
+	assert_output --partial "systemctl restart libvirtd"
+}
+
+@test "without root: install and a state change say they need root" {
+	local d
+	d=$(mktemp -d /tmp/vu-nobody.XXXXXX)
+	chmod 755 "$d"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/hook-run" --sysroot "$d" install
+	assert_failure 1
+	assert_output "hook-run: /etc/libvirt/hooks: cannot install: Permission denied (needs root)"
+	cp -a "$(machine x570-rtx2070s-group)/." "$d/"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/vfio-bind" --sysroot "$d" --group 09:00.0
+	assert_failure 1
+	assert_output "vfio-bind: /run/vfio-utils: cannot take the lock: Permission denied (needs root)"
+	rm -rf "$d"
 }
 
 @test "usage errors" {

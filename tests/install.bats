@@ -23,23 +23,29 @@ help_pairs() {
 	"$1" --help | sed -nE 's/^  +(-([a-zA-Z]), )?(--[a-z-]+).*/\2 \3/p' | sed 's/^ / /; s/^\([a-zA-Z]\) /-\1 /'
 }
 man_pairs() {
-	sed -n '/^\.SH OPTIONS/,/^\.SH/{/^\.TP/{n;p}}' "$(manpage "$1")" |
-		sed -nE 's/^\.B[RI]? +(\\-([a-zA-Z]) ", " )?\\-\\-([a-z-]+).*/\2 --\3/p' |
+	sed -n '/^\.SH OPTIONS/,/^\.SH/{/^\.TP/{n;p}}' "$(manpage "$1")" | sed 's/\\-/-/g' |
+		sed -nE 's/^\.B[RI]? +(-([a-zA-Z]) ", " )?--([a-z-]+).*/\2 --\3/p' |
 		sed 's/^\([a-zA-Z]\) /-\1 /'
 }
 
 @test "make install: binaries, man pages and completions where their tools look" {
-	local c s
+	local c s bin
 	for c in "${COMMANDS[@]}"; do
-		[ -x "$STAGE/usr/bin/$c" ]
 		s=$(manpage "$c")
 		s=${s##*.}
+		# section 8, the system's configuration, in sbin; section 1 in bin
+		bin=bin
+		[ "$s" = 8 ] && bin=sbin
+		[ -x "$STAGE/usr/$bin/$c" ]
+		[ ! -e "$STAGE/usr/$([ $bin = bin ] && echo sbin || echo bin)/$c" ]
 		[ -f "$STAGE/usr/share/man/man$s/$c.$s" ]
+		# the man page says the version VERSION says, as --version does
+		grep -q "^\.TH .* \"vfio-utils $(cat "$TOP/VERSION")\"" "$STAGE/usr/share/man/man$s/$c.$s"
 		[ -f "$STAGE/usr/share/bash-completion/completions/$c" ]
 		[ -f "$STAGE/usr/share/zsh/site-functions/_$c" ]
 		[ -f "$STAGE/usr/share/fish/vendor_completions.d/$c.fish" ]
-		run "$STAGE/usr/bin/$c" --version
-		assert_output "$c (vfio-utils) $(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")"
+		run "$STAGE/usr/$bin/$c" --version
+		assert_output "$c (vfio-utils) $(cat "$TOP/VERSION")"
 	done
 	[ -f "$STAGE/usr/share/bash-completion/completions/vfio-utils-lib" ]
 	[ -f "$STAGE/usr/share/zsh/site-functions/_vfio_utils_devices" ]
@@ -47,9 +53,13 @@ man_pairs() {
 	# the configuration tools of the system, and libvirt's hook, are root's
 	[ -f "$STAGE/usr/share/man/man8/vfio-bind.8" ]
 	[ -f "$STAGE/usr/share/man/man1/iommu-groups.1" ]
-	# nothing else, nothing outside /usr
+	# libvirt's qemu.d runs hook-run through the link (libvirt 6.5 and later)
+	[ "$(readlink "$STAGE/etc/libvirt/hooks/qemu.d/vfio-utils")" = /usr/sbin/hook-run ]
+	# nothing else, nothing outside /usr but that link
 	run find "$STAGE" -mindepth 1 -maxdepth 1
-	assert_output "$STAGE/usr"
+	assert_output - < <(printf '%s\n' "$STAGE/etc" "$STAGE/usr" | sort)
+	run find "$STAGE/etc" -type f
+	assert_output ""
 	run find "$STAGE" -type f -perm /022
 	assert_output ""
 }
@@ -94,7 +104,8 @@ man_pairs() {
 		assert_output "$help"
 		run "$c" --help
 		assert_line "See $c($(manpage "$c" | sed 's/.*\.//'))."
-		th=$(sed -n 's/^\.TH [^ ]* [18] [^ ]* "\(vfio-utils [^"]*\)".*/\1/p' "$(manpage "$c")")
+		th=$(sed -n 's/^\.TH [^ ]* [18] [^ ]* "\(vfio-utils [^"]*\)".*/\1/p' \
+			"$BUILD/man/$(basename "$(manpage "$c")")")
 		run "$c" --version
 		assert_output "$c (${th% *}) ${th#* }"
 	done
@@ -112,13 +123,16 @@ man_pairs() {
 
 @test "make uninstall takes every installed file away" {
 	make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/usr
-	run find "$STAGE" -type f
+	run find "$STAGE" -not -type d
 	assert_output ""
-	# and installs again into a tree with BINDIR and MANDIR of its own
-	make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vu BINDIR=/opt/vu/sbin MANDIR=/opt/vu/man >/dev/null
-	[ -x "$STAGE/opt/vu/sbin/vfio-bind" ]
+	# and installs again into a tree with directories of its own, no hook link
+	local dirs=(PREFIX=/opt/vu BINDIR=/opt/vu/b SBINDIR=/opt/vu/sb MANDIR=/opt/vu/man HOOKDIR=)
+	make -s -C "$TOP" install DESTDIR="$STAGE" "${dirs[@]}" >/dev/null
+	[ -x "$STAGE/opt/vu/sb/vfio-bind" ]
+	[ -x "$STAGE/opt/vu/b/iommu-groups" ]
 	[ -f "$STAGE/opt/vu/man/man8/vfio-bind.8" ]
-	make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/opt/vu BINDIR=/opt/vu/sbin MANDIR=/opt/vu/man
-	run find "$STAGE" -type f
+	[ ! -L "$STAGE/etc/libvirt/hooks/qemu.d/vfio-utils" ]
+	make -s -C "$TOP" uninstall DESTDIR="$STAGE" "${dirs[@]}"
+	run find "$STAGE" -not -type d
 	assert_output ""
 }

@@ -2,6 +2,7 @@
 # iommu-groups on static machine trees built from posted listings.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 # The fixture's listing lines in the one-line form people post.
 posted_lines() {
@@ -142,6 +143,56 @@ with_groups() {
 	assert_output "1022:1639"
 }
 
+@test "--ids warns when a device outside the selection has the same ID: vfio-pci.ids= would take it too" {
+	root=$(machine_from_stdin <<-'EOF'
+		IOMMU Group 1 00:01.0 PCI bridge [0604]: Intel Corporation 12th Gen Core Processor PCI Express x16 Controller #1 [8086:460d] (rev 02)
+		IOMMU Group 1 01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA104 [GeForce RTX 3070] [10de:2484] (rev a1)
+		IOMMU Group 1 01:00.1 Audio device [0403]: NVIDIA Corporation GA104 High Definition Audio Controller [10de:228b] (rev a1)
+		IOMMU Group 2 00:01.1 PCI bridge [0604]: Intel Corporation 12th Gen Core Processor PCI Express x8 Controller #2 [8086:4609] (rev 02)
+		IOMMU Group 2 02:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA104 [GeForce RTX 3070] [10de:2484] (rev a1)
+		IOMMU Group 2 02:00.1 Audio device [0403]: NVIDIA Corporation GA104 High Definition Audio Controller [10de:228b] (rev a1)
+		boot-vga 02:00.0
+	EOF
+	)
+	run --separate-stderr iommu-groups --sysroot "$root" --ids 01:00.0
+	assert_success
+	assert_output "10de:2484,10de:228b"
+	assert_equal "${stderr_lines[0]}" "iommu-groups: warning: 10de:2484: 0000:02:00.0 has this ID too, and vfio-pci.ids= would take it as well: bind by address instead (vfio-bind, or driver_override)"
+	assert_equal "${stderr_lines[1]}" "iommu-groups: warning: 10de:228b: 0000:02:00.1 has this ID too, and vfio-pci.ids= would take it as well: bind by address instead (vfio-bind, or driver_override)"
+	# both selected: nothing else is taken, nothing to say
+	run --separate-stderr iommu-groups --sysroot "$root" --ids 1 2
+	assert_output "10de:2484,10de:228b"
+	assert_equal "$stderr" ""
+}
+
+@test "-s and -d select groups as lspci selects devices, parsed by libpci" {
+	root=$(machine b550-5600g-rtx2060)
+	# a whole slot, any function
+	run iommu-groups --sysroot "$root" --virsh -s 01:00
+	assert_success
+	assert_output $'pci_0000_01_00_0\npci_0000_01_00_1'
+	# every AMD host bridge, by vendor and class: groups 0, 2, 4 and 7
+	run iommu-groups --sysroot "$root" -d 1022::0600
+	assert_success
+	assert_equal "$(grep '^IOMMU' <<<"$output" | tr '\n' ' ')" "IOMMU Group 0: IOMMU Group 2: IOMMU Group 4: IOMMU Group 7: "
+	# both: a device must match both
+	run iommu-groups --sysroot "$root" --ids -s 9: -d ::0c03
+	assert_success
+	assert_output "1022:1639"
+	run lspci -s 9: -d ::0c03 -n # lspci takes the same words
+	assert_success
+	# nothing matches: exit 1, named
+	run iommu-groups --sysroot "$root" -s 0a:
+	assert_failure 1
+	assert_output "iommu-groups: 0a:: no such device in an IOMMU group"
+	# libpci's own words for what does not parse: exit 2
+	run iommu-groups --sysroot "$root" -d 10de:xyz
+	assert_failure 2
+	assert_line --index 0 "iommu-groups: 10de:xyz: Invalid device ID"
+	run iommu-groups --sysroot "$root" -s zz --check
+	assert_failure 2
+}
+
 @test "--virsh gives the node-device names kvm.conf wants" {
 	root=$(machine x570-rtx2070s-group)
 	run iommu-groups --sysroot "$root" --virsh 2
@@ -156,7 +207,7 @@ with_groups() {
 	root=$(machine x570-rtx2070s-group)
 	run iommu-groups --sysroot "$root" --ids
 	assert_failure 2
-	assert_line --index 0 "iommu-groups: --ids needs a device, a group or --gpu"
+	assert_line --index 0 "iommu-groups: --ids needs a device, a group, -s, -d or --gpu"
 	assert_line --index 1 "Try 'iommu-groups --help' for more information."
 }
 

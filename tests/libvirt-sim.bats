@@ -151,6 +151,26 @@ mark hook release end"
 	assert_equal "$(sim_snapshot)" "$before"
 }
 
+@test "libvirt runs the packaged link qemu.d/vfio-utils by itself; with hook-run as the qemu hook too, each script still runs once" {
+	sim_up "$DUAL"
+	domain 0000:01:00.0 0000:01:00.1
+	mark_hooks
+	rm "$HOOKS/qemu"
+	ln -s "$BUILD/hook-run" "$HOOKS/qemu.d/vfio-utils"
+	local cfg
+	for cfg in "the link alone" "the link and hook-run install"; do
+		[ "$cfg" = "the link alone" ] || ln -s "$BUILD/hook-run" "$HOOKS/qemu"
+		: >"$SIMROOT/.sim/journal"
+		run in_libvirt "$(virsh_ define "$DOMAIN") >/dev/null && $(virsh_ start vu-test)"
+		assert_failure # QEMU, at the first VFIO ioctl
+		run bash -c "$(declare -f events); SIMROOT=$SIMROOT events | grep '^mark'"
+		assert_output "mark hook prepare begin
+mark hook start begin
+mark hook stopped end
+mark hook release end" || fail "$cfg"
+	done
+}
+
 @test "libvirt's own detach and reattach between the hooks; with vfio-bind --unload in prepare the release hook gives back the rest" {
 	sim_up "$DUAL"
 	local before
@@ -250,7 +270,7 @@ mark hook release end"
 	assert_success
 	run cat "$q/vu-test/prepare/begin/50-vfio-utils"
 	assert_line "# The domain passes its PCI devices managed: libvirt would detach them itself"
-	assert_line --regexp '/vfio-bind --group --domain-xml -$'
+	assert_line 'vfio-bind --group --domain-xml -'
 	assert_line --partial "# GPU 0000:01:00.0 [10de:1f03], IOMMU group 8; the host keeps its screen on another GPU."
 	# the same name misspelt: no domain of that name, nothing written
 	run in_libvirt "$(virsh_ define "$DOMAIN") >/dev/null && hook-run -c qemu:///system new vu-tset"

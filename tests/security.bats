@@ -333,7 +333,7 @@ logger() {
 	run jq -r '.gpu_holders[0].comm' <<<"$output"
 	assert_success
 	assert_output "$(printf 'x\033[2J\nevil\\xff')"
-	run on_sim vfio-bind 09:00.0
+	run on_sim vfio-bind -q 09:00.0
 	kill "$pid"
 	assert_failure 1
 	assert_line --index 0 "vfio-bind: 0000:09:00.0: /dev/nvidia0 is held open by x\\x1b[2J\\x0aevil\\xff ($pid): an unbind would block in the kernel until they let go (stop them first, e.g. 'dm-ctl stop')"
@@ -448,7 +448,7 @@ logger() {
 	[ ! -e "$d/devices.new" ]
 	# a FIFO where a state file or its temporary goes
 	mkfifo "$d/devices"
-	run timeout 10 sim exec "$SIMROOT" -- vfio-bind 09:00.1
+	run timeout 10 sim exec "$SIMROOT" -- vfio-bind -q 09:00.1
 	assert_failure 1
 	assert_output "vfio-bind: /run/vfio-utils/devices: cannot read: not a regular file"
 	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel

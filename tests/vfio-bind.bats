@@ -156,13 +156,31 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 @test "a device already on vfio-pci: nothing to do, and the original driver stays remembered" {
 	sim_up $SINGLE
 	vfio_bind 09:00.0
+	run vfio_bind -q 09:00.0
+	assert_success
+	assert_output ""
 	run vfio_bind 09:00.0
 	assert_success
-	assert_output "0000:09:00.0: already on vfio-pci"
+	assert_line "0000:09:00.0: already on vfio-pci"
 	run state devices
 	assert_line "0000:09:00.0 driver=nvidia module=nvidia override=-"
 	vfio_unbind 09:00.0
 	assert_equal "$(driver_of 0000:09:00.0)" nvidia
+}
+
+@test "a device without --group: bound, and the group's functions left on the host are named" {
+	sim_up $SINGLE
+	run vfio_bind 09:00.0
+	assert_success
+	assert_line "vfio-bind: warning: 0000:09:00.0: 0000:09:00.1 of its IOMMU group 2 stays on snd_hda_intel: QEMU refuses the group until it is on vfio-pci too (--group takes it)"
+	assert_line "vfio-bind: warning: 0000:09:00.0: 0000:09:00.3 of its IOMMU group 2 stays on nvidia-gpu: QEMU refuses the group until it is on vfio-pci too (--group takes it)"
+	assert_equal "$(driver_of 0000:09:00.0)" vfio-pci
+	assert_equal "$(driver_of 0000:09:00.1)" snd_hda_intel
+	# the whole group: nothing left behind, nothing to say
+	run vfio_bind --group 09:00.0
+	assert_success
+	refute_output --partial "warning"
+	assert_equal "$(driver_of 0000:09:00.1)" vfio-pci
 }
 
 @test "no IOMMU group: refused with the IOMMU named as the cause, nothing changed" {

@@ -1,6 +1,8 @@
 # fish completion for iommu-groups (vfio-utils)
 
 complete -c iommu-groups -f
+complete -c iommu-groups -s s -l slot -x -a '(__vfio_utils_devices)' -d 'Groups holding a device at this address'
+complete -c iommu-groups -s d -l device-id -x -a '(__vfio_utils_ids)' -d 'Groups holding a device with these IDs'
 complete -c iommu-groups -s g -l gpu -d 'Groups holding a display controller'
 complete -c iommu-groups -s a -l all -d 'Let a vendor:device match several devices'
 complete -c iommu-groups -s k -l driver -d 'Append the driver in use'
