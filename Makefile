@@ -100,7 +100,10 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/%: $(B)/cmd/%.o $(LIBCOMMON)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS_$*)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) $(LIBS_$*)
+
+# A command too big for one file keeps its parts in cmd/NAME/.
+$(B)/hook-run: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/hook-run/*.c))
 
 $(B)/mkroot: $(SIM_SRC:%.c=$(B)/%.o) $(B)/tests/sim/mkroot.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpci
@@ -253,12 +256,12 @@ clean:
 	rm -rf $(B)
 
 format:
-	clang-format -i cmd/*.c common/*.[ch] tests/sim/*.[ch] tests/fuzz/*.[ch]
+	clang-format -i cmd/*.c cmd/*/*.[ch] common/*.[ch] tests/sim/*.[ch] tests/fuzz/*.[ch]
 
 # make lint: cppcheck and clang-tidy (.clang-tidy, tests/sim/.clang-tidy) over
 # every C file, each finding an error; tests/lint.bats runs it in make check.
-LINT_DIRS  := cmd common tests/sim tests/fuzz
-TIDY_FLAGS := -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell $(PKG_CONFIG) --cflags libxml-2.0 libvirt fuse3) -std=gnu11
+LINT_DIRS  := cmd cmd/hook-run common tests/sim tests/fuzz
+TIDY_FLAGS  = -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell $(PKG_CONFIG) --cflags libxml-2.0 libvirt fuse3) -std=gnu11
 
 lint: lint-cppcheck lint-tidy
 

@@ -17,6 +17,7 @@
 #include "run.h"
 #include "state.h"
 #include "sysfs.h"
+#include "util.h"
 
 #define STATE "dm"
 
@@ -119,12 +120,10 @@ static int tool(const char *name, char *path, size_t size)
 		p += len + (p[len] == ':');
 		if (access(dir, X_OK) != 0 || !realpath(dir, real))
 			continue;
-		for (size_t i = 0; *vu_sysroot() && i < sizeof(system_dirs) / sizeof(*system_dirs);
-		     i++)
+		for (size_t i = 0; *vu_sysroot() && i < VU_ARRAY_SIZE(system_dirs); i++)
 			if (strncmp(real, system_dirs[i], strlen(system_dirs[i])) == 0) {
 				vu_err(
-				    "%s: the host's own (%s) would act on this machine, not on %s: "
-				    "put a stand-in first on PATH",
+				    "%s: the host's own (%s) would act on this machine, not on %s: put a stand-in first on PATH",
 				    name, real, vu_sysroot());
 				return -EPERM;
 			}
@@ -222,14 +221,14 @@ static void detect_runit(struct dm *dm)
 					    "/run/runit/service" };
 	char path[PATH_MAX], out[256];
 
-	for (size_t d = 0; d < sizeof(dirs) / sizeof(*dirs) && !dm->service[0]; d++) {
+	for (size_t d = 0; d < VU_ARRAY_SIZE(dirs) && !dm->service[0]; d++) {
 		struct vu_names enabled;
 
 		if (vu_path(path, sizeof(path), "%s", dirs[d]) < 0 ||
 		    vu_listdir(path, &enabled) < 0)
 			continue;
 		for (size_t i = 0; i < enabled.n && !dm->service[0]; i++)
-			for (size_t k = 0; k < sizeof(known_dms) / sizeof(*known_dms); k++)
+			for (size_t k = 0; k < VU_ARRAY_SIZE(known_dms); k++)
 				if (strcmp(enabled.v[i], known_dms[k]) == 0)
 					snprintf(dm->service, sizeof(dm->service), "%s",
 						 known_dms[k]);
@@ -258,8 +257,8 @@ static int detect(struct dm *dm)
 		detect_runit(dm);
 		break;
 	case INIT_UNKNOWN:
-		vu_err("cannot tell the init system: none of /run/systemd/system, /run/openrc, "
-		       "/run/runit");
+		vu_err(
+		    "cannot tell the init system: none of /run/systemd/system, /run/openrc, /run/runit");
 		return -ENOSYS;
 	}
 	return dm->err;
@@ -321,14 +320,6 @@ static void holders(struct vu_holders *h)
 	vu_names_free(&nodes);
 }
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /*
  * Until no process holds one of NODES (every GPU node when NULL): what
  * 'sleep 5' hoped for, checked instead of guessed.
@@ -336,7 +327,7 @@ static double now(void)
 static int wait_free(const struct vu_names *nodes, int timeout_ms)
 {
 	struct timespec tick = { 0, 10L * 1000 * 1000 };
-	double start = now();
+	double start = vu_now();
 	struct vu_holders h = { 0 };
 	bool waited = false;
 	char who[1024];
@@ -349,19 +340,19 @@ static int wait_free(const struct vu_names *nodes, int timeout_ms)
 		if (h.n == 0) {
 			/* Said only when something held it: the wait is the news. */
 			if (waited)
-				vu_report("the GPU is free (after %.2f s)", now() - start);
+				vu_report("the GPU is free (after %.2f s)", vu_now() - start);
 			return VU_EXIT_OK;
 		}
 		waited = true;
-		if ((now() - start) * 1000 >= timeout_ms)
+		if ((vu_now() - start) * 1000 >= timeout_ms)
 			break;
 		vu_holders_free(&h);
 		nanosleep(&tick, NULL);
 	}
 	vu_holders_format(&h, who, sizeof(who));
-	vu_err("%s is still held open after %d s by %s: they keep the GPU (a user session, "
-	       "nvidia-persistenced?)",
-	       h.v[0].node, timeout_ms / 1000, who);
+	vu_err(
+	    "%s is still held open after %d s by %s: they keep the GPU (a user session, nvidia-persistenced?)",
+	    h.v[0].node, timeout_ms / 1000, who);
 	vu_holders_free(&h);
 	return VU_EXIT_FAIL;
 }
@@ -448,9 +439,9 @@ static bool gpus_back(const char *gpus)
 			continue;
 		if (!d.driver[0] || strcmp(d.driver, "vfio-pci") == 0 ||
 		    strcmp(d.driver, "pci-stub") == 0) {
-			vu_err("%s: %s: the display manager would start without its GPU "
-			       "(vfio-unbind --restore first)",
-			       a, d.driver[0] ? d.driver : "no driver");
+			vu_err(
+			    "%s: %s: the display manager would start without its GPU (vfio-unbind --restore first)",
+			    a, d.driver[0] ? d.driver : "no driver");
 			return false;
 		}
 	}
@@ -488,13 +479,13 @@ static void audio_nodes(const char *gpus, struct vu_names *out)
 		char list[VU_STATE_TEXT + 2];
 
 		snprintf(list, sizeof(list), "+%s+", gpus);
-		if (!vu_dev_is_display(gpu) ||
-		    (strcmp(gpus, "-") != 0 && !strstr(list, gpu->name)))
+		if (!vu_dev_is_display(gpu) || (strcmp(gpus, "-") != 0 && !strstr(list, gpu->name)))
 			continue;
 		for (size_t i = 0; i < devs.n; i++) {
 			struct vu_names nodes;
 
-			if (((devs.v[i].class >> 8) != 0x0403 && (devs.v[i].class >> 8) != 0x0401) ||
+			if (((devs.v[i].class >> 8) != 0x0403 &&
+			     (devs.v[i].class >> 8) != 0x0401) ||
 			    !vu_addr_same_slot(&devs.v[i].addr, &gpu->addr) ||
 			    vu_dev_nodes(&devs.v[i], &nodes) < 0)
 				continue;
@@ -522,7 +513,7 @@ static bool audio_unit(pid_t pid, int *uid, size_t *which)
 	*uid = (int)strtol(at + 6, NULL, 10);
 	unit = strrchr(cg, '/') + 1;
 	unit[strcspn(unit, "\n")] = '\0';
-	for (size_t i = 0; i < sizeof(audio_units) / sizeof(*audio_units); i++)
+	for (size_t i = 0; i < VU_ARRAY_SIZE(audio_units); i++)
 		if (strcmp(unit, audio_units[i].service) == 0) {
 			*which = i;
 			return true;
@@ -611,15 +602,14 @@ static int stop_audio(const char *gpus, int timeout_ms)
 	vu_holders_free(&h);
 	if (mine.n) {
 		/* Remembered first: start brings them back whatever happens next. */
-		if ((lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run)) < 0 &&
-		    !vu_dry_run) {
+		if ((lock = vu_state_begin(STATE, &recs, timeout_ms)) < 0 && !vu_dry_run) {
 			vu_records_free(&mine);
 			vu_names_free(&nodes);
 			return VU_EXIT_FAIL;
 		}
 		for (size_t i = 0; i < mine.n; i++)
 			vu_records_put(&recs, &mine.v[i]);
-		if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
+		if (vu_state_end(STATE, &recs, lock) < 0)
 			st = VU_EXIT_FAIL;
 		for (size_t i = 0; st == VU_EXIT_OK && i < mine.n; i++)
 			if (user_units(&mine.v[i], false) != 0)
@@ -683,9 +673,9 @@ static bool modules_back(void)
 	for (size_t i = 0; back && i < mods.n; i++)
 		if (vu_path(path, sizeof(path), "/sys/module/%s", mods.v[i].key) == 0 &&
 		    !vu_exists(path)) {
-			vu_err("%s: removed by vfio-bind --unload and not loaded again: the display "
-			       "manager would start without it (vfio-unbind --restore first)",
-			       mods.v[i].key);
+			vu_err(
+			    "%s: removed by vfio-bind --unload and not loaded again: the display manager would start without it (vfio-unbind --restore first)",
+			    mods.v[i].key);
 			back = false;
 		}
 	vu_records_free(&mods);
@@ -724,7 +714,7 @@ static int start_one(struct dm *dm, const struct vu_record *r)
 static int forget_started(const struct vu_records *done, int timeout_ms)
 {
 	struct vu_records now;
-	int lock = vu_state_begin(STATE, &now, timeout_ms, vu_dry_run);
+	int lock = vu_state_begin(STATE, &now, timeout_ms);
 
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
@@ -734,7 +724,7 @@ static int forget_started(const struct vu_records *done, int timeout_ms)
 		if (r && memcmp(r, &done->v[i], sizeof(*r)) == 0)
 			vu_records_del(&now, done->v[i].key);
 	}
-	return vu_state_end(STATE, &now, lock, vu_dry_run) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
+	return vu_state_end(STATE, &now, lock) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
 }
 
 static int status(const struct dm *dm, bool json)
@@ -835,7 +825,7 @@ int main(int argc, char **argv)
 			vu_errc(err, "/run/vfio-utils: cannot take the lock");
 		return VU_EXIT_FAIL;
 	}
-	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
+	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
 	if (recs.damaged && strcmp(what, "stop") == 0)
@@ -855,7 +845,7 @@ int main(int argc, char **argv)
 		char gpus[VU_STATE_TEXT];
 
 		st = plan_stop(&dm, &recs, isolate, &todo, gpus, sizeof(gpus));
-		if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
+		if (vu_state_end(STATE, &recs, lock) < 0)
 			st = VU_EXIT_FAIL;
 		if (st == VU_EXIT_OK && todo && act(&dm, true, isolate) < 0)
 			st = VU_EXIT_FAIL;

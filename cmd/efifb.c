@@ -16,12 +16,13 @@
 #include "pciaddr.h"
 #include "state.h"
 #include "sysfs.h"
+#include "util.h"
 
 enum {
 	OPT_TIMEOUT = VU_OPT_CMD,
 };
 
-#define STATE		"efifb"
+#define STATE "efifb"
 
 /* Every platform device the kernel may make for the firmware's framebuffer. */
 static const char *const kinds[] = { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer",
@@ -58,7 +59,7 @@ static noreturn void usage(void)
 
 static bool is_fb(const char *name)
 {
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
+	for (size_t i = 0; i < VU_ARRAY_SIZE(kinds); i++) {
 		size_t len = strlen(kinds[i]);
 
 		if (strncmp(name, kinds[i], len) == 0 && name[len] == '.')
@@ -124,14 +125,14 @@ static void explain(const struct vu_fbres *r)
 
 	if (r->bar >= 0)
 		snprintf(bar, sizeof(bar), "BAR %d", r->bar);
-	printf("%s reserves %llx-%llx in %s of %s: QEMU will fail to map that BAR (\"%s: can't "
-	       "reserve\") ",
-	       r->name, r->start, r->end, bar, r->dev, bar);
+	printf(
+	    "%s reserves %llx-%llx in %s of %s: QEMU will fail to map that BAR (\"%s: can't reserve\") ",
+	    r->name, r->start, r->end, bar, r->dev, bar);
 	if (vu_dev_read(r->dev, &d) == 0 && vu_fbres_evicted(d.class))
 		printf("unless vfio-pci takes the GPU, which releases it (Linux 6.0 and later)\n");
 	else if (strcmp(r->name, "BOOTFB") == 0)
-		printf("until a reboot with initcall_blacklist=sysfb_init: unbinding the framebuffer "
-		       "does not release it\n");
+		printf(
+		    "until a reboot with initcall_blacklist=sysfb_init: unbinding the framebuffer does not release it\n");
 	else
 		printf("while it is there: 'efifb unbind' releases it\n");
 }
@@ -228,7 +229,7 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs, int t
 		/* Remembered before the write: a kill in between leaves a way back. */
 		if ((!vu_records_find(recs, f->name) &&
 		     !vu_records_set(recs, f->name, "driver", f->driver, (char *)NULL)) ||
-		    vu_state_save(STATE, recs, vu_dry_run) < 0 ||
+		    vu_state_save(STATE, recs) < 0 ||
 		    set_driver(f, f->driver, false, timeout_ms) < 0) {
 			status = VU_EXIT_FAIL;
 			continue;
@@ -284,8 +285,7 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int tim
 		if (!f) {
 			/* Linux 6.0+: vfio-pci taking the GPU unregisters it until reboot. */
 			vu_report(
-			    "%s: gone (the kernel removed it, as it does when vfio-pci takes its "
-			    "GPU): the console comes back with the GPU's own driver",
+			    "%s: gone (the kernel removed it, as it does when vfio-pci takes its GPU): the console comes back with the GPU's own driver",
 			    name);
 			vu_records_del(recs, name);
 			continue;
@@ -358,7 +358,7 @@ int main(int argc, char **argv)
 		free(fbs);
 		return st;
 	}
-	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
+	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
 	if (recs.damaged && strcmp(what, "unbind") == 0)
@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 		st = bind(fbs, n, &recs, timeout_ms);
 		st = damaged ? VU_EXIT_FAIL : st;
 	}
-	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
+	if (vu_state_end(STATE, &recs, lock) < 0)
 		st = VU_EXIT_FAIL;
 	free(fbs);
 	return st;

@@ -15,6 +15,7 @@
 #include "opts.h"
 #include "pcinames.h"
 #include "sysfs.h"
+#include "util.h"
 
 enum mode { LIST, IDS, VIRSH, CHECK, STATUS };
 
@@ -117,7 +118,7 @@ static int select_filtered(struct ctx *c)
 
 static int select_groups(struct ctx *c, char **args, int nargs)
 {
-	int status = VU_EXIT_OK;
+	int status = VU_EXIT_OK, err;
 	bool any = c->gpu || c->slot || c->id;
 
 	if ((c->slot || c->id) && c->groups.n)
@@ -140,7 +141,9 @@ static int select_groups(struct ctx *c, char **args, int nargs)
 			c->selected[g - c->groups.v] = true;
 			continue;
 		}
-		if (vu_devs_resolve(&c->devs, &args[i], 1, c->all, &devs, &n) != VU_EXIT_OK) {
+		if ((err = vu_devs_resolve(&c->devs, &args[i], 1, c->all, &devs, &n)) < 0) {
+			if (err == -EINVAL)
+				vu_errtryhelp();
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -148,9 +151,7 @@ static int select_groups(struct ctx *c, char **args, int nargs)
 			const struct vu_group *g = vu_groups_find(&c->groups, devs[k]->group);
 
 			if (!g) {
-				vu_err("%s: in no IOMMU group: the IOMMU is off (run 'iommu-groups "
-				       "--status')",
-				       devs[k]->name);
+				vu_dev_err_no_group(devs[k]);
 				status = VU_EXIT_FAIL;
 				continue;
 			}
@@ -306,11 +307,9 @@ static int members(struct ctx *c)
 				if (dup)
 					continue;
 				if ((twin = also_taken(c, d)))
-					vu_warn("%s: %s has this ID too, and vfio-pci.ids= would "
-						"take it "
-						"as well: bind by address instead (vfio-bind, or "
-						"driver_override)",
-						name, twin->name);
+					vu_warn(
+					    "%s: %s has this ID too, and vfio-pci.ids= would take it as well: bind by address instead (vfio-bind, or driver_override)",
+					    name, twin->name);
 			}
 			if (c->json)
 				vu_json_str(&j, NULL, name);
@@ -365,9 +364,9 @@ static const char *offence(struct ctx *c, struct vu_dev **devs, size_t n, const 
 	}
 	if (named(devs, n, d) || same_slot_as_named(devs, n, d))
 		return NULL;
-	snprintf(buf, size,
-		 "shares the group: pass it through too, or move the card to a slot "
-		 "with its own group");
+	snprintf(
+	    buf, size,
+	    "shares the group: pass it through too, or move the card to a slot with its own group");
 	return buf;
 }
 
@@ -393,8 +392,10 @@ static int check(struct ctx *c, char **args, int nargs)
 	if (nargs == 0)
 		vu_usage_error("--check needs the devices to pass through");
 	status = vu_devs_resolve(&c->devs, args, nargs, c->all, &devs, &n);
-	if (status != VU_EXIT_OK)
-		return status;
+	if (status == -EINVAL)
+		vu_errtryhelp();
+	if (status < 0)
+		return VU_EXIT_FAIL;
 	if (c->json) {
 		vu_json_init(&j, stdout);
 		vu_json_obj(&j, NULL);
@@ -452,8 +453,7 @@ static int check(struct ctx *c, char **args, int nargs)
 	for (size_t i = 0; i < n; i++) {
 		if (devs[i]->group >= 0)
 			continue;
-		vu_err("%s: in no IOMMU group: the IOMMU is off (run 'iommu-groups --status')",
-		       devs[i]->name);
+		vu_dev_err_no_group(devs[i]);
 		status = VU_EXIT_FAIL;
 	}
 	if (c->json) {
@@ -530,8 +530,8 @@ static void next_step(const char *cpu, const char *cmdline)
 		vu_err("no IOMMU groups: the kernel command line has %s=off: remove it and reboot",
 		       param);
 	else if (intel && !(val && strcmp(val, "on") == 0))
-		vu_err("no IOMMU groups: enable VT-d in the firmware setup, add intel_iommu=on "
-		       "iommu=pt to the kernel command line and reboot");
+		vu_err(
+		    "no IOMMU groups: enable VT-d in the firmware setup, add intel_iommu=on iommu=pt to the kernel command line and reboot");
 	else
 		vu_err("no IOMMU groups: enable %s in the firmware setup and reboot",
 		       intel ? "VT-d" : "the IOMMU (AMD-Vi, often under AMD CBS or NBIO)");
@@ -565,7 +565,7 @@ static int show_status(struct ctx *c)
 			vu_json_str(&j, NULL, iommu.v[i]);
 		vu_json_end(&j);
 		vu_json_obj(&j, "cmdline");
-		for (size_t i = 0; i < sizeof(cmdline_params) / sizeof(*cmdline_params); i++)
+		for (size_t i = 0; i < VU_ARRAY_SIZE(cmdline_params); i++)
 			vu_json_str(&j, cmdline_params[i],
 				    cmdline_value(cmdline, cmdline_params[i], buf, sizeof(buf)));
 		vu_json_end(&j);
@@ -581,7 +581,7 @@ static int show_status(struct ctx *c)
 		else
 			printf("IOMMU:               off (no IOMMU groups)\n");
 		len = 0;
-		for (size_t i = 0; i < sizeof(cmdline_params) / sizeof(*cmdline_params); i++) {
+		for (size_t i = 0; i < VU_ARRAY_SIZE(cmdline_params); i++) {
 			const char *v = cmdline_value(cmdline, cmdline_params[i], buf, sizeof(buf));
 
 			if (v)
@@ -589,21 +589,20 @@ static int show_status(struct ctx *c)
 				    (size_t)printf("%s%s%s%s", len ? " " : "Kernel parameters:   ",
 						   cmdline_params[i], *v ? "=" : "", v);
 		}
-		printf("%s\n", len ? ""
-				   : "Kernel parameters:   none of intel_iommu, amd_iommu, iommu, "
-				     "pcie_acs_override");
+		printf(
+		    "%s\n",
+		    len ? ""
+			: "Kernel parameters:   none of intel_iommu, amd_iommu, iommu, pcie_acs_override");
 		printf("Interrupt remapping: %s\n", ir < 0 ? "unknown" : ir ? "on" : "off");
 	}
 	for (size_t i = 0; i < c->devs.n; i++) {
 		const struct vu_dev *d = &c->devs.v[i];
 		char methods[128] = "";
-		unsigned long boot = 0;
-		bool reset;
+		bool reset, boot;
 
 		if (!vu_dev_is_display(d))
 			continue;
-		if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/boot_vga", d->name) == 0)
-			vu_read_ulong(path, &boot);
+		boot = vu_dev_boot_vga(d);
 		vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/reset_method", d->name);
 		if (vu_read(path, methods, sizeof(methods)) < 0)
 			methods[0] = '\0';
@@ -619,7 +618,7 @@ static int show_status(struct ctx *c)
 			else
 				vu_json_null(&j, "group");
 			vu_json_str(&j, "driver", d->driver[0] ? d->driver : NULL);
-			vu_json_bool(&j, "boot_vga", boot == 1);
+			vu_json_bool(&j, "boot_vga", boot);
 			vu_json_bool(&j, "reset", reset);
 			vu_json_str(&j, "reset_method", methods[0] ? methods : NULL);
 			vu_json_end(&j);
@@ -634,7 +633,7 @@ static int show_status(struct ctx *c)
 		else
 			printf("no group, ");
 		printf("driver %s%s, reset: %s\n", d->driver[0] ? d->driver : "none",
-		       boot == 1 ? ", boot VGA (the firmware's screen)" : "",
+		       boot ? ", boot VGA (the firmware's screen)" : "",
 		       methods[0] ? methods
 		       : reset	  ? "available"
 				  : "none (a VM may not reset it)");

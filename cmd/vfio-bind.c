@@ -88,9 +88,7 @@ static int expand_groups(const struct vu_devs *devs, struct vu_dev ***targets, s
 	}
 	for (size_t k = 0; k < *n; k++)
 		if ((*targets)[k]->group < 0) {
-			vu_err("%s: in no IOMMU group: the IOMMU is probably off (see "
-			       "'iommu-groups --status')",
-			       (*targets)[k]->name);
+			vu_dev_err_no_group((*targets)[k]);
 			status = VU_EXIT_FAIL;
 		}
 	free(*targets);
@@ -118,9 +116,9 @@ static void warn_group_left(const struct vu_devs *devs, struct vu_dev **targets,
 			else if (!by && targets[k]->group == d->group)
 				by = targets[k];
 		if (by && by != d)
-			vu_warn("%s: %s of its IOMMU group %d stays on %s: QEMU refuses the group "
-				"until it is on vfio-pci too (--group takes it)",
-				by->name, d->name, d->group, d->driver);
+			vu_warn(
+			    "%s: %s of its IOMMU group %d stays on %s: QEMU refuses the group until it is on vfio-pci too (--group takes it)",
+			    by->name, d->name, d->group, d->driver);
 	}
 }
 
@@ -220,12 +218,10 @@ static int framebuffer_held(struct vu_dev **targets, size_t n)
 			if (r->bar >= 0)
 				snprintf(bar, sizeof(bar), "BAR %d", r->bar);
 			vu_err(
-			    "%s: %s reserves [mem %#llx-%#llx] in its %s: vfio-pci would take it, "
-			    "but QEMU would fail to map that BAR ('%s: can't reserve'): %s",
+			    "%s: %s reserves [mem %#llx-%#llx] in its %s: vfio-pci would take it, but QEMU would fail to map that BAR ('%s: can't reserve'): %s",
 			    targets[i]->name, r->name, r->start, r->end, bar, bar,
 			    strcmp(r->name, "BOOTFB") == 0
-				? "on a kernel before 6.0 only a reboot with "
-				  "initcall_blacklist=sysfb_init releases it"
+				? "on a kernel before 6.0 only a reboot with initcall_blacklist=sysfb_init releases it"
 				: "run 'efifb unbind' first");
 			held = 1;
 		}
@@ -248,9 +244,7 @@ static int refusals(const struct vu_devs *devs, struct vu_dev **targets, size_t 
 		const struct vu_dev *d = targets[i];
 
 		if (d->group < 0) {
-			vu_err("%s: in no IOMMU group: the IOMMU is probably off (see "
-			       "'iommu-groups --status')",
-			       d->name);
+			vu_dev_err_no_group(d);
 			refused |= 2;
 			continue;
 		}
@@ -270,10 +264,9 @@ static int refusals(const struct vu_devs *devs, struct vu_dev **targets, size_t 
 		}
 		if (strcmp(d->driver, "vfio-pci") != 0 &&
 		    vu_vfio_held(&held, d, why, sizeof(why))) {
-			vu_err("%s: %s: an unbind would block in the kernel until they let go "
-			       "(stop them "
-			       "first, e.g. 'dm-ctl stop')",
-			       d->name, why);
+			vu_err(
+			    "%s: %s: an unbind would block in the kernel until they let go (stop them first, e.g. 'dm-ctl stop')",
+			    d->name, why);
 			refused |= 1;
 		}
 	}
@@ -443,7 +436,7 @@ int main(int argc, char **argv)
 	struct vu_devs devs = { 0 };
 	const char *damaged;
 	size_t n = 0;
-	int opt, status, lock = -1;
+	int opt, status, lock = -1, err = 0;
 
 	while ((opt = getopt_long(argc, argv, "gafnvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
@@ -488,9 +481,12 @@ int main(int argc, char **argv)
 
 	if (vu_devs_scan(&devs) < 0)
 		return VU_EXIT_FAIL;
-	status = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n);
+	if ((err = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n)) ==
+	    -EINVAL)
+		vu_errtryhelp();
+	status = vu_exit_status(err);
 	if (o.xml) {
-		int s = vu_domxml_devices(o.xml, &devs, &targets, &n);
+		int s = vu_exit_status(vu_domxml_devices(o.xml, &devs, &targets, &n));
 
 		status = s > status ? s : status;
 	}
@@ -508,8 +504,8 @@ int main(int argc, char **argv)
 	}
 
 	res = calloc(n, sizeof(*res));
-	if (!res || vu_kmod_open(&v.kmod) < 0) {
-		vu_errc(ENOMEM, "cannot set up libkmod");
+	if (!res || (err = vu_kmod_open(&v.kmod)) < 0) {
+		vu_errc(res ? err : -ENOMEM, "cannot set up libkmod");
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
@@ -520,10 +516,9 @@ int main(int argc, char **argv)
 	}
 	/* What it says may be another VM's devices: never written over, nothing changed. */
 	if (vu_vfio_damaged(&v, &damaged)) {
-		vu_err("/run/vfio-utils/%s: damaged: vfio-bind will not write over it "
-		       "('vfio-unbind --restore' keeps it aside and gives back what the kernel "
-		       "shows on vfio-pci); nothing changed",
-		       damaged);
+		vu_err(
+		    "/run/vfio-utils/%s: damaged: vfio-bind will not write over it ('vfio-unbind --restore' keeps it aside and gives back what the kernel shows on vfio-pci); nothing changed",
+		    damaged);
 		vu_vfio_free(&v);
 		vu_state_unlock(lock);
 		status = VU_EXIT_FAIL;

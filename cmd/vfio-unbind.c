@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 	const char *damaged;
 	bool fallback;
 	size_t n = 0;
-	int opt, status, lock = -1;
+	int opt, status, lock = -1, err;
 
 	while ((opt = getopt_long(argc, argv, "afnvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
@@ -354,16 +354,19 @@ int main(int argc, char **argv)
 
 	if (vu_devs_scan(&devs) < 0)
 		return VU_EXIT_FAIL;
-	status = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n);
+	if ((err = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n)) ==
+	    -EINVAL)
+		vu_errtryhelp();
+	status = vu_exit_status(err);
 	if (o.xml) {
-		int s = vu_domxml_devices(o.xml, &devs, &targets, &n);
+		int s = vu_exit_status(vu_domxml_devices(o.xml, &devs, &targets, &n));
 
 		status = s > status ? s : status;
 	}
 	if (status != VU_EXIT_OK)
 		goto out;
-	if (vu_kmod_open(&v.kmod) < 0) {
-		vu_errc(ENOMEM, "cannot set up libkmod");
+	if ((err = vu_kmod_open(&v.kmod)) < 0) {
+		vu_errc(err, "cannot set up libkmod");
 		status = VU_EXIT_FAIL;
 		goto out;
 	}

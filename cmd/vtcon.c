@@ -18,7 +18,7 @@ enum {
 	OPT_TIMEOUT = VU_OPT_CMD,
 };
 
-#define STATE		"vtcon"
+#define STATE "vtcon"
 
 struct console {
 	char id[16];	/* vtcon1: changes when consoles come and go */
@@ -157,9 +157,9 @@ static int set_bind(struct console *c, bool bind, int timeout_ms)
 		return err;
 	/* fbcon takes the console lock, which a wedged GPU driver can hold: a deadline. */
 	if ((err = vu_act_write_timeout(path, bind ? "1" : "0", timeout_ms)) == -ETIMEDOUT) {
-		vu_err("%s (%s): the kernel did not finish the write to bind in %d s: left to it, "
-		       "still remembered",
-		       c->id, c->name, timeout_ms / 1000);
+		vu_err(
+		    "%s (%s): the kernel did not finish the write to bind in %d s: left to it, still remembered",
+		    c->id, c->name, timeout_ms / 1000);
 		return err;
 	}
 	if (err < 0) {
@@ -198,7 +198,7 @@ static int unbind(struct console *c, size_t n, struct vu_records *recs, int time
 		 */
 		if ((!vu_records_find(recs, c[i].key) &&
 		     !vu_records_set(recs, c[i].key, "was", c[i].id, (char *)NULL)) ||
-		    vu_state_save(STATE, recs, vu_dry_run) < 0) {
+		    vu_state_save(STATE, recs) < 0) {
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -299,7 +299,7 @@ int main(int argc, char **argv)
 		free(c);
 		return status;
 	}
-	lock = vu_state_begin(STATE, &recs, timeout_ms, vu_dry_run);
+	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run)
 		return VU_EXIT_FAIL;
 	/* Unbinding would write over it; binding keeps it aside and binds every console. */
@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 	} else if (bind(c, n, &recs, all, timeout_ms) != VU_EXIT_OK) {
 		status = VU_EXIT_FAIL;
 	}
-	if (vu_state_end(STATE, &recs, lock, vu_dry_run) < 0)
+	if (vu_state_end(STATE, &recs, lock) < 0)
 		status = VU_EXIT_FAIL;
 	free(c);
 	return status;

@@ -281,6 +281,20 @@ bool vu_dev_is_display(const struct vu_dev *d)
 	return (d->class >> 16) == 0x03;
 }
 
+bool vu_dev_boot_vga(const struct vu_dev *d)
+{
+	char path[PATH_MAX];
+	unsigned long boot = 0;
+
+	return vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/boot_vga", d->name) == 0 &&
+	       vu_read_ulong(path, &boot) == 0 && boot == 1;
+}
+
+void vu_dev_err_no_group(const struct vu_dev *d)
+{
+	vu_err("%s: in no IOMMU group: the IOMMU is off (see 'iommu-groups --status')", d->name);
+}
+
 int vu_devs_add_unique(struct vu_dev ***out, size_t *n, struct vu_dev *d)
 {
 	struct vu_dev **v;
@@ -312,24 +326,24 @@ static int resolve_id(const struct vu_devs *devs, const char *arg, const struct 
 	}
 	if (!matches) {
 		vu_err("%s: no PCI device with this vendor:device ID", arg);
-		return VU_EXIT_FAIL;
+		return -ENODEV;
 	}
 	if (matches > 1 && !all) {
 		vu_err("%s: matches %zu devices (%s); name one by address, or use --all", arg,
 		       matches, list);
-		return VU_EXIT_FAIL;
+		return -ENODEV;
 	}
 	for (size_t i = 0; i < devs->n; i++)
 		if (devs->v[i].vendor == da->vendor && devs->v[i].device == da->device &&
 		    vu_devs_add_unique(out, nout, &devs->v[i]) < 0)
-			return VU_EXIT_FAIL;
-	return VU_EXIT_OK;
+			return -ENOMEM;
+	return 0;
 }
 
 int vu_devs_resolve(const struct vu_devs *devs, char *const *args, int nargs, bool all,
 		    struct vu_dev ***out, size_t *nout)
 {
-	int status = VU_EXIT_OK;
+	int failed = 0, err;
 
 	*out = NULL;
 	*nout = 0;
@@ -338,23 +352,24 @@ int vu_devs_resolve(const struct vu_devs *devs, char *const *args, int nargs, bo
 		char name[VU_NAME_MAX];
 		struct vu_dev *d;
 
-		if (vu_devarg_parse(args[i], &da) < 0)
-			vu_usage_error("%s: not a PCI device (expected %s)", args[i],
-				       VU_DEVARG_HELP);
+		if (vu_devarg_parse(args[i], &da) < 0) {
+			vu_err("%s: not a PCI device (expected %s)", args[i], VU_DEVARG_HELP);
+			return -EINVAL;
+		}
 		if (da.kind == VU_DEVARG_ID) {
-			if (resolve_id(devs, args[i], &da, all, out, nout) != VU_EXIT_OK)
-				status = VU_EXIT_FAIL;
+			if ((err = resolve_id(devs, args[i], &da, all, out, nout)) < 0)
+				failed = err;
 			continue;
 		}
 		vu_addr_name(&da.addr, name);
 		d = vu_devs_find(devs, name);
 		if (!d) {
 			vu_err("%s: no such PCI device", args[i]);
-			status = VU_EXIT_FAIL;
+			failed = -ENODEV;
 		} else if (vu_devs_add_unique(out, nout, d) < 0) {
 			vu_errc(ENOMEM, "%s", args[i]);
-			status = VU_EXIT_FAIL;
+			failed = -ENOMEM;
 		}
 	}
-	return status;
+	return failed;
 }

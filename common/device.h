@@ -56,14 +56,19 @@ const struct vu_group *vu_groups_find(const struct vu_groups *groups, int num);
 bool vu_dev_is_bridge(const struct vu_dev *d);
 /* Display controllers, 3D controllers included (class 03xx). */
 bool vu_dev_is_display(const struct vu_dev *d);
+/* The GPU the firmware booted on (boot_vga 1): the host's screen. */
+bool vu_dev_boot_vga(const struct vu_dev *d);
+/* Say, the one way every command does, that D is in no IOMMU group. */
+void vu_dev_err_no_group(const struct vu_dev *d);
 
 /* Append D to the array *OUT of *N unless it is there; 0 or -ENOMEM. */
 int vu_devs_add_unique(struct vu_dev ***out, size_t *n, struct vu_dev *d);
 /*
  * Resolve command-line device arguments against DEVS, in argument order
- * without repeats. A malformed spelling is a usage error (exit 2, never
- * returns); an unknown device or an ambiguous vendor:device without ALL is
- * reported and gives VU_EXIT_FAIL.
+ * without repeats. Each problem is reported: a malformed spelling stops
+ * there with -EINVAL (the caller's usage error); an unknown device or an
+ * ambiguous vendor:device without ALL gives -ENODEV once all are looked at.
+ * 0 when every one resolved.
  */
 int vu_devs_resolve(const struct vu_devs *devs, char *const *args, int nargs, bool all,
 		    struct vu_dev ***out, size_t *nout);

@@ -14,6 +14,7 @@
 #include "dl.h"
 #include "domxml.h"
 #include "msg.h"
+#include "util.h"
 
 static char parse_error[256];
 
@@ -49,7 +50,7 @@ static int load_libxml2(void)
 
 	if (x_read)
 		return 0;
-	if (vu_dl_open("libxml2.so.2", syms, sizeof(syms) / sizeof(*syms), why, sizeof(why)))
+	if (vu_dl_open("libxml2.so.2", syms, VU_ARRAY_SIZE(syms), why, sizeof(why)))
 		return 0;
 	vu_err("%s: --domain-xml needs it", why);
 	return -ENOSYS;
@@ -212,14 +213,15 @@ int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_do
 	 * referenced many times expands a kilobyte into gigabytes: none at all.
 	 */
 	if (has_dtd(buf, len)) {
-		vu_err("%s: not a libvirt domain XML: it declares a document type (<!DOCTYPE), "
-		       "which no domain has",
-		       shown);
+		vu_err(
+		    "%s: not a libvirt domain XML: it declares a document type (<!DOCTYPE), which no domain has",
+		    shown);
 		return -EINVAL;
 	}
 	parse_error[0] = '\0';
 	x_set_error(NULL, xml_error);
-	/* No network, no entities substituted, libxml2's own depth limit: data, never instructions. */
+	/* No network, no entities substituted, libxml2's own depth limit: data, never instructions.
+	 */
 	doc = x_read(buf, (int)len, NULL, NULL,
 		     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	root = doc ? x_root(doc) : NULL;
@@ -276,13 +278,11 @@ void vu_domxml_free(struct vu_domxml *x)
 int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_dev ***out, size_t *n)
 {
 	struct vu_domxml x;
-	int status = VU_EXIT_OK;
+	int failed = 0;
 	int err = vu_domxml_read(file, &x);
 
-	if (err == -EINVAL)
-		return VU_EXIT_USAGE;
 	if (err < 0)
-		return VU_EXIT_FAIL;
+		return err;
 	if (x.npci == 0)
 		vu_report("%s: no PCI host devices", x.name[0] ? x.name : "the domain");
 	for (size_t i = 0; i < x.npci; i++) {
@@ -293,7 +293,7 @@ int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_de
 		vu_addr_name(&x.pci[i], name);
 		if (!(d = vu_devs_find(devs, name))) {
 			vu_err("%s: in the domain XML, but no such PCI device", name);
-			status = VU_EXIT_FAIL;
+			failed = -ENODEV;
 			continue;
 		}
 		for (size_t k = 0; k < *n; k++)
@@ -304,5 +304,5 @@ int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_de
 		v[(*n)++] = d;
 	}
 	vu_domxml_free(&x);
-	return status;
+	return failed;
 }

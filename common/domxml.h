@@ -30,7 +30,8 @@ struct vu_devs;
 struct vu_dev;
 /*
  * The devices of FILE's PCI hostdevs, appended to *OUT (without repeats).
- * An address the machine does not have is reported. VU_EXIT_* status.
+ * Each problem is reported: 0, -EINVAL for a document that is no domain
+ * (vu_domxml_read), -ENODEV for an address the machine does not have.
  */
 int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_dev ***out,
 		      size_t *n);

@@ -8,12 +8,13 @@
 
 #include "fbres.h"
 #include "sysfs.h"
+#include "util.h"
 
 static const char *const names[] = { "BOOTFB", "efifb", "vesafb", "simplefb", "simpledrm" };
 
 static bool fb_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+	for (size_t i = 0; i < VU_ARRAY_SIZE(names); i++)
 		if (strcmp(name, names[i]) == 0)
 			return true;
 	return false;
@@ -105,7 +106,7 @@ int vu_kernel_version(void)
 		return 0;
 	minor = strtol(end + 1, &end, 10);
 	return major > 0 && major < 1000 && minor >= 0 && minor < 1000 ? (int)(major * 1000 + minor)
-								      : 0;
+								       : 0;
 }
 
 bool vu_fbres_evicted(unsigned dev_class)

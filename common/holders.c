@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "holders.h"
+#include "util.h"
 
 /*
  * The nodes of D's sound cards (an HDMI audio function's): snd_hda_intel's
@@ -33,7 +34,7 @@ static void sound_nodes(const struct vu_dev *d, struct vu_names *out)
 		    vu_listdir(path, &entries) < 0)
 			continue;
 		for (size_t e = 0; e < entries.n; e++)
-			for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
+			for (size_t k = 0; k < VU_ARRAY_SIZE(kinds); k++)
 				if (strncmp(entries.v[e], kinds[k], strlen(kinds[k])) == 0) {
 					snprintf(node, sizeof(node), "/dev/snd/%s", entries.v[e]);
 					vu_names_add(out, node);

@@ -11,13 +11,14 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "util.h"
 
 const struct vu_hook_event vu_hook_events[] = {
 	{ "prepare", "begin", true }, { "start", "begin", true },     { "started", "begin", true },
 	{ "stopped", "end", false },  { "release", "end", false },    { "migrate", "begin", true },
 	{ "restore", "begin", true }, { "reconnect", "begin", true },
 };
-const size_t vu_hook_nevents = sizeof(vu_hook_events) / sizeof(*vu_hook_events);
+const size_t vu_hook_nevents = VU_ARRAY_SIZE(vu_hook_events);
 
 const struct vu_hook_event *vu_hook_event(const char *op, const char *subop)
 {
@@ -106,10 +107,10 @@ static const char *lookup_unsafe(const char *dir, const char *name, char *why, s
 	}
 	snprintf(entry, sizeof(entry), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
 	if (lstat(entry, &st) == 0 && !trusted_uid(st.st_uid)) {
-		snprintf(why, size,
-			 "%s: owned by uid %u in a directory everyone can write to: its owner "
-			 "could replace it",
-			 entry, (unsigned)st.st_uid);
+		snprintf(
+		    why, size,
+		    "%s: owned by uid %u in a directory everyone can write to: its owner could replace it",
+		    entry, (unsigned)st.st_uid);
 		return why;
 	}
 	return NULL;
@@ -186,8 +187,7 @@ static int walk(const char *path, char *real, size_t rsize, struct stat *st, cha
 }
 
 /* The interpreter a "#!" line names, checked as the script is, down the kernel's four levels. */
-static const char *interpreter_unsafe(const char *script, int fd, int depth, char *why,
-				      size_t size)
+static const char *interpreter_unsafe(const char *script, int fd, int depth, char *why, size_t size)
 {
 	char line[256], interp[PATH_MAX], real[PATH_MAX], inner[PATH_MAX + 256];
 	struct stat st;

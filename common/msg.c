@@ -162,6 +162,11 @@ void vu_usage_error(const char *fmt, ...)
 	vu_errtryhelp();
 }
 
+int vu_exit_status(int err)
+{
+	return err == 0 ? VU_EXIT_OK : err == -EINVAL ? VU_EXIT_USAGE : VU_EXIT_FAIL;
+}
+
 void vu_errtryhelp(void)
 {
 	fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);

@@ -15,6 +15,13 @@ enum {
 	VU_EXIT_USAGE = 2, /* bad option or unparsable argument */
 };
 
+/*
+ * The exit status for what a library call returned, having reported it:
+ * 0 done, -EINVAL a usage error (an argument that does not parse), any
+ * other -errno failed.
+ */
+int vu_exit_status(int err);
+
 enum {
 	VU_QUIET = -1,
 	VU_NORMAL = 0,

@@ -56,23 +56,71 @@ int vu_seconds_ms(const char *s, int max_s)
 	return t * 1000 < 1 ? 1 : (int)(t * 1000);
 }
 
+/* "a, b or c": the names of a list, N of them, each NAME(I). */
+static const char *names_list(char *buf, size_t size, size_t n,
+			      const char *(*name)(const void *, size_t), const void *v)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i == 0	     ? ""
+					: i + 1 == n ? " or "
+						     : ", ",
+					name(v, i));
+	return buf;
+}
+
+static const char *plain_name(const void *v, size_t i)
+{
+	return ((const char *const *)v)[i];
+}
+
+static const char *subcmd_name(const void *v, size_t i)
+{
+	return ((const struct vu_subcmd *)v)[i].name;
+}
+
 const char *vu_subcommand(int argc, char **argv, const char *const *names)
 {
 	const char *what = optind < argc ? argv[optind++] : names[0];
-	char list[256] = "";
-	size_t n = 0, len = 0;
+	char list[256];
+	size_t n = 0;
 
 	if (optind < argc)
 		vu_usage_error("%s: one command at a time", argv[optind]);
 	for (; names[n]; n++)
 		if (strcmp(what, names[n]) == 0)
 			return what;
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-					i == 0	     ? ""
-					: i + 1 == n ? " or "
-						     : ", ",
-					names[i]);
+	vu_usage_error("%s: not a command (%s)", what,
+		       names_list(list, sizeof(list), n, plain_name, names));
+}
+
+const struct vu_subcmd *vu_subcommand_args(int argc, char **argv, const struct vu_subcmd *cmds,
+					   const char *also)
+{
+	const char *what;
+	char list[256];
+	size_t n = 0;
+	int args;
+
+	while (cmds[n].name)
+		n++;
+	names_list(list, sizeof(list), n, subcmd_name, cmds);
+	if (optind >= argc)
+		vu_usage_error("no command: %s%s", list, also ? also : "");
+	what = argv[optind++];
+	args = argc - optind;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(what, cmds[i].name) != 0)
+			continue;
+		if (args < cmds[i].min_args || args > cmds[i].max_args)
+			vu_usage_error("%s: %s (see --help)", what,
+				       args > cmds[i].max_args ? "too many arguments"
+							       : "an argument is missing");
+		return &cmds[i];
+	}
 	vu_usage_error("%s: not a command (%s)", what, list);
 }
 

@@ -49,4 +49,18 @@ int vu_timeout_opt(const char *s);
  */
 const char *vu_subcommand(int argc, char **argv, const char *const *names);
 
+/* A sub-command that takes arguments: from MIN_ARGS to MAX_ARGS of them. */
+struct vu_subcmd {
+	const char *name;
+	int min_args, max_args;
+};
+/*
+ * The sub-command after the options, one of CMDS (ended by a NULL name),
+ * with optind left at its first argument; none, another word or another
+ * number of arguments is a usage error, ALSO (when not NULL) added to the
+ * message when none is given.
+ */
+const struct vu_subcmd *vu_subcommand_args(int argc, char **argv, const struct vu_subcmd *cmds,
+					   const char *also);
+
 #endif

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Running another program (systemctl, rc-service, sv) and reading what it says. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -11,6 +15,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -92,4 +97,132 @@ int vu_wait_timeout(pid_t pid, int timeout_ms)
 		nanosleep(&tick, NULL);
 	}
 	return -1;
+}
+
+/* What a child wrote, passed on to our standard error. */
+static void relay(int from)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(from, buf, sizeof(buf))) > 0)
+		if (write(2, buf, (size_t)n) < 0)
+			break;
+}
+
+/* How long a process killed at the deadline gets to end. */
+#define KILL_GRACE_MS 1000
+
+/* Whether PID ended within MS (it is not reaped here). */
+static bool reaped(pid_t pid, int pidfd, int ms)
+{
+	siginfo_t si;
+
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		return poll(&p, 1, ms) > 0;
+	}
+	for (int waited = 0; waited <= ms; waited += 10) {
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+int vu_run_script(int fd, char *const argv[], const char *input, size_t len, int timeout_ms,
+		  const char **why)
+{
+	int in[2], out[2], status, pidfd;
+	double deadline = vu_now() + timeout_ms / 1000.0;
+	size_t written = 0;
+	bool out_open = true, stuck = false;
+	pid_t pid;
+
+	*why = NULL;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return 126;
+	pid = fork();
+	if (pid < 0)
+		return 126;
+	if (pid == 0) {
+		setpgid(0, 0);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		/* A "#!" script is read by its interpreter through /dev/fd/N: kept open. */
+		fcntl(fd, F_SETFD, 0);
+		fexecve(fd, argv, environ);
+		dprintf(2, "%s: %s: cannot run: %s%s\n", program_invocation_short_name, argv[0],
+			strerror(errno), errno == ENOEXEC ? " (no #! line?)" : "");
+		_exit(126);
+	}
+	setpgid(pid, pid);
+	close(in[0]);
+	close(out[1]);
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		struct pollfd p[3] = { { .fd = out_open ? out[0] : -1, .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN },
+				       { .fd = written < len ? in[1] : -1, .events = POLLOUT } };
+		int left = (int)((deadline - vu_now()) * 1000);
+
+		if (in[1] >= 0 && written >= len) {
+			close(in[1]); /* all of it: the script sees end of file */
+			in[1] = -1;
+		}
+		if (left <= 0) {
+			kill(-pid, SIGKILL);
+			*why = "killed at the deadline (HOOK_RUN_TIMEOUT)";
+			/*
+			 * SIGKILL does not end a process asleep in the kernel (a sysfs
+			 * write that waits for a device): after a grace, it is left
+			 * there, and libvirt is not kept waiting with it.
+			 */
+			if (!reaped(pid, pidfd, KILL_GRACE_MS)) {
+				*why =
+				    "killed at the deadline (HOOK_RUN_TIMEOUT), but it does not end: stuck in the kernel (an unbind?), left behind";
+				stuck = true;
+			}
+			break;
+		}
+		/* Without pidfd (Linux < 5.3) poll briefly and ask waitpid. */
+		if (poll(p, 3, pidfd < 0 && left > 10 ? 10 : left) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN)
+			relay(out[0]);
+		if (p[2].revents & (POLLOUT | POLLERR)) {
+			ssize_t n = write(in[1], input + written, len - written);
+
+			/* A script that stops reading early gets no more. */
+			written = n > 0 ? written + (size_t)n : len;
+		}
+		if (p[1].revents & POLLIN || (pidfd < 0 && waitpid(pid, &status, WNOHANG) == pid))
+			break;
+		/* Its output closed: only the exit is left to wait for. */
+		if (p[0].revents & POLLHUP && !(p[0].revents & POLLIN))
+			out_open = false;
+	}
+	relay(out[0]);
+	close(out[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (stuck)
+		return 124; /* not waited for: it may never end */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (*why)
+		return 124;
+	if (WIFSIGNALED(status)) {
+		*why = "killed by a signal";
+		return 128 + WTERMSIG(status);
+	}
+	return WEXITSTATUS(status);
 }

@@ -20,6 +20,19 @@ int vu_run(char *const argv[], char *out, size_t size);
  * writes where it should not.
  */
 void vu_std_fds(void);
+
+/*
+ * Run the program open at FD (fexecve: what was checked is what runs) with
+ * ARGV, in a process group of its own, INPUT (LEN bytes) on its standard
+ * input. Its output goes through a pipe to our standard error only while it
+ * runs: a child it leaves behind keeps that pipe, never ours. After
+ * TIMEOUT_MS its process group is killed; one still not gone a second later
+ * (asleep in the kernel) is left behind. Returns its exit status, 128 + the
+ * signal that ended it, 124 at the deadline (*WHY says which), 126 when it
+ * could not be run.
+ */
+int vu_run_script(int fd, char *const argv[], const char *input, size_t len, int timeout_ms,
+		  const char **why);
 /*
  * Wait for child PID at most TIMEOUT_MS: its wait status, or -1 when it has
  * not ended (it is left running, unreaped).

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "act.h"
 #include "msg.h"
 #include "state.h"
 #include "sysfs.h"
@@ -420,16 +421,16 @@ int vu_state_keep_aside(const char *name, struct vu_records *recs)
 		return err;
 	gmtime_r(&t, &tm);
 	for (int i = 0; i < 100; i++) {
-		int len = snprintf(aside, sizeof(aside), "%s.damaged-%04d%02d%02dT%02d%02d%02d", path,
-				   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		int len = snprintf(aside, sizeof(aside), "%s.damaged-%04d%02d%02dT%02d%02d%02d",
+				   path, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 				   tm.tm_min, tm.tm_sec);
 
 		if (i)
 			snprintf(aside + len, sizeof(aside) - (size_t)len, "-%d", i);
 		/* Never over another one kept aside. */
 		if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0) {
-			vu_warn("%s: kept aside as %s; going by what the system shows", vu_unrooted(path),
-				vu_unrooted(aside));
+			vu_warn("%s: kept aside as %s; going by what the system shows",
+				vu_unrooted(path), vu_unrooted(aside));
 			recs->damaged = false;
 			return 0;
 		}
@@ -491,13 +492,13 @@ int vu_state_write(const char *name, const struct vu_records *recs)
 	return err;
 }
 
-int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bool dry)
+int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms)
 {
 	int fd = -1, err;
 
 	recs->v = NULL;
 	recs->n = 0;
-	if (!dry) {
+	if (!vu_dry_run) {
 		fd = vu_state_lock(timeout_ms);
 		if (fd == -ETIMEDOUT) {
 			vu_err(
@@ -524,11 +525,11 @@ int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bo
 	return fd;
 }
 
-int vu_state_save(const char *name, const struct vu_records *recs, bool dry)
+int vu_state_save(const char *name, const struct vu_records *recs)
 {
 	int err;
 
-	if (dry)
+	if (vu_dry_run)
 		return 0;
 	if ((err = vu_state_write(name, recs)) == -EBADMSG)
 		vu_err("/run/vfio-utils/%s: damaged: not written over", name);
@@ -537,9 +538,9 @@ int vu_state_save(const char *name, const struct vu_records *recs, bool dry)
 	return err;
 }
 
-int vu_state_end(const char *name, struct vu_records *recs, int lock, bool dry)
+int vu_state_end(const char *name, struct vu_records *recs, int lock)
 {
-	int err = vu_state_save(name, recs, dry);
+	int err = vu_state_save(name, recs);
 
 	vu_state_unlock(lock);
 	vu_records_free(recs);
@@ -548,9 +549,9 @@ int vu_state_end(const char *name, struct vu_records *recs, int lock, bool dry)
 
 int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix)
 {
-	vu_err("/run/vfio-utils/%s: damaged: not written over ('%s' keeps it aside); nothing "
-	       "changed",
-	       name, fix);
+	vu_err(
+	    "/run/vfio-utils/%s: damaged: not written over ('%s' keeps it aside); nothing changed",
+	    name, fix);
 	vu_state_unlock(lock);
 	vu_records_free(recs);
 	return VU_EXIT_FAIL;

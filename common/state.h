@@ -53,20 +53,20 @@ int vu_state_lock_named(const char *name, int timeout_ms);
 void vu_state_unlock(int fd);
 
 /*
- * What each command does around a change: take the lock (not under DRY),
- * read NAME into RECS. The lock's fd (-1 under DRY), or -errno after
+ * What each command does around a change: take the lock (not under dry run),
+ * read NAME into RECS. The lock's fd (-1 under dry run), or -errno after
  * reporting, the lock released: also when NAME exists but cannot be read.
  */
-int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms, bool dry);
-/* Write NAME back (not under DRY), reporting a failure; 0 or -errno. */
-int vu_state_save(const char *name, const struct vu_records *recs, bool dry);
+int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms);
+/* Write NAME back (not under dry run), reporting a failure; 0 or -errno. */
+int vu_state_save(const char *name, const struct vu_records *recs);
 /*
  * The side that takes (unbind, stop) with NAME damaged: say that nothing
  * changed and that FIX keeps it aside; release LOCK, free RECS. VU_EXIT_FAIL.
  */
 int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix);
 /* The end of vu_state_begin's change: save NAME, release LOCK, free RECS; 0 or -errno. */
-int vu_state_end(const char *name, struct vu_records *recs, int lock, bool dry);
+int vu_state_end(const char *name, struct vu_records *recs, int lock);
 
 /*
  * Read state file NAME. A missing file is empty. A damaged one is reported

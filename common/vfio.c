@@ -18,7 +18,7 @@ int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
 
 	v->timeout_ms = timeout_ms;
 	v->owner = vu_vfio_owner();
-	fd = vu_state_begin(VU_STATE_DEVICES, &v->devices, timeout_ms, vu_dry_run);
+	fd = vu_state_begin(VU_STATE_DEVICES, &v->devices, timeout_ms);
 	if (fd >= 0 || vu_dry_run) {
 		/* Under the same lock: one begin per command. */
 		static const char *const names[] = { VU_STATE_MODULES, VU_STATE_LOADED };
@@ -64,11 +64,11 @@ int vu_vfio_keep_aside(struct vu_vfio *v)
 
 static int save(struct vu_vfio *v)
 {
-	int err = vu_state_save(VU_STATE_DEVICES, &v->devices, vu_dry_run);
+	int err = vu_state_save(VU_STATE_DEVICES, &v->devices);
 
 	if (!err)
-		err = vu_state_save(VU_STATE_MODULES, &v->modules, vu_dry_run);
-	return err ? err : vu_state_save(VU_STATE_LOADED, &v->inserted, vu_dry_run);
+		err = vu_state_save(VU_STATE_MODULES, &v->modules);
+	return err ? err : vu_state_save(VU_STATE_LOADED, &v->inserted);
 }
 
 void vu_vfio_free(struct vu_vfio *v)
@@ -165,7 +165,7 @@ static int remember_intent(struct vu_vfio *v)
 		    !vu_records_set(&v->inserted, vu_vfio_modules[i], "by", "vfio-bind",
 				    (char *)NULL))
 			return -EINVAL;
-	return vu_state_save(VU_STATE_LOADED, &v->inserted, false);
+	return vu_state_save(VU_STATE_LOADED, &v->inserted);
 }
 
 /* After it: only what the load inserted stays remembered, in its order. */
@@ -201,9 +201,9 @@ int vu_vfio_load(struct vu_vfio *v)
 		settle_intent(v);
 	if (err < 0) {
 		if (err == -ETIMEDOUT)
-			vu_err("vfio-pci: loading the module did not finish in %d s: left to the "
-			       "kernel",
-			       v->timeout_ms / 1000);
+			vu_err(
+			    "vfio-pci: loading the module did not finish in %d s: left to the kernel",
+			    v->timeout_ms / 1000);
 		else
 			vu_errc(err, "vfio-pci: cannot load the module");
 		vu_vfio_unload_loaded(v);
@@ -298,10 +298,9 @@ static int dev_path(char *buf, size_t size, const struct vu_dev *d, const char *
 static void why_not_vfio(const struct vu_dev *d)
 {
 	if (d->group < 0)
-		vu_err("%s: vfio-pci refused it: it is in no IOMMU group, so the IOMMU is probably "
-		       "off "
-		       "(see 'iommu-groups --status')",
-		       d->name);
+		vu_err(
+		    "%s: vfio-pci refused it: it is in no IOMMU group, so the IOMMU is probably off (see 'iommu-groups --status')",
+		    d->name);
 	else if (!driver_registered("vfio-pci"))
 		vu_err("%s: no driver took it: vfio-pci is not loaded", d->name);
 	else if (d->driver[0])
@@ -331,9 +330,9 @@ static void report_stuck(const struct vu_dev *d, const char *what, const char *d
 	    vu_vfio_held(&h, &as, held, sizeof(held)))
 		snprintf(why, sizeof(why), ": %s", held);
 	vu_holders_free(&h);
-	vu_err("%s: stuck: %s %s did not finish in %d s, the kernel is still at it%s; left "
-	       "alone and still remembered ('vfio-unbind --restore' once they let go)",
-	       d->name, what, driver, timeout_ms / 1000, why);
+	vu_err(
+	    "%s: stuck: %s %s did not finish in %d s, the kernel is still at it%s; left alone and still remembered ('vfio-unbind --restore' once they let go)",
+	    d->name, what, driver, timeout_ms / 1000, why);
 }
 
 static void report_write_error(const struct vu_dev *d, int err, const char *what,
@@ -375,7 +374,8 @@ static int remember(struct vu_vfio *v, const struct vu_dev *d)
 	if (dev_path(path, sizeof(path), d, "driver_override") < 0)
 		return -ENAMETOOLONG;
 	/* Reading it takes the device lock too: a remove() under way holds it. */
-	if ((err = vu_read_timeout(path, override, sizeof(override), v->timeout_ms)) == -ETIMEDOUT) {
+	if ((err = vu_read_timeout(path, override, sizeof(override), v->timeout_ms)) ==
+	    -ETIMEDOUT) {
 		report_stuck(d, "the unbind from", d->driver[0] ? d->driver : "its driver",
 			     v->timeout_ms);
 		return err;
@@ -489,9 +489,9 @@ static int load_driver(struct vu_vfio *v, const struct vu_dev *d, const char *dr
 	if (err == -ENOENT && !driver)
 		return 0;
 	if (err == -ETIMEDOUT)
-		vu_err("%s: loading %s did not finish in %d s: left to the kernel (a probe waiting "
-		       "for a device another unbind holds?)",
-		       d->name, what, v->timeout_ms / 1000);
+		vu_err(
+		    "%s: loading %s did not finish in %d s: left to the kernel (a probe waiting for a device another unbind holds?)",
+		    d->name, what, v->timeout_ms / 1000);
 	else if (err < 0)
 		vu_errc(err, "%s: cannot load %s", d->name, what);
 	return err;
@@ -516,7 +516,9 @@ int vu_vfio_restore(struct vu_vfio *v, struct vu_dev *d)
 	copy_field(r, "override", override, sizeof(override));
 
 	if ((err = set_override(v, d, override,
-				on_vfio ? "vfio-pci" : driver[0] ? driver : "its driver")) < 0)
+				on_vfio	    ? "vfio-pci"
+				: driver[0] ? driver
+					    : "its driver")) < 0)
 		return err;
 	if (on_vfio) {
 		if (vu_path(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/unbind") < 0)

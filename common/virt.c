@@ -13,6 +13,7 @@
 #include "run.h"
 #include "sysfs.h"
 #include "virt.h"
+#include "util.h"
 
 /* Linking libvirt costs ~14 ms at every start (57 libraries): it is opened only on this path. */
 static typeof(virConnectOpenReadOnly) *v_open;
@@ -49,7 +50,7 @@ int vu_virt_list(const char *uri, struct vu_virt_domains *out, char *why, size_t
 
 	out->v = NULL;
 	out->n = 0;
-	if (!v_open && !vu_dl_open("libvirt.so.0", syms, sizeof(syms) / sizeof(*syms), why, size))
+	if (!v_open && !vu_dl_open("libvirt.so.0", syms, VU_ARRAY_SIZE(syms), why, size))
 		return -ENOSYS;
 	/* Errors are ours to report, once, in our words. */
 	v_set_error(NULL, quiet);
@@ -124,7 +125,7 @@ const char *vu_virt_daemon(void)
 	/* systemd's own test that it runs the machine (sd_booted) */
 	if (vu_path(booted, sizeof(booted), "/run/systemd/system") < 0 || !vu_exists(booted))
 		return NULL;
-	for (size_t i = 0; i < sizeof(running) / sizeof(*running); i++)
+	for (size_t i = 0; i < VU_ARRAY_SIZE(running); i++)
 		if (systemctl_says("is-active", running[i][0], "active"))
 			return running[i][1];
 	if (systemctl_says("show", "libvirtd.service", "loaded"))

@@ -276,7 +276,7 @@ with_groups() {
 	root=$(machine z690-no-iommu)
 	run iommu-groups --sysroot "$root" --check 01:00.0
 	assert_failure 1
-	assert_output "iommu-groups: 0000:01:00.0: in no IOMMU group: the IOMMU is off (run 'iommu-groups --status')"
+	assert_output "iommu-groups: 0000:01:00.0: in no IOMMU group: the IOMMU is off (see 'iommu-groups --status')"
 }
 
 # --status

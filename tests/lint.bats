@@ -43,3 +43,22 @@ C
 	assert_failure
 	assert_output --partial "bugprone-suspicious-string-compare"
 }
+
+# A message split across two literals cannot be found with grep: every
+# literal that does not end a line of output ("\n") is whole, and
+# clang-format is told not to split them.
+whole_messages() {
+	awk 'prev ~ /[^n]"$/ && $0 ~ /^[ \t]*"/ { print FILENAME ":" FNR ": " $0; bad = 1 }
+		{ prev = $0 } ENDFILE { prev = "" } END { exit bad }' "$@"
+}
+
+@test "messages are whole string literals, so grep finds them; clang-format keeps them so" {
+	run whole_messages "$TOP"/cmd/*.c "$TOP"/cmd/*/*.c "$TOP"/common/*.c
+	assert_success
+	assert_output ""
+	grep -q '^BreakStringLiterals: false$' "$TOP/.clang-format"
+	# and the check finds a split one
+	printf 'vu_err("%%s: in no IOMMU "\n\t"group", x);\n' >"$BATS_TEST_TMPDIR/split.c"
+	run whole_messages "$BATS_TEST_TMPDIR/split.c"
+	assert_failure
+}

@@ -33,9 +33,9 @@ static char *shell_read(const char *w)
 			w += 2;
 		} else {
 			/* Unquoted: only characters the shell takes literally. */
-			CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				     "0123456789_.:/@+=,-",
-				     *w));
+			CHECK(strchr(
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/@+=,-",
+			    *w));
 			*o++ = *w++;
 		}
 	}

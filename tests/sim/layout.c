@@ -12,7 +12,7 @@
 #define RW 0644
 #define WO 0200
 
-static const char *const drm_drivers[] = { "amdgpu", "i915",	 "xe",	"nouveau", "radeon",
+static const char *const drm_drivers[] = { "amdgpu", "i915",	  "xe",	 "nouveau", "radeon",
 					   "ast",    "bochs-drm", "qxl", "nvidia" };
 
 void layout_dev_path(const struct machine *m, int dev, char *buf, size_t size)
@@ -647,8 +647,7 @@ static void block_devices(struct t_node *root, struct machine *m)
 	    "21 1 0:20 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
 	    "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
 	    "23 1 0:5 / /dev rw,nosuid,relatime shared:2 - devtmpfs udev rw,mode=755\n"
-	    "25 1 0:23 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs "
-	    "rw,mode=755\n");
+	    "25 1 0:23 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs rw,mode=755\n");
 	slen = (size_t)snprintf(swaps, sizeof(swaps),
 				"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
 	for (size_t i = 0; i < m->ndevs; i++) {
@@ -799,18 +798,18 @@ static void proc_files(struct t_node *root, struct machine *m)
 
 	t_filef(root, "/proc/cmdline", RO, "%s\n", m->cmdline);
 	t_filef(root, "/proc/sys/kernel/osrelease", RO, "%s\n", m->kernel);
-	t_filef(root, "/proc/cpuinfo", RO,
-		"processor\t: 0\nvendor_id\t: %s\ncpu family\t: 25\nmodel name\t: %s\nflags\t\t: "
-		"fpu vme de pse %s\n\n",
-		m->cpu,
-		strcmp(m->cpu, "AuthenticAMD") == 0 ? "AMD Ryzen 5 5600G with Radeon Graphics"
-						    : "Intel(R) Core(TM) i7-12700K",
-		strcmp(m->cpu, "AuthenticAMD") == 0 ? "svm" : "vmx");
-	t_filef(root, "/proc/interrupts", RO,
-		"           CPU0       CPU1       \n  0:         44          0   IO-APIC    2-edge "
-		"     timer\n"
-		" 24:          0       1820   %sPCI-MSI 524288-edge      nvme0q0\n",
-		on ? "IR-" : "");
+	t_filef(
+	    root, "/proc/cpuinfo", RO,
+	    "processor\t: 0\nvendor_id\t: %s\ncpu family\t: 25\nmodel name\t: %s\nflags\t\t: fpu vme de pse %s\n\n",
+	    m->cpu,
+	    strcmp(m->cpu, "AuthenticAMD") == 0 ? "AMD Ryzen 5 5600G with Radeon Graphics"
+						: "Intel(R) Core(TM) i7-12700K",
+	    strcmp(m->cpu, "AuthenticAMD") == 0 ? "svm" : "vmx");
+	t_filef(
+	    root, "/proc/interrupts", RO,
+	    "           CPU0       CPU1       \n  0:         44          0   IO-APIC    2-edge      timer\n"
+	    " 24:          0       1820   %sPCI-MSI 524288-edge      nvme0q0\n",
+	    on ? "IR-" : "");
 	layout_iomem(root, m);
 	if (on) {
 		const char *name = strcmp(m->iommu, "amd") == 0 ? "ivhd0" : "dmar0";

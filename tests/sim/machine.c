@@ -64,7 +64,8 @@ bool m_dev_is_bridge(const struct m_dev *d)
 
 static int addr_cmp(const struct m_dev *a, const struct m_dev *b)
 {
-	unsigned x[] = { a->domain, a->bus, a->dev, a->func }, y[] = { b->domain, b->bus, b->dev, b->func };
+	unsigned x[] = { a->domain, a->bus, a->dev, a->func },
+		 y[] = { b->domain, b->bus, b->dev, b->func };
 
 	for (int i = 0; i < 4; i++)
 		if (x[i] != y[i])
@@ -82,8 +83,8 @@ bool m_dev_is_pci_bridge(const struct m_dev *d)
 bool machine_native_fb_driver(const char *driver)
 {
 	/* nvidia's own driver leaves it (nvidia-drm's fbdev is not on by default). */
-	static const char *const native[] = { "amdgpu", "i915", "nouveau", "radeon", "ast",
-					      "virtio-pci", "bochs-drm", "xe" };
+	static const char *const native[] = { "amdgpu", "i915",	      "nouveau",   "radeon",
+					      "ast",	"virtio-pci", "bochs-drm", "xe" };
 
 	for (size_t i = 0; driver && i < sizeof(native) / sizeof(*native); i++)
 		if (strcmp(driver, native[i]) == 0)
@@ -449,12 +450,14 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		m->netifs = xrealloc(m->netifs, (m->nnetifs + 1) * sizeof(*m->netifs));
 		m->netifs[m->nnetifs++] = n;
 	} else if (strcmp(kw, "holder") == 0) {
-		/* holder /dev/NODE PROCESS [user=UID unit=UNIT]: a user's service, as PipeWire is */
+		/* holder /dev/NODE PROCESS [user=UID unit=UNIT]: a user's service, as PipeWire is
+		 */
 		struct m_holder h = { .uid = -1 };
 		char *node = next_word(&s), *comm = next_word(&s);
 
 		if (!node || node[0] != '/' || !comm)
-			return perr(p, "holder: expected '/dev/NODE PROCESS-NAME [user=UID unit=UNIT]'");
+			return perr(
+			    p, "holder: expected '/dev/NODE PROCESS-NAME [user=UID unit=UNIT]'");
 		while ((w = next_word(&s))) {
 			if (strncmp(w, "user=", 5) == 0 && w[5])
 				h.uid = (int)strtol(w + 5, NULL, 10);
@@ -479,9 +482,11 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		if ((i = dev_arg(p, next_word(&s))) < 0 || (b = dev_arg(p, next_word(&s))) < 0)
 			return -1;
 		if (!m_dev_is_pci_bridge(&m->devs[b]) || m->devs[b].bus >= m->devs[i].bus)
-			return perr(p, "behind: the second device must be a PCI bridge on a lower bus");
+			return perr(
+			    p, "behind: the second device must be a PCI bridge on a lower bus");
 		for (size_t k = 0; k < m->ndevs; k++)
-			if (m->devs[k].domain == m->devs[i].domain && m->devs[k].bus == m->devs[i].bus)
+			if (m->devs[k].domain == m->devs[i].domain &&
+			    m->devs[k].bus == m->devs[i].bus)
 				m->devs[k].parent = b;
 	} else if (strcmp(kw, "cpus") == 0) {
 		long n = (w = next_word(&s)) ? strtol(w, NULL, 10) : 0;

@@ -68,8 +68,8 @@ static void aliases(const struct machine *m, const struct m_mod *mod, struct buf
 static int write_ko(const struct machine *m, const struct m_mod *mod, const char *path)
 {
 	struct buf info = { 0 }, ksym = { 0 }, strtab = { 0 }, symtab = { 0 }, out = { 0 };
-	static const char shstr[] = "\0.modinfo\0.gnu.linkonce.this_module\0__ksymtab_strings\0"
-				    ".symtab\0.strtab\0.shstrtab";
+	static const char shstr[] =
+	    "\0.modinfo\0.gnu.linkonce.this_module\0__ksymtab_strings\0.symtab\0.strtab\0.shstrtab";
 	enum { S_NULL, S_MODINFO, S_THIS, S_KSYM, S_SYMTAB, S_STRTAB, S_SHSTR, S_NUM };
 	static const unsigned name_off[S_NUM] = { 0, 1, 10, 36, 54, 62, 70 };
 	char line[512], sym[128];

@@ -31,7 +31,7 @@ enum pending_kind {
 struct pending {
 	fuse_req_t req;
 	enum pending_kind kind;
-	int dev; /* the device it waits on, -1 for P_HELD */
+	int dev;	/* the device it waits on, -1 for P_HELD */
 	bool signalled; /* the writer got a signal: the kernel goes on waiting all the same */
 	size_t size;
 	struct t_node *node;
@@ -199,8 +199,8 @@ static struct t_node *proc_pid(const char *pid)
 			"0::/user.slice/user-%d.slice/user@%d.service/session.slice/%s\n", mh->uid,
 			mh->uid, mh->unit);
 		snprintf(file, sizeof(file), "%s/status", path);
-		t_filef(S.tree, file, 0444, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\n", mh->comm,
-			mh->uid, mh->uid, mh->uid, mh->uid);
+		t_filef(S.tree, file, 0444, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\n", mh->comm, mh->uid,
+			mh->uid, mh->uid, mh->uid);
 		snprintf(file, sizeof(file), "%s/fd", path);
 		snprintf(real, sizeof(real), "/proc/%s/fd", pid);
 		n = t_file(S.tree, file, 0777, "", 0);
@@ -403,7 +403,8 @@ static void check_pending(void)
 
 			if ((p->kind == P_UNBIND && !sk_unblock(&S.k, p->dev)) ||
 			    (p->kind == P_HELD && !writes) ||
-			    ((p->kind == P_LOCK || p->kind == P_READ) && !sk_unlocked(&S.k, p->dev))) {
+			    ((p->kind == P_LOCK || p->kind == P_READ) &&
+			     !sk_unlocked(&S.k, p->dev))) {
 				i++;
 				continue;
 			}
@@ -503,11 +504,11 @@ static void control_status(struct t_node *n)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
 						"locked read %s (the lock of %s)\n", path, name);
 		else
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-						"blocked unbind %s\n", name);
-		if (p->signalled && p->dev >= 0)
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "signalled %s\n",
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "blocked unbind %s\n",
 						name);
+		if (p->signalled && p->dev >= 0)
+			len +=
+			    (size_t)snprintf(buf + len, sizeof(buf) - len, "signalled %s\n", name);
 	}
 	t_set_data(n, buf, len);
 }
@@ -617,8 +618,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		if (!S.pending)
 			abort();
 		p = &S.pending[S.npending++];
-		*p = (struct pending){ req, r == SK_LOCKED ? P_LOCK : dev < 0 ? P_HELD : P_UNBIND,
-				       dev, false, size, n, NULL, 0 };
+		*p = (struct pending){ req,  r == SK_LOCKED ? P_LOCK : dev < 0 ? P_HELD : P_UNBIND,
+				       dev,  false,
+				       size, n,
+				       NULL, 0 };
 		if (p->kind != P_UNBIND && (p->buf = malloc(size)))
 			memcpy(p->buf, buf, size);
 		fuse_req_interrupt_func(req, interrupted, NULL);

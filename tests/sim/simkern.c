@@ -245,7 +245,8 @@ static bool unbind_waits(struct sim *s, int i)
 		return false;
 	if (strcmp(d->driver, "vfio-pci") == 0)
 		return d->group >= 0 && d->group < s->ngroups && s->group_opens[d->group] > 0;
-	return d->opens > 0 && (strcmp(d->driver, "nvidia") == 0 || strncmp(d->driver, "snd", 3) == 0);
+	return d->opens > 0 &&
+	       (strcmp(d->driver, "nvidia") == 0 || strncmp(d->driver, "snd", 3) == 0);
 }
 
 bool sk_unblock(struct sim *s, int dev)
@@ -524,8 +525,9 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 		for (size_t k = 0; load && mod && mod->driver && k < s->m->ndevs; k++) {
 			const struct m_dev *d = &s->m->devs[k];
 
-			if (d->unbinding && ((d->native && strcmp(d->native, mod->driver) == 0) ||
-					     (d->override && strcmp(d->override, mod->driver) == 0)))
+			if (d->unbinding &&
+			    ((d->native && strcmp(d->native, mod->driver) == 0) ||
+			     (d->override && strcmp(d->override, mod->driver) == 0)))
 				return locked(s, (int)k, dev);
 		}
 		err = sk_control(s, val);
@@ -627,7 +629,6 @@ static void refresh_cards(struct sim *s)
 	}
 	update_consoles(s);
 }
-
 
 int sk_load(struct sim *s, const char *name)
 {

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hook-run's parts: the dispatcher (hook-run.c) and its commands, one a file. */
+#ifndef VU_HOOK_RUN_H
+#define VU_HOOK_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domxml.h"
+
+/* Where hook-run's own program is, resolved: 0, or -errno. */
+int hr_self_path(char *buf, size_t size);
+/* Whether PATH leads, through any links, to this very program. */
+bool hr_is_self(const char *path);
+/* Whether the qemu hook at PATH, not hook-run, runs qemu.d's scripts itself. */
+bool hr_foreign_dispatcher(const char *path);
+/* mkdir -p DIR (0755): 0, or -errno of the first directory that could not be made. */
+int hr_mkdir_p(const char *dir);
+/*
+ * What libvirt at URI says of GUEST: its PCI host devices into X (may be
+ * NULL; none when it cannot be asked), and whether it is defined at all: 1
+ * yes, 0 no, -1 not known (said, with UNKNOWN: what that means).
+ */
+int hr_ask_domain(const char *uri, const char *guest, struct vu_domxml *x, const char *unknown);
+
+/* The commands: each returns the exit status. */
+int hr_install(bool force);
+int hr_check(const char *uri);
+int hr_list(const char *only, const char *uri);
+int hr_new(const char *guest, const char *gpu, bool force, const char *uri);
+
+#endif

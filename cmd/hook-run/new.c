@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hook-run new: start and release scripts for a guest's GPU. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "device.h"
+#include "domxml.h"
+#include "hooks.h"
+#include "msg.h"
+#include "opts.h"
+#include "pciaddr.h"
+#include "sysfs.h"
+#include "virt.h"
+#include "hook-run.h"
+
+static const struct vu_dev *pick_gpu(const struct vu_devs *devs, const char *arg)
+{
+	const struct vu_dev *pick = NULL;
+	struct vu_dev **named;
+	size_t n, ngpu = 0, nother = 0;
+	int err;
+
+	if (arg) {
+		char *args[] = { (char *)arg };
+
+		if ((err = vu_devs_resolve(devs, args, 1, false, &named, &n)) == -EINVAL)
+			vu_errtryhelp();
+		if (err < 0)
+			return NULL;
+		pick = named[0];
+		free(named);
+		return pick;
+	}
+	/* The only GPU; else the one the firmware did not boot on (the host keeps that). */
+	for (size_t i = 0; i < devs->n; i++) {
+		if (!vu_dev_is_display(&devs->v[i]))
+			continue;
+		ngpu++;
+		if (!vu_dev_boot_vga(&devs->v[i]) && nother++ == 0)
+			pick = &devs->v[i];
+	}
+	if (ngpu == 1)
+		for (size_t i = 0; i < devs->n && !pick; i++)
+			if (vu_dev_is_display(&devs->v[i]))
+				pick = &devs->v[i];
+	if (ngpu == 0)
+		vu_err("no GPU (display controller) on this machine: name the device with --gpu");
+	else if (nother > 1)
+		vu_err("%zu GPUs the host does not boot on: name one with --gpu", nother);
+	return ngpu && nother <= 1 ? pick : NULL;
+}
+
+/* One scaffolded script, written or, under dry run, shown as the shell that writes it. */
+static int write_script(const char *path, const char *text, bool force)
+{
+	char dir[PATH_MAX], qdir[PATH_MAX * 4 + 8], qpath[PATH_MAX * 4 + 8];
+	int fd, err = 0;
+	FILE *f;
+
+	if (!force && vu_exists(path)) {
+		vu_err("%s: exists already: edit it, or --force replaces it", vu_unrooted(path));
+		return -EEXIST;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (vu_dry_run) {
+		vu_shell_word(qdir, sizeof(qdir), dir);
+		vu_shell_word(qpath, sizeof(qpath), path);
+		printf("mkdir -p %s\ncat > %s <<'EOF'\n%sEOF\nchmod 0755 %s\n", qdir, qpath, text,
+		       qpath);
+		return 0;
+	}
+	if ((err = hr_mkdir_p(dir)) < 0) {
+		vu_errc(err, "%s: cannot create", vu_unrooted(dir));
+		return err;
+	}
+	/* A link in the script's place is not followed: it could point anywhere. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0 || fchmod(fd, 0755) < 0 || !(f = fdopen(fd, "w"))) {
+		err = errno == ELOOP ? -ELOOP : -errno;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		bool short_write = fputs(text, f) < 0;
+
+		/* Closed whatever happened: fclose reports a write it had to buffer. */
+		if (fclose(f) != 0 || short_write)
+			err = errno ? -errno : -EIO;
+	}
+	if (err) {
+		vu_errc(err, "%s: cannot write%s", vu_unrooted(path),
+			err == -ELOOP ? " (a symbolic link)" : "");
+		return err;
+	}
+	vu_report("wrote %s", vu_unrooted(path));
+	return 0;
+}
+
+/* What the domain passes, as libvirt has it: how the start script takes its devices. */
+enum hostdevs { HOSTDEVS_UNKNOWN, HOSTDEVS_MANAGED, HOSTDEVS_UNMANAGED };
+
+/*
+ * The start and release scripts. They name the commands, which hook-run
+ * finds beside itself (first on their PATH): a move between a source build
+ * and a package leaves them working.
+ */
+static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enum hostdevs hd,
+		   char **start, char **release)
+{
+	char root[PATH_MAX * 4 + 8];
+	const char *skip = screen ? "" : "# ";
+	size_t len;
+	FILE *f;
+
+	/* The sysroot goes into shell scripts: as a word the shell reads back unchanged. */
+	if (vu_shell_word(root, sizeof(root), vu_sysroot()) < 0) {
+		vu_err("%s: path too long for a script", vu_sysroot());
+		return -ENAMETOOLONG;
+	}
+
+	f = open_memstream(start, &len);
+	fprintf(f,
+		"#!/bin/sh\n# %s: before the VM starts. Written by hook-run new; yours to edit.\n"
+		"# hook-run puts the directory of the commands first on PATH.\n",
+		guest);
+	fprintf(f, "# GPU %s [%04x:%04x], IOMMU group %d%s.\nset -e\n", gpu->name, gpu->vendor,
+		gpu->device, gpu->group,
+		screen ? ", the host's screen: hand the display over first"
+		       : "; the host keeps its screen on another GPU");
+	if (hd == HOSTDEVS_MANAGED)
+		fputs(
+		    "# The domain passes its PCI devices managed: libvirt would detach them itself\n"
+		    "# after this script; vfio-bind takes them first, their whole IOMMU groups,\n"
+		    "# refusing what would hang or harm the host, and remembers what they had.\n",
+		    f);
+	else if (hd == HOSTDEVS_UNMANAGED)
+		fputs(
+		    "# The domain passes some PCI devices unmanaged (managed='no'): libvirt starts\n"
+		    "# it only once this script has bound them.\n",
+		    f);
+	if (*vu_sysroot())
+		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
+	fprintf(f, "%sdm-ctl stop\n%svtcon unbind\n%sefifb unbind\n", skip, skip, skip);
+	/* The domain's own devices, from the XML libvirt gives the hook: no address to go stale. */
+	if (hd != HOSTDEVS_UNKNOWN)
+		fputs("vfio-bind --group --domain-xml -\n", f);
+	else
+		fprintf(f, "vfio-bind --group %s\n", gpu->name);
+	fclose(f);
+
+	f = open_memstream(release, &len);
+	fprintf(
+	    f,
+	    "#!/bin/sh\n# %s: after the VM is gone. Written by hook-run new; yours to edit.\n"
+	    "# Every line runs, whatever failed before it: this also undoes a half-done start.\n",
+	    guest);
+	if (*vu_sysroot())
+		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
+	fprintf(f, "vfio-unbind --restore\n%sefifb bind\n%svtcon bind\n%sdm-ctl start\n", skip,
+		skip, skip);
+	fclose(f);
+	return 0;
+}
+
+/* The GPU among the domain's devices: the first display controller, else the first device. */
+static const struct vu_dev *domain_gpu(const struct vu_devs *devs, const struct vu_domxml *x)
+{
+	const struct vu_dev *first = NULL;
+
+	for (size_t i = 0; i < x->npci; i++) {
+		char name[VU_NAME_MAX];
+		const struct vu_dev *d;
+
+		vu_addr_name(&x->pci[i], name);
+		if (!(d = vu_devs_find(devs, name)))
+			continue;
+		if (vu_dev_is_display(d))
+			return d;
+		first = first ? first : d;
+	}
+	return first;
+}
+
+int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
+{
+	char base[PATH_MAX], path[PATH_MAX * 2], *start = NULL, *release = NULL;
+	enum hostdevs hd = HOSTDEVS_UNKNOWN;
+	const struct vu_dev *gpu = NULL;
+	struct vu_domxml x;
+	struct vu_devs devs;
+	int err, known = -1;
+
+	if (!vu_hook_name_safe(guest))
+		vu_usage_error("%s: not a name a hook directory can have (no '/', not . or ..)",
+			       guest);
+	/* A misspelt name writes scripts no event ever runs: libvirt says which exist. */
+	memset(&x, 0, sizeof(x));
+	if (uri &&
+	    (known = hr_ask_domain(uri, guest, &x, "the scripts name this machine's GPU")) == 0 &&
+	    !force) {
+		vu_err(
+		    "%s: no such domain at %s (a typo? the name is case-sensitive; --force writes the scripts anyway)",
+		    guest, uri);
+		return VU_EXIT_FAIL;
+	}
+	if (vu_devs_scan(&devs) < 0) {
+		vu_domxml_free(&x);
+		return VU_EXIT_FAIL;
+	}
+	if (x.npci) {
+		hd = HOSTDEVS_MANAGED;
+		for (size_t i = 0; i < x.npci; i++)
+			if (!x.managed[i])
+				hd = HOSTDEVS_UNMANAGED;
+		gpu = gpu_arg ? NULL : domain_gpu(&devs, &x);
+	} else if (known == 1) {
+		vu_report(
+		    "%s passes no PCI device yet: add the GPU's functions as host devices (iommu-groups --virsh names them)",
+		    guest);
+	}
+	vu_domxml_free(&x);
+	if (!gpu && !(gpu = pick_gpu(&devs, gpu_arg))) {
+		vu_devs_free(&devs);
+		return VU_EXIT_FAIL;
+	}
+	if (gpu->group < 0) {
+		vu_dev_err_no_group(gpu);
+		vu_devs_free(&devs);
+		return VU_EXIT_FAIL;
+	}
+	/* The GPU with the host's screen: the display has to be handed over first. */
+	err = scripts(guest, gpu, vu_dev_boot_vga(gpu), hd, &start, &release);
+	vu_devs_free(&devs);
+	if (err)
+		return VU_EXIT_FAIL;
+	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
+	snprintf(path, sizeof(path), "%s/qemu.d/%s/prepare/begin/50-vfio-utils", base, guest);
+	err = write_script(path, start, force);
+	snprintf(path, sizeof(path), "%s/qemu.d/%s/release/end/50-vfio-utils", base, guest);
+	if (!err)
+		err = write_script(path, release, force);
+	free(start);
+	free(release);
+	if (err)
+		return VU_EXIT_FAIL;
+	vu_report("check them with: hook-run check");
+	return VU_EXIT_OK;
+}
