@@ -51,7 +51,7 @@ DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-compl
               libfuse3-dev fuse3 kmod libvirt-daemon-system libvirt-clients \
               qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind \
               cppcheck clang-tidy cpio xz-utils e2fsprogs iproute2 \
-              dpkg-dev debhelper fakeroot lintian rpm rpmlint debootstrap git
+              build-essential dpkg-dev debhelper fakeroot lintian rpm rpmlint debootstrap git
 # The same, by Fedora's and Arch's names.
 RPM_BUILD  := make gcc pkgconf-pkg-config pciutils-devel kmod-devel libxml2-devel libvirt-devel
 ARCH_BUILD := make gcc pkgconf pciutils kmod libxml2 libvirt
