@@ -78,28 +78,12 @@ int vu_act_write_timeout(const char *path, const char *val, int timeout_ms)
 	show_write(path, val);
 	if (vu_dry_run)
 		return 0;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		/* Hold none of the caller's output: a blocked child must not keep libvirt waiting.
-		 */
-		int null = open("/dev/null", O_RDWR);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		close_range(3, ~0U, 0);
+	if ((pid = vu_fork_detached(NULL, NULL)) < 0)
+		return pid;
+	if (pid == 0)
 		_exit(-vu_write(path, *val ? val : "\n"));
-	}
-	status = vu_wait_timeout(pid, timeout_ms);
-	if (status < 0) {
-		kill(pid, SIGKILL);
-		return -ETIMEDOUT;
-	}
+	if ((status = vu_wait_read(pid, -1, timeout_ms, NULL, 0, NULL)) < 0)
+		return status;
 	if (!WIFEXITED(status))
 		return -EINTR;
 	return -WEXITSTATUS(status);
@@ -107,48 +91,22 @@ int vu_act_write_timeout(const char *path, const char *val, int timeout_ms)
 
 int vu_read_timeout(const char *path, char *buf, size_t size, int timeout_ms)
 {
-	int fds[2], status, err;
-	ssize_t n;
+	int r = -1, w = -1, status;
 	size_t len = 0;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		err = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return err;
-	}
+	if ((pid = vu_fork_detached(&r, &w)) < 0)
+		return pid;
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
 		char b[4096];
+		ssize_t n = vu_read(path, b, sizeof(b));
 
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		if (fds[1] > 3)
-			close_range(3, (unsigned)fds[1] - 1, 0);
-		close_range((unsigned)fds[1] + 1, ~0U, 0);
-		n = vu_read(path, b, sizeof(b));
-		if (n >= 0 && write(fds[1], b, (size_t)n) != n)
+		if (n >= 0 && write(w, b, (size_t)n) != n)
 			_exit(EIO);
 		_exit(n < 0 ? (int)-n : 0);
 	}
-	close(fds[1]);
-	status = vu_wait_timeout(pid, timeout_ms);
-	if (status < 0) {
-		kill(pid, SIGKILL);
-		close(fds[0]);
-		return -ETIMEDOUT;
-	}
-	while (len + 1 < size && (n = read(fds[0], buf + len, size - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fds[0]);
-	buf[len] = '\0';
+	if ((status = vu_wait_read(pid, r, timeout_ms, buf, size, &len)) < 0)
+		return status;
 	if (!WIFEXITED(status))
 		return -EINTR;
 	return WEXITSTATUS(status) ? -WEXITSTATUS(status) : (int)len;

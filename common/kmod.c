@@ -199,49 +199,19 @@ int vu_mod_load_timeout(struct vu_kmod *k, const char *what, struct vu_names *lo
 {
 	struct vu_names mine = { 0 };
 	char buf[4096];
-	size_t len = 0;
-	int fds[2], status, err;
-	ssize_t n;
+	int r = -1, w = -1, status, err;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		err = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return err;
-	}
+	if ((pid = vu_fork_detached(&r, &w)) < 0)
+		return pid;
 	if (pid == 0) {
-		/* Nothing of the caller's held: not its lock, not libvirt's pipes. */
-		int null = open("/dev/null", O_RDWR);
-
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		/* The lock is an flock: a copy of its descriptor here would keep it taken. */
-		if (fds[1] > 3)
-			close_range(3, (unsigned)fds[1] - 1, 0);
-		close_range((unsigned)fds[1] + 1, ~0U, 0);
 		err = vu_mod_load(k, what, &mine);
 		for (size_t i = 0; i < mine.n; i++)
-			dprintf(fds[1], "%s\n", mine.v[i]);
+			dprintf(w, "%s\n", mine.v[i]);
 		_exit(-err);
 	}
-	close(fds[1]);
-	status = vu_wait_timeout(pid, timeout_ms);
-	if (status < 0) {
-		kill(pid, SIGKILL);
-		close(fds[0]);
-		return -ETIMEDOUT;
-	}
-	while (len < sizeof(buf) - 1 && (n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fds[0]);
-	buf[len] = '\0';
+	if ((status = vu_wait_read(pid, r, timeout_ms, buf, sizeof(buf), NULL)) < 0)
+		return status;
 	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); loaded && l;
 	     l = strtok_r(NULL, "\n", &save))
 		vu_names_add(loaded, l);

@@ -99,6 +99,67 @@ int vu_wait_timeout(pid_t pid, int timeout_ms)
 	return -1;
 }
 
+pid_t vu_fork_detached(int *pipe_r, int *pipe_w)
+{
+	int fds[2] = { -1, -1 }, null;
+	pid_t pid;
+
+	if (pipe_r && pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		int err = -errno;
+
+		if (pipe_r) {
+			close(fds[0]);
+			close(fds[1]);
+		}
+		return err;
+	}
+	if (pid > 0) {
+		if (pipe_r) {
+			close(fds[1]);
+			*pipe_r = fds[0];
+		}
+		return pid;
+	}
+	if ((null = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (!pipe_r) {
+		close_range(3, ~0U, 0);
+		return 0;
+	}
+	if (fds[1] > 3)
+		close_range(3, (unsigned)fds[1] - 1, 0);
+	close_range((unsigned)fds[1] + 1, ~0U, 0);
+	*pipe_w = fds[1];
+	return 0;
+}
+
+int vu_wait_read(pid_t pid, int fd, int timeout_ms, char *buf, size_t size, size_t *len)
+{
+	int status = vu_wait_timeout(pid, timeout_ms);
+	size_t got = 0;
+	ssize_t n;
+
+	if (status < 0)
+		kill(pid, SIGKILL);
+	if (fd >= 0) {
+		while (status >= 0 && got + 1 < size &&
+		       (n = read(fd, buf + got, size - 1 - got)) > 0)
+			got += (size_t)n;
+		if (size)
+			buf[got] = '\0';
+		close(fd);
+	}
+	if (len)
+		*len = got;
+	return status < 0 ? -ETIMEDOUT : status;
+}
+
 /* What a child wrote, passed on to our standard error. */
 static void relay(int from)
 {

@@ -39,4 +39,20 @@ int vu_run_script(int fd, char *const argv[], const char *input, size_t len, int
  */
 int vu_wait_timeout(pid_t pid, int timeout_ms);
 
+/*
+ * fork() for work that may sleep in the kernel past a deadline: the child
+ * holds nothing of the caller's, its standard streams on /dev/null and every
+ * other descriptor closed (the state lock is an flock, which a copy would
+ * keep taken, and libvirt's pipes) but *PIPE_W, the write end of a pipe
+ * whose read end the parent keeps in *PIPE_R (both NULL: no pipe). As fork():
+ * the child's PID, 0 in the child; -errno.
+ */
+pid_t vu_fork_detached(int *pipe_r, int *pipe_w);
+/*
+ * The parent's side: wait for PID at most TIMEOUT_MS (then it is killed and
+ * left), and read what it wrote on FD (-1: none; closed here) into BUF,
+ * NUL-terminated, *LEN bytes. Its wait status, or -ETIMEDOUT.
+ */
+int vu_wait_read(pid_t pid, int fd, int timeout_ms, char *buf, size_t size, size_t *len);
+
 #endif
