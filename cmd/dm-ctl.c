@@ -637,10 +637,10 @@ static int start_audio(const struct vu_record *r)
  * even after a crash); false when there is nothing to stop, or it cannot be
  * remembered.
  */
-static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate, bool *todo,
+static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate, bool *needed,
 		     char *gpus, size_t size)
 {
-	*todo = false;
+	*needed = false;
 	gpus[0] = '\0';
 	if (!dm->service[0]) {
 		vu_report("no display manager configured: nothing to stop");
@@ -654,7 +654,7 @@ static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate,
 	if (!vu_records_set(recs, dm->name, "init", init_names[dm->init], "service", dm->service,
 			    "how", isolate ? "isolate" : "stop", "gpus", gpus, (char *)NULL))
 		return VU_EXIT_FAIL;
-	*todo = true;
+	*needed = true;
 	return VU_EXIT_OK;
 }
 
@@ -840,14 +840,14 @@ int main(int argc, char **argv)
 		return VU_EXIT_FAIL;
 	}
 	if (strcmp(what, "stop") == 0) {
-		bool todo;
+		bool needed;
 
 		char gpus[VU_STATE_TEXT];
 
-		st = plan_stop(&dm, &recs, isolate, &todo, gpus, sizeof(gpus));
+		st = plan_stop(&dm, &recs, isolate, &needed, gpus, sizeof(gpus));
 		if (vu_state_end(STATE, &recs, lock) < 0)
 			st = VU_EXIT_FAIL;
-		if (st == VU_EXIT_OK && todo && act(&dm, true, isolate) < 0)
+		if (st == VU_EXIT_OK && needed && act(&dm, true, isolate) < 0)
 			st = VU_EXIT_FAIL;
 		if (st == VU_EXIT_OK && !vu_dry_run)
 			st = wait_free(NULL, timeout_ms);

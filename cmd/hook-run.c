@@ -189,10 +189,12 @@ static int dispatch(const char *argv0, char *const args[4])
 	 */
 	if (in_qemu_d) {
 		char qemu[PATH_MAX + 8];
+		bool self;
 
 		snprintf(qemu, sizeof(qemu), "%s/qemu", base);
-		if (hr_is_self(qemu) || hr_foreign_dispatcher(qemu)) {
-			if (!hr_is_self(qemu))
+		self = hr_is_self(qemu);
+		if (self || hr_foreign_dispatcher(qemu)) {
+			if (!self)
 				syslog(
 				    LOG_NOTICE,
 				    "%s runs qemu.d's scripts itself: hook-run in qemu.d leaves them to it",

@@ -214,18 +214,23 @@ static void audit_hook(struct audit *a, const struct vu_names *guests)
 		linked = hr_is_self(link);
 	}
 	snprintf(qemu, sizeof(qemu), "%s/qemu", a->base);
-	if (!vu_exists(qemu) && !linked)
-		problem(
-		    a, qemu, "%s",
-		    "missing: no hook runs anything (hook-run install, or the link qemu.d/vfio-utils -> hook-run that the package installs)");
-	else if (vu_exists(qemu) && !hr_is_self(qemu) && linked && hr_foreign_dispatcher(qemu))
-		note(
-		    a, "%s",
-		    "qemu: a dispatcher of its own runs qemu.d's scripts, and hook-run in qemu.d leaves them to it (hook-run install puts hook-run in its place)");
-	else if (vu_exists(qemu) && !hr_is_self(qemu) && !linked)
+	if (!vu_exists(qemu)) {
+		if (!linked)
+			problem(
+			    a, qemu, "%s",
+			    "missing: no hook runs anything (hook-run install, or the link qemu.d/vfio-utils -> hook-run that the package installs)");
+		return;
+	}
+	if (hr_is_self(qemu))
+		return;
+	if (!linked)
 		note(
 		    a, "%s",
 		    "qemu: not hook-run (the guides' dispatcher? hook-run install keeps it aside)");
+	else if (hr_foreign_dispatcher(qemu))
+		note(
+		    a, "%s",
+		    "qemu: a dispatcher of its own runs qemu.d's scripts, and hook-run in qemu.d leaves them to it (hook-run install puts hook-run in its place)");
 }
 
 int hr_check(const char *uri)

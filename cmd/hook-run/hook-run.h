@@ -12,7 +12,7 @@
 int hr_self_path(char *buf, size_t size);
 /* Whether PATH leads, through any links, to this very program. */
 bool hr_is_self(const char *path);
-/* Whether the qemu hook at PATH, not hook-run, runs qemu.d's scripts itself. */
+/* Whether the qemu hook at PATH (one that is not hook-run) runs qemu.d's scripts itself. */
 bool hr_foreign_dispatcher(const char *path);
 /* mkdir -p DIR (0755): 0, or -errno of the first directory that could not be made. */
 int hr_mkdir_p(const char *dir);
