@@ -225,8 +225,8 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 @test "a holder of the GPU's audio card that is no user's service is named when time runs out" {
 	sim_up $SINGLE
 	dm_boot
-	sleep 1000 3<"$SIMROOT/dev/snd/controlC0" &
-	local holder=$!
+	hold "$SIMROOT/dev/snd/controlC0"
+	local holder=$HOLDER
 	run dm_ctl --timeout 1 stop
 	kill $holder
 	assert_failure 1

@@ -89,6 +89,38 @@ alive_pid() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
+# Hold NODE open on descriptor 3 in a background sleep, as a user's program
+# holds a device node; HOLDER is its pid. Returns once the node is open and
+# the process is sleep: a test that went on at once would race the open (an
+# unbind could take the node away first).
+hold() {
+	sleep 1000 3<"$1" &
+	HOLDER=$!
+	local _
+	for _ in $(seq 250); do
+		[ "$(readlink "/proc/$HOLDER/fd/3" 2>/dev/null)" = "$(readlink -f "$1")" ] &&
+			[ "$(cat "/proc/$HOLDER/comm" 2>/dev/null)" = sleep ] && return 0
+		alive_pid "$HOLDER" || break
+		sleep 0.02
+	done
+	echo "hold: $1 was not opened" >&2
+	return 1
+}
+
+# Wait (up to 10 s) until the simulator's status has LINE: a background
+# write has reached the simulated kernel and waits there. A fixed sleep is
+# too short when two test runs share the CPUs.
+until_status() {
+	local _
+	for _ in $(seq 500); do
+		sim status "$SIMROOT" | grep -qxF -- "$1" && return 0
+		sleep 0.02
+	done
+	echo "until_status: no \"$1\" in the simulator's status" >&2
+	sim status "$SIMROOT" >&2
+	return 1
+}
+
 # Everything vfio-bind and vfio-unbind may change: each device's driver and
 # driver_override, the loaded modules. Two snapshots equal: the machine is as it was.
 # (driver_override reads wait behind a remove() still running: see overrides.)

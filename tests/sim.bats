@@ -159,7 +159,7 @@ load_vfio() {
 @test "an unbind blocks until the test releases it, and then completes" {
 	sim ctl "$SIMROOT" fault $GPU unbind-blocks
 	bash -c "echo $GPU >$S/bus/pci/drivers/nvidia/unbind; echo done >$BATS_TEST_TMPDIR/done" &
-	sleep 0.3
+	until_status "blocked unbind $GPU"
 	[ ! -e "$BATS_TEST_TMPDIR/done" ]
 	assert_equal "$(driver_of $GPU)" "" # the link goes first, as in the kernel
 	run sim status "$SIMROOT"
@@ -171,15 +171,13 @@ load_vfio() {
 }
 
 @test "an unbind waits while a process holds the device node, as nvidia's does" {
-	sleep 100 3<"$SIMROOT/dev/nvidia0" &
-	holder=$!
+	hold "$SIMROOT/dev/nvidia0"
+	holder=$HOLDER
 	assert_equal "$(cat $S/module/nvidia/refcnt)" 3 # two modules and the open node
 	bash -c "echo $GPU >$S/bus/pci/drivers/nvidia/unbind" &
 	writer=$!
-	sleep 0.3
+	until_status "blocked unbind $GPU"
 	alive_pid $writer
-	run sim status "$SIMROOT"
-	assert_line "blocked unbind $GPU"
 	kill $holder
 	wait $holder || true
 	wait $writer
@@ -464,11 +462,11 @@ load_vfio() {
 	sim_down
 	sim_up b550-5600g-rtx2060 "holder /dev/nvidia0 Xorg" "fault unbind-blocks 01:00.0"
 	holder=$(head -1 "$SIMROOT/.sim/holders")
-	sleep 1000 3<"$SIMROOT/dev/dri/card1" &
-	sleeper=$!
+	hold "$SIMROOT/dev/dri/card1"
+	sleeper=$HOLDER
 	bash -c "echo $GPU >$SIMROOT/sys/bus/pci/drivers/nvidia/unbind" 2>/dev/null &
 	writer=$!
-	sleep 0.2
+	until_status "blocked unbind $GPU"
 	kill -9 "$(cat "$SIMROOT/.sim/pid")"
 	sim down "$SIMROOT"
 	run grep -c " $SIMROOT/.simfs " /proc/self/mountinfo
@@ -502,7 +500,7 @@ load_vfio() {
 	sim ctl "$SIMROOT" fault $GPU unbind-blocks
 	bash -c "echo $GPU >$S/bus/pci/drivers/nvidia/unbind" &
 	local unbind=$!
-	sleep 0.3
+	until_status "blocked unbind $GPU"
 	# driver_sysfs_remove comes before remove(): no link, yet the device is not free
 	assert_equal "$(driver_of $GPU)" ""
 	[ ! -e "$S/bus/pci/drivers/nvidia/$GPU" ]
@@ -511,11 +509,11 @@ load_vfio() {
 	assert_equal "$(driver_of $GPU)" ""
 	# driver_override, bind and reset take the device lock: they wait behind it
 	bash -c "echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override; touch $BATS_TEST_TMPDIR/1" &
-	sleep 0.2
+	until_status "locked write /sys/devices/pci0000:00/0000:00:01.1/$GPU/driver_override (the lock of $GPU)"
 	bash -c "echo 1 >$S/bus/pci/devices/$GPU/reset; touch $BATS_TEST_TMPDIR/2" &
-	sleep 0.2
+	until_status "locked write /sys/devices/pci0000:00/0000:00:01.1/$GPU/reset (the lock of $GPU)"
 	bash -c "echo pci-stub >$S/bus/pci/devices/$GPU/driver_override; touch $BATS_TEST_TMPDIR/3" &
-	sleep 0.3
+	sleep 0.3 # nothing in the status tells this one from the first: give it time to arrive
 	[ ! -e "$BATS_TEST_TMPDIR/1" ] && [ ! -e "$BATS_TEST_TMPDIR/2" ] && [ ! -e "$BATS_TEST_TMPDIR/3" ]
 	run sim status "$SIMROOT"
 	assert_line "blocked unbind $GPU"
@@ -536,16 +534,15 @@ load_vfio() {
 }
 
 @test "a writer stuck in a remove() stays stuck through its signals; the simulator notes them" {
-	sleep 1000 3<"$SIMROOT/dev/nvidia0" &
-	local holder=$!
+	hold "$SIMROOT/dev/nvidia0"
+	local holder=$HOLDER
 	bash -c "echo $GPU >$S/bus/pci/drivers/nvidia/unbind" &
 	local writer=$!
-	sleep 0.3
+	until_status "blocked unbind $GPU"
 	kill -TERM $writer
+	until_status "signalled $GPU"
 	sleep 0.2
 	alive_pid $writer # nvidia's remove() ignores signals
-	run sim status "$SIMROOT"
-	assert_line "signalled $GPU"
 	kill -KILL $writer
 	sleep 0.2
 	assert_equal "$(awk '{ print $3 }' /proc/$writer/stat)" D # uninterruptible, as in the kernel
@@ -562,19 +559,17 @@ load_vfio() {
 	n=${card#card}
 	assert_equal "$(cat $S/class/sound/$card/number)" "$n"
 	[ -e "$SIMROOT/dev/snd/controlC$n" ] && [ -e "$SIMROOT/dev/snd/pcmC${n}D0p" ]
-	sleep 1000 3<"$SIMROOT/dev/snd/controlC$n" &
-	local holder=$!
+	hold "$SIMROOT/dev/snd/controlC$n"
+	local holder=$HOLDER
 	bash -c "echo $AUDIO >$S/bus/pci/drivers/snd_hda_intel/unbind" &
-	sleep 0.3
-	run sim status "$SIMROOT"
-	assert_line "blocked unbind $AUDIO"
+	until_status "blocked unbind $AUDIO"
 	kill $holder
 	wait
 	assert_equal "$(driver_of $AUDIO)" ""
 	[ ! -e "$SIMROOT/dev/snd/controlC$n" ]
 	# amdgpu's remove does not wait for open files
-	sleep 1000 3<"$SIMROOT/dev/dri/card0" &
-	holder=$!
+	hold "$SIMROOT/dev/dri/card0"
+	holder=$HOLDER
 	echo 0000:09:00.0 >$S/bus/pci/drivers/amdgpu/unbind
 	assert_equal "$(driver_of 0000:09:00.0)" ""
 	kill $holder
@@ -675,8 +670,8 @@ load_vfio() {
 @test "an open DRM card pins nvidia_drm; /dev/nvidia0 pins nvidia" {
 	local before
 	before=$(cat $S/module/nvidia/refcnt)
-	sleep 1000 3<"$SIMROOT/dev/dri/card1" &
-	local holder=$!
+	hold "$SIMROOT/dev/dri/card1"
+	local holder=$HOLDER
 	sleep 0.2
 	assert_equal "$(cat $S/module/nvidia/refcnt)" "$before"
 	assert_equal "$(cat $S/module/nvidia_drm/refcnt)" 1

@@ -239,8 +239,8 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 
 @test "device nodes held open: refused, the processes named" {
 	sim_up $DUAL
-	sleep 100 3<"$SIMROOT/dev/nvidia0" &
-	holder=$!
+	hold "$SIMROOT/dev/nvidia0"
+	holder=$HOLDER
 	run vfio_bind --group 01:00.0
 	kill $holder
 	assert_failure 1
@@ -250,8 +250,8 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 
 @test "--unload with the module in use (a process on /dev/nvidiactl): refused before any change" {
 	sim_up $DUAL
-	sleep 100 3<"$SIMROOT/dev/nvidiactl" &
-	holder=$!
+	hold "$SIMROOT/dev/nvidiactl"
+	holder=$HOLDER
 	before=$(sim_snapshot)
 	run vfio_bind --group --unload 01:00.0
 	kill $holder
@@ -384,8 +384,8 @@ killed_at() {
 	local before card
 	before=$(sim_snapshot)
 	card=$(ls "$SIMROOT/sys/bus/pci/devices/0000:09:00.1/sound")
-	sleep 1000 3<"$SIMROOT/dev/snd/controlC${card#card}" &
-	local holder=$!
+	hold "$SIMROOT/dev/snd/controlC${card#card}"
+	local holder=$HOLDER
 	run vfio_bind --group 09:00.0
 	kill $holder
 	assert_failure 1

@@ -48,8 +48,8 @@ vfio_unbind() { on_sim vfio-unbind "$@"; }
 @test "--restore leaves a running VM's devices alone and says so; naming one is refused; --force takes it" {
 	sim_up $DUAL
 	vfio_bind --group 01:00.0
-	sleep 100 3<"$SIMROOT/dev/vfio/8" &
-	qemu=$!
+	hold "$SIMROOT/dev/vfio/8"
+	qemu=$HOLDER
 	run vfio_unbind --restore
 	assert_success
 	assert_line "vfio-unbind: warning: 0000:01:00.0: /dev/vfio/8 is held open by sleep ($qemu): a VM still uses it: left on vfio-pci"
