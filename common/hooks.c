@@ -130,14 +130,14 @@ static int lookup_error(const char *path, int err, char *why, size_t size)
 
 static int walk(const char *path, char *real, size_t rsize, struct stat *st, char *why, size_t size)
 {
-	char todo[PATH_MAX * 2], cur[PATH_MAX] = "/", next[PATH_MAX];
+	char remaining[PATH_MAX * 2], cur[PATH_MAX] = "/", next[PATH_MAX];
 	int links = 0;
 
 	if (path[0] != '/' && !getcwd(cur, sizeof(cur)))
 		return lookup_error(path, errno, why, size);
-	snprintf(todo, sizeof(todo), "%s/%s", path[0] == '/' ? "" : cur, path);
+	snprintf(remaining, sizeof(remaining), "%s/%s", path[0] == '/' ? "" : cur, path);
 	snprintf(cur, sizeof(cur), "/");
-	for (char *p = todo; *p;) {
+	for (char *p = remaining; *p;) {
 		size_t len;
 		char *comp;
 
@@ -172,8 +172,8 @@ static int walk(const char *path, char *real, size_t rsize, struct stat *st, cha
 				return lookup_error(next, n <= 0 ? errno : ELOOP, why, size);
 			target[n] = '\0';
 			snprintf(rest, sizeof(rest), "%s/%s", target, p);
-			snprintf(todo, sizeof(todo), "%s", rest);
-			p = todo;
+			snprintf(remaining, sizeof(remaining), "%s", rest);
+			p = remaining;
 			if (target[0] == '/')
 				snprintf(cur, sizeof(cur), "/");
 			continue;
