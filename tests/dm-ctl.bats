@@ -149,10 +149,7 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 		mount --bind "$1/dev" "$2" && exec sleep 300 7<"$2/dri/card0" 3>&-' \
 		- "$SIMROOT" "$BATS_TEST_TMPDIR/ctr" 3>&- &
 	local pid=$!
-	for _ in $(seq 200); do
-		[[ $(readlink "/proc/$pid/fd/7") == */card0 ]] && break
-		sleep 0.02
-	done
+	poll 4 has_open "$pid" 7 "$BATS_TEST_TMPDIR/ctr/dri/card0" || true
 	# not the sim's path (under a chroot the kernel prefixes the chroot's own)
 	[[ $(readlink "/proc/$pid/fd/7") == *"$BATS_TEST_TMPDIR/ctr/dri/card0" ]]
 	run dm_ctl status --json

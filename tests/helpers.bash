@@ -89,34 +89,42 @@ alive_pid() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
+# Run CMD... every 20 ms until it succeeds, for SECONDS at most; its status.
+# A fixed sleep is too short when two test runs share the CPUs.
+poll() { # SECONDS CMD...
+	local _poll_i _poll_n=$(($1 * 50))
+	shift
+	for _poll_i in $(seq "$_poll_n"); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# Whether process PID has FILE open on descriptor FD.
+has_open() { # PID FD FILE
+	[ "$(readlink "/proc/$1/fd/$2" 2>/dev/null)" = "$3" ]
+}
+
 # Hold NODE open on descriptor 3 in a background sleep, as a user's program
 # holds a device node; HOLDER is its pid. Returns once the node is open and
 # the process is sleep: a test that went on at once would race the open (an
 # unbind could take the node away first).
 hold() {
+	local node
+	node=$(readlink -f "$1")
 	sleep 1000 3<"$1" &
 	HOLDER=$!
-	local _
-	for _ in $(seq 250); do
-		[ "$(readlink "/proc/$HOLDER/fd/3" 2>/dev/null)" = "$(readlink -f "$1")" ] &&
-			[ "$(cat "/proc/$HOLDER/comm" 2>/dev/null)" = sleep ] && return 0
-		alive_pid "$HOLDER" || break
-		sleep 0.02
-	done
-	echo "hold: $1 was not opened" >&2
-	return 1
+	poll 5 eval 'has_open $HOLDER 3 "$node" && [ "$(cat /proc/$HOLDER/comm 2>/dev/null)" = sleep ]' ||
+		{ echo "hold: $1 was not opened" >&2; return 1; }
 }
 
-# Wait (up to 10 s) until the simulator's status has LINE: a background
-# write has reached the simulated kernel and waits there. A fixed sleep is
-# too short when two test runs share the CPUs.
+# Wait until the simulator's status has LINE: a background write has reached
+# the simulated kernel and waits there.
 until_status() {
-	local _
-	for _ in $(seq 500); do
-		sim status "$SIMROOT" | grep -qxF -- "$1" && return 0
-		sleep 0.02
-	done
-	echo "until_status: no \"$1\" in the simulator's status" >&2
+	local line=$1
+	poll 10 eval 'sim status "$SIMROOT" | grep -qxF -- "$line"' && return 0
+	echo "until_status: no \"$line\" in the simulator's status" >&2
 	sim status "$SIMROOT" >&2
 	return 1
 }
