@@ -502,8 +502,12 @@ int vu_vfio_restore(struct vu_vfio *v, struct vu_dev *d)
 	const struct vu_record *r = vu_records_find(&v->devices, d->name);
 	char path[PATH_MAX], driver[VU_DRIVER_MAX] = "", module[VU_STATE_TEXT] = "";
 	char override[VU_STATE_TEXT] = "";
-	bool on_vfio = strcmp(d->driver, "vfio-pci") == 0;
+	bool on_vfio;
 	int err;
+
+	/* As the kernel has it now: a bind that failed after the unbind left D's copy stale. */
+	vu_dev_refresh_driver(d);
+	on_vfio = strcmp(d->driver, "vfio-pci") == 0;
 
 	if (!r && !on_vfio) {
 		vu_report("%s: on %s, not vfio-pci: nothing to do", d->name,

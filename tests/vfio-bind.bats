@@ -237,6 +237,17 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 	[ ! -e "$SIMROOT/run/vfio-utils/devices" ]
 }
 
+@test "the probe write fails for the second device: it too goes back to its driver, not to none" {
+	sim_up $SINGLE
+	before=$(sim_snapshot)
+	sim ctl "$SIMROOT" fault write /sys/bus/pci/drivers_probe EIO once skip=1
+	run vfio_bind 09:00.0 09:00.1
+	assert_failure 1
+	assert_line "vfio-bind: 0000:09:00.1: probe for vfio-pci failed: Input/output error"
+	assert_line "0000:09:00.1: back on snd_hda_intel"
+	assert_equal "$(sim_snapshot)" "$before"
+}
+
 @test "device nodes held open: refused, the processes named" {
 	sim_up $DUAL
 	hold "$SIMROOT/dev/nvidia0"
