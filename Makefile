@@ -35,7 +35,7 @@ B          := build
 COMMANDS_1 := iommu-groups
 COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run
 COMMANDS   := $(COMMANDS_1) $(COMMANDS_8)
-MANPAGES   := $(COMMANDS_1:%=$(B)/man/%.1) $(COMMANDS_8:%=$(B)/man/%.8)
+MANPAGES   := $(COMMANDS_1:%=$(B)/man/%.1) $(COMMANDS_8:%=$(B)/man/%.8) $(B)/man/vfio-utils.7
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 LIBCOMMON  := $(B)/libvfio-utils.a
@@ -193,11 +193,12 @@ bench: tests
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 		$(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(FISHFUNCDIR)
 	install -m 0755 $(COMMANDS_1:%=$(B)/%) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(COMMANDS_8:%=$(B)/%) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.7,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8/
 	for c in $(COMMANDS); do \
 		install -m 0644 completions/bash/$$c $(DESTDIR)$(BASHCOMPDIR)/ || exit 1; \
@@ -215,6 +216,7 @@ install: all
 uninstall:
 	rm -f $(COMMANDS_1:%=$(DESTDIR)$(BINDIR)/%) $(COMMANDS_8:%=$(DESTDIR)$(SBINDIR)/%) \
 		$(COMMANDS_1:%=$(DESTDIR)$(MANDIR)/man1/%.1) $(COMMANDS_8:%=$(DESTDIR)$(MANDIR)/man8/%.8) \
+		$(DESTDIR)$(MANDIR)/man7/vfio-utils.7 \
 		$(COMMANDS:%=$(DESTDIR)$(BASHCOMPDIR)/%) $(COMMANDS:%=$(DESTDIR)$(ZSHCOMPDIR)/_%) \
 		$(COMMANDS:%=$(DESTDIR)$(FISHCOMPDIR)/%.fish) \
 		$(DESTDIR)$(BASHCOMPDIR)/vfio-utils-lib $(DESTDIR)$(ZSHCOMPDIR)/_vfio_utils_devices \

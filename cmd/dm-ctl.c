@@ -11,9 +11,9 @@
 
 #include "act.h"
 #include "holders.h"
-#include "json.h"
 #include "msg.h"
 #include "opts.h"
+#include "out.h"
 #include "run.h"
 #include "state.h"
 #include "sysfs.h"
@@ -60,7 +60,7 @@ static noreturn void usage(void)
 	      "                     graphical.target (start) instead\n"
 	      "      --timeout SECONDS  how long stop waits for the GPU to be free (20)\n"
 	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
-	      "      --json         status as JSON\n" VU_USAGE_COMMON "\n"
+	      "      --json         report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
 	      "Exit status: 0 done (or nothing to do), 1 failed or the GPU stayed held,\n"
 	      "2 usage error.\n"
 	      "See dm-ctl(8).\n",
@@ -727,90 +727,63 @@ static int forget_started(const struct vu_records *done, int timeout_ms)
 	return vu_state_end(STATE, &now, lock) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
 }
 
-static int status(const struct dm *dm, bool json)
+/* The init system, its display manager and who holds the GPU, into the report. */
+static void status(const struct dm *dm, struct vu_rec *doc)
 {
 	struct vu_holders h = { 0 };
-	char who[1024];
-	struct vu_json j;
+	struct vu_rec *r;
+	struct vu_list *l;
 
-	holders(&h);
-	vu_holders_format(&h, who, sizeof(who));
-	if (json) {
-		vu_json_init(&j, stdout);
-		vu_json_obj(&j, NULL);
-		vu_json_str(&j, "init", init_names[dm->init]);
-		vu_json_str(&j, "display_manager", dm->service[0] ? dm->name : NULL);
-		vu_json_str(&j, "service", dm->service[0] ? dm->service : NULL);
-		vu_json_bool(&j, "active", dm->active);
-		vu_json_arr(&j, "gpu_holders");
-		for (size_t i = 0; i < h.n; i++) {
-			vu_json_obj(&j, NULL);
-			vu_json_int(&j, "pid", h.v[i].pid);
-			vu_json_str(&j, "comm", h.v[i].comm);
-			vu_json_str(&j, "node", h.v[i].node);
-			vu_json_end(&j);
-		}
-		vu_json_end(&j);
-		vu_json_end(&j);
+	vu_rec_str(doc, "init", init_names[dm->init]);
+	if (dm->service[0]) {
+		r = vu_rec_obj(doc, "display_manager");
+		vu_rec_str(r, "name", dm->name);
+		vu_rec_str(r, "service", dm->service);
+		vu_rec_bool(r, "active", dm->active);
 	} else {
-		char esc[sizeof(who) * 4];
-
-		printf("init system:     %s\n", init_names[dm->init]);
-		if (dm->service[0])
-			printf("display manager: %s (%s, %s)\n", dm->name, dm->service,
-			       dm->active ? "running" : "stopped");
-		else
-			printf("display manager: none configured\n");
-		/* Any user can hold a render node, under any name prctl gives it. */
-		printf("GPU held by:     %s\n", h.n ? vu_esc(who, esc, sizeof(esc)) : "nobody");
+		vu_rec_null(doc, "display_manager");
+	}
+	holders(&h);
+	l = vu_rec_list(doc, "holders");
+	for (size_t i = 0; i < h.n; i++) {
+		r = vu_list_obj(l);
+		vu_rec_int(r, "pid", h.v[i].pid);
+		vu_rec_str(r, "name", h.v[i].comm);
+		vu_rec_str(r, "node", h.v[i].node);
 	}
 	vu_holders_free(&h);
-	return VU_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static void status_text(const struct vu_rec *doc)
 {
-	static const struct option longopts[] = {
-		{ "isolate", no_argument, NULL, OPT_ISOLATE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, VU_OPT_JSON },
-		VU_LONGOPTS_COMMON,
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct vu_rec *dm = vu_rec_o(doc, "display_manager");
+	const struct vu_list *l = vu_rec_l(doc, "holders");
+	char who[1024], esc[sizeof(who) * 4];
+	size_t len = 0;
+
+	printf("init system:     %s\n", vu_rec_s(doc, "init"));
+	if (dm)
+		printf("display manager: %s (%s, %s)\n", vu_rec_s(dm, "name"),
+		       vu_rec_s(dm, "service"), vu_rec_b(dm, "active") ? "running" : "stopped");
+	else
+		printf("display manager: none configured\n");
+	who[0] = '\0';
+	for (size_t i = 0; i < vu_list_len(l) && len < sizeof(who); i++)
+		len += (size_t)snprintf(who + len, sizeof(who) - len, "%s%s (%lld)", i ? ", " : "",
+					vu_rec_s(vu_list_rec(l, i), "name"),
+					vu_rec_i(vu_list_rec(l, i), "pid"));
+	/* Any user can hold a render node, under any name prctl gives it. */
+	printf("GPU held by:     %s\n", len ? vu_esc(who, esc, sizeof(esc)) : "nobody");
+}
+
+/* stop or start: WHAT, under dm-ctl's lock. */
+static int change(const char *what, bool isolate, int timeout_ms)
+{
 	struct vu_records recs = { 0 };
-	const char *what;
-	bool isolate = false, json = false, damaged;
-	int opt, st, lock, err, timeout_ms = 20000;
-	struct dm dm;
+	struct dm dm = { 0 };
+	bool damaged;
+	int st, lock, err;
 
-	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
-		if (vu_common_opt(opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_ISOLATE:
-			isolate = true;
-			break;
-		case OPT_TIMEOUT:
-			timeout_ms = vu_timeout_opt(optarg);
-			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			json = true;
-			break;
-		case 'h':
-			usage();
-		default:
-			vu_errtryhelp();
-		}
-	}
-	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "stop", "start", NULL });
-	vu_common_done();
-
-	if (strcmp(what, "status") == 0)
-		return detect_for(&dm, isolate) < 0 ? VU_EXIT_FAIL : status(&dm, json);
 	/*
 	 * The state lock covers the change to what is remembered, never the wait
 	 * for systemctl or for the GPU: another VM's vfio-bind may need it
@@ -881,4 +854,59 @@ int main(int argc, char **argv)
 		vu_records_free(&recs);
 	}
 	return st;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "isolate", no_argument, NULL, OPT_ISOLATE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vu_rec *doc;
+	const char *what;
+	bool isolate = false, json = false;
+	int opt, st, timeout_ms = 20000;
+	struct dm dm = { 0 };
+
+	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_ISOLATE:
+			isolate = true;
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
+			break;
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "stop", "start", NULL });
+	vu_common_done();
+
+	doc = vu_out_new("dm-ctl", json);
+	if (strcmp(what, "status") == 0) {
+		if (detect_for(&dm, isolate) < 0)
+			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+		status(&dm, doc);
+		return vu_out_finish(doc, status_text, VU_EXIT_OK);
+	}
+	st = change(what, isolate, timeout_ms);
+	/* What the display manager is now, for --json. */
+	if (json && detect_for(&dm, isolate) == 0)
+		status(&dm, doc);
+	return vu_out_finish(doc, NULL, st);
 }

@@ -10,9 +10,9 @@
 #include "act.h"
 #include "device.h"
 #include "fbres.h"
-#include "json.h"
 #include "msg.h"
 #include "opts.h"
+#include "out.h"
 #include "pciaddr.h"
 #include "state.h"
 #include "sysfs.h"
@@ -50,7 +50,7 @@ static noreturn void usage(void)
 	      "Options:\n"
 	      "      --timeout SECONDS  give up on a write the kernel does not finish (20)\n"
 	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
-	      "      --json         status as JSON\n" VU_USAGE_COMMON "\n"
+	      "      --json         report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
 	      "Exit status: 0 done (or nothing to do), 1 failed, 2 usage error.\n"
 	      "See efifb(8).\n",
 	      stdout);
@@ -117,80 +117,90 @@ static int find_fbs(struct fb **out, size_t *n)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* What a reservation in a GPU's BAR means for its VM, and what releases it. */
-static void explain(const struct vu_fbres *r)
+/* F as a framebuffer of the schema; DRIVER is its driver now, RESULT what became of it. */
+static void fb_rec(struct vu_list *l, const struct fb *f, const char *driver, const char *result)
 {
-	char bar[16] = "a BAR";
-	struct vu_dev d;
+	struct vu_rec *r = vu_list_obj(l);
 
-	if (r->bar >= 0)
-		snprintf(bar, sizeof(bar), "BAR %d", r->bar);
-	printf(
-	    "%s reserves %llx-%llx in %s of %s: QEMU will fail to map that BAR (\"%s: can't reserve\") ",
-	    r->name, r->start, r->end, bar, r->dev, bar);
-	if (vu_dev_read(r->dev, &d) == 0 && vu_fbres_evicted(d.class))
-		printf("unless vfio-pci takes the GPU, which releases it (Linux 6.0 and later)\n");
-	else if (strcmp(r->name, "BOOTFB") == 0)
-		printf(
-		    "until a reboot with initcall_blacklist=sysfb_init: unbinding the framebuffer does not release it\n");
-	else
-		printf("while it is there: 'efifb unbind' releases it\n");
+	vu_rec_str(r, "name", f->name);
+	vu_rec_str(r, "driver", driver && driver[0] ? driver : NULL);
+	vu_rec_str(r, "gpu", f->parent[0] ? f->parent : NULL);
+	if (result)
+		vu_rec_str(r, "result", result);
 }
 
-static int status(const struct fb *fbs, size_t n, bool json)
+/* What releases a reservation in a GPU's BAR, which fails its VM until then. */
+static const char *release(const struct vu_fbres *r)
 {
+	struct vu_dev d;
+
+	if (vu_dev_read(r->dev, &d) == 0 && vu_fbres_evicted(d.class))
+		return "vfio-pci"; /* Linux 6.0 and later */
+	return strcmp(r->name, "BOOTFB") == 0 ? "reboot" : "unbind";
+}
+
+static void status(const struct fb *fbs, size_t n, struct vu_rec *doc)
+{
+	struct vu_list *l = vu_rec_list(doc, "framebuffers");
 	struct vu_fbres *res;
 	size_t nres;
-	struct vu_json j;
 
+	for (size_t i = 0; fbs && i < n; i++)
+		fb_rec(l, &fbs[i], fbs[i].driver, NULL);
 	/* A reservation can outlive its framebuffer's driver; it fails the VM just the same. */
 	if (vu_fbres_scan(&res, &nres) < 0)
 		nres = 0;
-	if (json) {
-		vu_json_init(&j, stdout);
-		vu_json_obj(&j, NULL);
-		vu_json_arr(&j, "framebuffers");
-		for (size_t i = 0; i < n; i++) {
-			vu_json_obj(&j, NULL);
-			vu_json_str(&j, "name", fbs[i].name);
-			vu_json_str(&j, "driver", fbs[i].driver[0] ? fbs[i].driver : NULL);
-			vu_json_str(&j, "device", fbs[i].parent[0] ? fbs[i].parent : NULL);
-			vu_json_end(&j);
-		}
-		vu_json_end(&j);
-		vu_json_arr(&j, "reservations");
-		for (size_t i = 0; i < nres; i++) {
-			char range[48];
+	l = vu_rec_list(doc, "reservations");
+	for (size_t i = 0; i < nres; i++) {
+		struct vu_rec *r = vu_list_obj(l);
 
-			snprintf(range, sizeof(range), "%llx-%llx", res[i].start, res[i].end);
-			vu_json_obj(&j, NULL);
-			vu_json_str(&j, "name", res[i].name);
-			vu_json_str(&j, "range", range);
-			vu_json_str(&j, "device", res[i].dev[0] ? res[i].dev : NULL);
-			if (res[i].bar >= 0)
-				vu_json_int(&j, "bar", res[i].bar);
-			else
-				vu_json_null(&j, "bar");
-			vu_json_end(&j);
-		}
-		vu_json_end(&j);
-		vu_json_end(&j);
-		free(res);
-		return VU_EXIT_OK;
+		vu_rec_str(r, "name", res[i].name);
+		vu_rec_strf(r, "range", "%llx-%llx", res[i].start, res[i].end);
+		vu_rec_str(r, "gpu", res[i].dev[0] ? res[i].dev : NULL);
+		if (res[i].bar >= 0)
+			vu_rec_int(r, "bar", res[i].bar);
+		else
+			vu_rec_null(r, "bar");
+		vu_rec_str(r, "release", res[i].dev[0] ? release(&res[i]) : NULL);
 	}
-	if (n == 0)
+	free(res);
+}
+
+static void status_text(const struct vu_rec *doc)
+{
+	const struct vu_list *fbs = vu_rec_l(doc, "framebuffers"),
+			     *res = vu_rec_l(doc, "reservations");
+
+	if (vu_list_len(fbs) == 0)
 		printf(
 		    "no firmware framebuffer (a GPU driver took over, or the kernel made none)\n");
-	for (size_t i = 0; i < n; i++)
-		printf("%s: %s%s%s%s\n", fbs[i].name, fbs[i].driver[0] ? "bound to " : "unbound",
-		       fbs[i].driver, fbs[i].parent[0] ? ", on " : "", fbs[i].parent);
-	for (size_t i = 0; i < nres; i++)
-		if (res[i].dev[0])
-			explain(&res[i]);
-		else
-			printf("%s reserves %llx-%llx\n", res[i].name, res[i].start, res[i].end);
-	free(res);
-	return VU_EXIT_OK;
+	for (size_t i = 0; i < vu_list_len(fbs); i++) {
+		const struct vu_rec *f = vu_list_rec(fbs, i);
+		const char *driver = vu_rec_s(f, "driver"), *gpu = vu_rec_s(f, "gpu");
+
+		printf("%s: %s%s%s%s\n", vu_rec_s(f, "name"), driver ? "bound to " : "unbound",
+		       driver ? driver : "", gpu ? ", on " : "", gpu ? gpu : "");
+	}
+	for (size_t i = 0; i < vu_list_len(res); i++) {
+		const struct vu_rec *r = vu_list_rec(res, i);
+		const char *gpu = vu_rec_s(r, "gpu"), *how = vu_rec_s(r, "release");
+		char bar[16] = "a BAR";
+
+		if (!gpu) {
+			printf("%s reserves %s\n", vu_rec_s(r, "name"), vu_rec_s(r, "range"));
+			continue;
+		}
+		if (vu_rec_has(r, "bar"))
+			snprintf(bar, sizeof(bar), "BAR %lld", vu_rec_i(r, "bar"));
+		printf(
+		    "%s reserves %s in %s of %s: QEMU will fail to map that BAR (\"%s: can't reserve\") %s\n",
+		    vu_rec_s(r, "name"), vu_rec_s(r, "range"), bar, gpu, bar,
+		    strcmp(how, "vfio-pci") == 0
+			? "unless vfio-pci takes the GPU, which releases it (Linux 6.0 and later)"
+		    : strcmp(how, "reboot") == 0
+			? "until a reboot with initcall_blacklist=sysfb_init: unbinding the framebuffer does not release it"
+			: "while it is there: 'efifb unbind' releases it");
+	}
 }
 
 static int set_driver(const struct fb *f, const char *driver, bool bind, int timeout_ms)
@@ -214,7 +224,8 @@ static int set_driver(const struct fb *f, const char *driver, bool bind, int tim
 	return 0;
 }
 
-static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs, int timeout_ms)
+static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs, int timeout_ms,
+		  struct vu_list *out)
 {
 	int status = VU_EXIT_OK;
 	bool any = false;
@@ -231,18 +242,23 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs, int t
 		     !vu_records_set(recs, f->name, "driver", f->driver, (char *)NULL)) ||
 		    vu_state_save(STATE, recs) < 0 ||
 		    set_driver(f, f->driver, false, timeout_ms) < 0) {
+			fb_rec(out, f, f->driver, "failed");
 			status = VU_EXIT_FAIL;
 			continue;
 		}
-		if (vu_dry_run)
+		if (vu_dry_run) {
+			fb_rec(out, f, f->driver, "planned");
 			continue;
+		}
 		vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", f->name);
 		if (vu_exists(path)) {
 			vu_err("%s: still bound to %s after the unbind", f->name, f->driver);
+			fb_rec(out, f, f->driver, "failed");
 			status = VU_EXIT_FAIL;
 			continue;
 		}
 		vu_report("%s: unbound from %s", f->name, f->driver);
+		fb_rec(out, f, NULL, "unbound");
 	}
 	if (!any)
 		vu_report("%s", n ? "the firmware framebuffer is not bound: nothing to unbind"
@@ -268,7 +284,8 @@ static void remember_unbound(const struct fb *fbs, size_t n, struct vu_records *
 	}
 }
 
-static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int timeout_ms)
+static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int timeout_ms,
+		struct vu_list *out)
 {
 	int status = VU_EXIT_OK;
 
@@ -278,6 +295,7 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int tim
 		const char *name = recs->v[i].key, *driver = vu_record_get(&recs->v[i], "driver");
 		const struct fb *f = NULL;
 		char path[PATH_MAX];
+		struct fb gone;
 
 		for (size_t k = 0; k < n && !f; k++)
 			if (strcmp(fbs[k].name, name) == 0)
@@ -287,15 +305,20 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int tim
 			vu_report(
 			    "%s: gone (the kernel removed it, as it does when vfio-pci takes its GPU): the console comes back with the GPU's own driver",
 			    name);
+			gone = (struct fb){ 0 };
+			snprintf(gone.name, sizeof(gone.name), "%s", name);
+			fb_rec(out, &gone, NULL, "gone");
 			vu_records_del(recs, name);
 			continue;
 		}
 		if (f->driver[0]) {
 			vu_report("%s: already bound to %s", name, f->driver);
+			fb_rec(out, f, f->driver, "already bound");
 			vu_records_del(recs, name);
 			continue;
 		}
 		if (!driver || set_driver(f, driver, true, timeout_ms) < 0) {
+			fb_rec(out, f, NULL, "failed");
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -303,11 +326,13 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int tim
 			vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", name);
 			if (!vu_exists(path)) {
 				vu_err("%s: %s did not take it", name, driver);
+				fb_rec(out, f, NULL, "failed");
 				status = VU_EXIT_FAIL;
 				continue;
 			}
 			vu_report("%s: bound to %s", name, driver);
 		}
+		fb_rec(out, f, vu_dry_run ? NULL : driver, vu_dry_run ? "planned" : "bound");
 		vu_records_del(recs, name);
 	}
 	return status;
@@ -323,6 +348,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vu_records recs = { 0 };
+	struct vu_list *out;
+	struct vu_rec *doc;
 	const char *what;
 	bool json = false, damaged;
 	struct fb *fbs;
@@ -351,18 +378,21 @@ int main(int argc, char **argv)
 	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "unbind", "bind", NULL });
 	vu_common_done();
 
+	doc = vu_out_new("efifb", json);
 	if (strcmp(what, "status") == 0) {
 		if (find_fbs(&fbs, &n) < 0)
-			return VU_EXIT_FAIL;
-		st = status(fbs, n, json);
+			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+		status(fbs, n, doc);
 		free(fbs);
-		return st;
+		return vu_out_finish(doc, status_text, VU_EXIT_OK);
 	}
+	out = vu_rec_list(doc, "framebuffers");
 	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run)
-		return VU_EXIT_FAIL;
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	if (recs.damaged && strcmp(what, "unbind") == 0)
-		return vu_state_refuse_damaged(STATE, &recs, lock, "efifb bind");
+		return vu_out_finish(doc, NULL,
+				     vu_state_refuse_damaged(STATE, &recs, lock, "efifb bind"));
 	damaged = recs.damaged;
 	if (damaged && !vu_dry_run)
 		vu_state_keep_aside(STATE, &recs);
@@ -371,16 +401,16 @@ int main(int argc, char **argv)
 		st = VU_EXIT_FAIL;
 		fbs = NULL;
 	} else if (strcmp(what, "unbind") == 0) {
-		st = unbind(fbs, n, &recs, timeout_ms);
+		st = unbind(fbs, n, &recs, timeout_ms, out);
 	} else {
 		/* Nothing to go by: every framebuffer without a driver gets its own kind's. */
 		if (damaged)
 			remember_unbound(fbs, n, &recs);
-		st = bind(fbs, n, &recs, timeout_ms);
+		st = bind(fbs, n, &recs, timeout_ms, out);
 		st = damaged ? VU_EXIT_FAIL : st;
 	}
 	if (vu_state_end(STATE, &recs, lock) < 0)
 		st = VU_EXIT_FAIL;
 	free(fbs);
-	return st;
+	return vu_out_finish(doc, NULL, st);
 }

@@ -13,7 +13,6 @@
 #include "fbres.h"
 #include "holders.h"
 #include "inuse.h"
-#include "json.h"
 #include "kmod.h"
 #include "msg.h"
 #include "opts.h"
@@ -35,7 +34,8 @@ struct opts {
 struct result {
 	struct vu_dev *dev;
 	char from[VU_DRIVER_MAX];
-	const char *outcome; /* "bound", "already", "failed", "rolled back" */
+	const char
+	    *outcome; /* "bound", "already bound", "failed", "rolled back"; NULL: not reached */
 };
 
 static noreturn void usage(void)
@@ -58,7 +58,7 @@ static noreturn void usage(void)
 	    "      --timeout SECONDS  give up on an unbind or probe after this long (20)\n"
 	    "  -f, --force            do it even though the host uses the group or a node\n"
 	    "  -n, --dry-run          print the commands that would do it, change nothing\n"
-	    "      --json             report as JSON\n" VU_USAGE_COMMON "\n"
+	    "      --json             report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
 	    "Exit status: 0 done (or already so), 1 failed or refused (nothing changed),\n"
 	    "2 usage error.\n"
 	    "See vfio-bind(8).\n",
@@ -347,28 +347,35 @@ static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const 
 	return VU_EXIT_OK;
 }
 
-static void json_report(struct result *res, size_t n, const struct vu_names *unload, int status)
+/* Each device, and the modules unloaded, into the report. */
+static void report(struct vu_rec *doc, const struct result *res, size_t n,
+		   const struct vu_names *unload, int status)
 {
-	struct vu_json j;
+	struct vu_list *l = vu_rec_list(doc, "devices");
 
-	vu_json_init(&j, stdout);
-	vu_json_obj(&j, NULL);
-	vu_json_bool(&j, "ok", status == VU_EXIT_OK);
-	vu_json_arr(&j, "devices");
 	for (size_t i = 0; i < n; i++) {
-		vu_json_obj(&j, NULL);
-		vu_json_str(&j, "slot", res[i].dev->name);
-		vu_json_str(&j, "from", res[i].from[0] ? res[i].from : NULL);
-		vu_json_str(&j, "driver", res[i].dev->driver[0] ? res[i].dev->driver : NULL);
-		vu_json_str(&j, "result", res[i].outcome);
-		vu_json_end(&j);
+		struct vu_rec *r = vu_dev_rec(l, res[i].dev);
+
+		vu_rec_str(r, "from", res[i].from[0] ? res[i].from : NULL);
+		vu_rec_str(r, "result", vu_dry_run && res[i].outcome ? "planned" : res[i].outcome);
 	}
-	vu_json_end(&j);
-	vu_json_arr(&j, "unloaded");
-	for (size_t i = 0; i < unload->n; i++)
-		vu_json_str(&j, NULL, unload->v[i]);
-	vu_json_end(&j);
-	vu_json_end(&j);
+	l = vu_rec_list(doc, "unloaded");
+	for (size_t i = 0; status == VU_EXIT_OK && !vu_dry_run && i < unload->n; i++)
+		vu_list_str(l, unload->v[i]);
+}
+
+/* Devices refused before anything changed. */
+static void report_refused(struct vu_rec *doc, struct vu_dev *const *targets, size_t n)
+{
+	struct vu_list *l = vu_rec_list(doc, "devices");
+
+	for (size_t i = 0; i < n; i++) {
+		struct vu_rec *r = vu_dev_rec(l, targets[i]);
+
+		vu_rec_str(r, "from", targets[i]->driver[0] ? targets[i]->driver : NULL);
+		vu_rec_str(r, "result", "refused");
+	}
+	vu_rec_list(doc, "unloaded");
 }
 
 /* After the last device: every one this run bound goes back, and the vfio modules it loaded. */
@@ -389,7 +396,7 @@ static int bind_all(struct vu_vfio *v, struct result *res, size_t n)
 		int err = vu_vfio_bind(v, res[i].dev);
 
 		if (err == 0) {
-			res[i].outcome = already ? "already" : "bound";
+			res[i].outcome = already ? "already bound" : "bound";
 			continue;
 		}
 		res[i].outcome = "failed";
@@ -434,6 +441,7 @@ int main(int argc, char **argv)
 	struct vu_dev **targets = NULL;
 	struct result *res = NULL;
 	struct vu_devs devs = { 0 };
+	struct vu_rec *doc;
 	const char *damaged;
 	size_t n = 0;
 	int opt, status, lock = -1, err = 0;
@@ -475,12 +483,12 @@ int main(int argc, char **argv)
 	if (optind == argc && !o.xml)
 		vu_usage_error("no devices: name them, or give --domain-xml");
 	vu_common_done();
-	/* JSON replaces the report lines; errors still go to stderr. */
-	if (o.json && vu_verbosity == VU_NORMAL)
-		vu_verbosity = VU_QUIET;
+	doc = vu_out_new("vfio-bind", o.json);
+	vu_rec_list(doc, "devices");
+	vu_rec_list(doc, "unloaded");
 
 	if (vu_devs_scan(&devs) < 0)
-		return VU_EXIT_FAIL;
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	if ((err = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n)) ==
 	    -EINVAL)
 		vu_errtryhelp();
@@ -499,6 +507,7 @@ int main(int argc, char **argv)
 	if (o.unload)
 		unload_plan(&devs, targets, n, &unload);
 	if (refusals(&devs, targets, n, &unload, o.force) != VU_EXIT_OK) {
+		report_refused(doc, targets, n);
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
@@ -545,13 +554,12 @@ int main(int argc, char **argv)
 	if (vu_vfio_end(&v) < 0)
 		status = VU_EXIT_FAIL;
 	vu_state_unlock(lock);
-	if (o.json)
-		json_report(res, n, &unload, status);
+	report(doc, res, n, &unload, status);
 out:
 	vu_kmod_close(v.kmod);
 	vu_names_free(&unload);
 	free(res);
 	free(targets);
 	vu_devs_free(&devs);
-	return status;
+	return vu_out_finish(doc, NULL, status);
 }

@@ -11,7 +11,6 @@
 #include "device.h"
 #include "domxml.h"
 #include "holders.h"
-#include "json.h"
 #include "kmod.h"
 #include "msg.h"
 #include "opts.h"
@@ -33,7 +32,8 @@ struct opts {
 
 struct result {
 	struct vu_dev *dev;
-	const char *outcome; /* "restored", "unchanged", "in use", "failed" */
+	char from[VU_DRIVER_MAX];
+	const char *outcome; /* "restored", "unchanged", "in use", "stuck", "failed" */
 };
 
 static noreturn void usage(void)
@@ -54,7 +54,7 @@ static noreturn void usage(void)
 	      "      --timeout SECONDS  give up on an unbind or probe after this long (20)\n"
 	      "  -f, --force            take devices back even from a running VM\n"
 	      "  -n, --dry-run          print the commands that would do it, change nothing\n"
-	      "      --json             report as JSON\n" VU_USAGE_COMMON "\n"
+	      "      --json             report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
 	      "Exit status: 0 done (or nothing to do), 1 some device or module failed,\n"
 	      "2 usage error.\n"
 	      "See vfio-unbind(8).\n",
@@ -218,23 +218,22 @@ static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const stru
 	return status;
 }
 
-static void json_report(const struct result *res, size_t n, int status)
+/* Each device, its driver before (from) and now, into the report. */
+static void report(struct vu_rec *doc, const struct result *res, size_t n)
 {
-	struct vu_json j;
+	struct vu_list *l = vu_rec_list(doc, "devices");
 
-	vu_json_init(&j, stdout);
-	vu_json_obj(&j, NULL);
-	vu_json_bool(&j, "ok", status == VU_EXIT_OK);
-	vu_json_arr(&j, "devices");
 	for (size_t i = 0; i < n; i++) {
-		vu_json_obj(&j, NULL);
-		vu_json_str(&j, "slot", res[i].dev->name);
-		vu_json_str(&j, "driver", res[i].dev->driver[0] ? res[i].dev->driver : NULL);
-		vu_json_str(&j, "result", res[i].outcome);
-		vu_json_end(&j);
+		struct vu_rec *r;
+		bool changes = res[i].outcome && strcmp(res[i].outcome, "restored") == 0;
+
+		/* What the kernel shows now: a dry run's restore leaves its copy as if done. */
+		vu_dev_refresh_driver(res[i].dev);
+		r = vu_dev_rec(l, res[i].dev);
+
+		vu_rec_str(r, "from", res[i].from[0] ? res[i].from : NULL);
+		vu_rec_str(r, "result", vu_dry_run && changes ? "planned" : res[i].outcome);
 	}
-	vu_json_end(&j);
-	vu_json_end(&j);
 }
 
 static int restore_all(struct vu_vfio *v, struct result *res, size_t n, const struct opts *o)
@@ -305,6 +304,7 @@ int main(int argc, char **argv)
 	struct vu_dev **targets = NULL;
 	struct result *res = NULL;
 	struct vu_devs devs = { 0 };
+	struct vu_rec *doc;
 	const char *damaged;
 	bool fallback;
 	size_t n = 0;
@@ -349,11 +349,11 @@ int main(int argc, char **argv)
 	if (!o.restore && !o.xml && optind == argc && !o.unload_vfio)
 		vu_usage_error("no devices: name them, or use --restore or --domain-xml");
 	vu_common_done();
-	if (o.json && vu_verbosity == VU_NORMAL)
-		vu_verbosity = VU_QUIET;
+	doc = vu_out_new("vfio-unbind", o.json);
+	vu_rec_list(doc, "devices");
 
 	if (vu_devs_scan(&devs) < 0)
-		return VU_EXIT_FAIL;
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	if ((err = vu_devs_resolve(&devs, argv + optind, argc - optind, o.all, &targets, &n)) ==
 	    -EINVAL)
 		vu_errtryhelp();
@@ -397,6 +397,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		res[i].dev = targets[i];
 		vu_dev_refresh_driver(targets[i]);
+		snprintf(res[i].from, sizeof(res[i].from), "%s", targets[i]->driver);
 	}
 	if (n && restore_all(&v, res, n, &o) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;
@@ -407,12 +408,11 @@ int main(int argc, char **argv)
 	if (vu_vfio_end(&v) < 0)
 		status = VU_EXIT_FAIL;
 	vu_state_unlock(lock);
-	if (o.json)
-		json_report(res, n, status);
+	report(doc, res, n);
 out:
 	vu_kmod_close(v.kmod);
 	free(res);
 	free(targets);
 	vu_devs_free(&devs);
-	return status;
+	return vu_out_finish(doc, NULL, status);
 }

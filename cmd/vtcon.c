@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "act.h"
-#include "json.h"
 #include "msg.h"
 #include "opts.h"
+#include "out.h"
 #include "state.h"
 #include "sysfs.h"
 
@@ -114,36 +114,45 @@ static int read_consoles(struct console **out, size_t *n)
 	return *out ? err : -ENOMEM;
 }
 
-static int list(const struct console *c, size_t n, bool json)
+/* C as a console of the schema, with what became of it when there is a RESULT. */
+static void console_rec(struct vu_list *l, const struct console *c, const char *result)
 {
-	struct vu_json j;
+	struct vu_rec *r = vu_list_obj(l);
 
-	if (json) {
-		vu_json_init(&j, stdout);
-		vu_json_obj(&j, NULL);
-		vu_json_arr(&j, "consoles");
+	vu_rec_str(r, "name", c->id);
+	vu_rec_int(r, "index", strtol(c->id + strlen("vtcon"), NULL, 10));
+	vu_rec_bool(r, "bound", c->bound);
+	vu_rec_bool(r, "system", c->system);
+	vu_rec_str(r, "description", c->name);
+	if (result)
+		vu_rec_str(r, "result", result);
+}
+
+static void list_text(const struct vu_rec *doc)
+{
+	const struct vu_list *l = vu_rec_l(doc, "consoles");
+
+	for (size_t i = 0; i < vu_list_len(l); i++) {
+		const struct vu_rec *r = vu_list_rec(l, i);
+
+		printf("%-8s %-7s %s %s\n", vu_rec_s(r, "name"),
+		       vu_rec_b(r, "bound") ? "bound" : "unbound",
+		       vu_rec_b(r, "system") ? "(S)" : "(M)", vu_rec_s(r, "description"));
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (json) {
-			vu_json_obj(&j, NULL);
-			vu_json_str(&j, "console", c[i].id);
-			vu_json_int(&j, "index", (int)strtol(c[i].id + strlen("vtcon"), NULL, 10));
-			vu_json_bool(&j, "bound", c[i].bound);
-			vu_json_bool(&j, "system", c[i].system);
-			vu_json_str(&j, "name", c[i].name);
-			vu_json_end(&j);
-		} else {
-			printf("%-8s %-7s %s %s\n", c[i].id, c[i].bound ? "bound" : "unbound",
-			       c[i].system ? "(S)" : "(M)", c[i].name);
-		}
-	}
-	if (json) {
-		vu_json_end(&j);
-		vu_json_end(&j);
-	} else if (n == 0) {
+}
+
+static void list(const struct console *c, size_t n, struct vu_list *out)
+{
+	for (size_t i = 0; i < n; i++)
+		console_rec(out, &c[i], NULL);
+	if (n == 0)
 		vu_warn("no virtual terminal consoles (no /sys/class/vtconsole)");
-	}
-	return VU_EXIT_OK;
+}
+
+/* What a change came to, for the report. */
+static const char *outcome(int err, bool bind)
+{
+	return err < 0 ? "failed" : vu_dry_run ? "planned" : bind ? "bound" : "unbound";
 }
 
 /* Write BIND and read it back: the kernel reports success whether or not it changed. */
@@ -182,7 +191,8 @@ static int set_bind(struct console *c, bool bind, int timeout_ms)
 	return 0;
 }
 
-static int unbind(struct console *c, size_t n, struct vu_records *recs, int timeout_ms)
+static int unbind(struct console *c, size_t n, struct vu_records *recs, int timeout_ms,
+		  struct vu_list *out)
 {
 	int status = VU_EXIT_OK, err;
 	bool any = false;
@@ -199,6 +209,7 @@ static int unbind(struct console *c, size_t n, struct vu_records *recs, int time
 		if ((!vu_records_find(recs, c[i].key) &&
 		     !vu_records_set(recs, c[i].key, "was", c[i].id, (char *)NULL)) ||
 		    vu_state_save(STATE, recs) < 0) {
+			console_rec(out, &c[i], "failed");
 			status = VU_EXIT_FAIL;
 			continue;
 		}
@@ -208,19 +219,22 @@ static int unbind(struct console *c, size_t n, struct vu_records *recs, int time
 				vu_records_del(recs, c[i].key);
 			status = VU_EXIT_FAIL;
 		}
+		console_rec(out, &c[i], outcome(err, false));
 	}
 	if (!any)
 		vu_report("no bound framebuffer console: nothing to unbind");
 	return status;
 }
 
-static int bind(struct console *c, size_t n, struct vu_records *recs, bool all, int timeout_ms)
+static int bind(struct console *c, size_t n, struct vu_records *recs, bool all, int timeout_ms,
+		struct vu_list *out)
 {
 	int status = VU_EXIT_OK;
 
 	if (recs->n == 0 && !all)
 		vu_report("no console remembered: nothing to bind");
 	for (size_t i = recs->n; i-- > 0;) {
+		struct vu_rec *r;
 		bool found = false;
 
 		for (size_t k = 0; k < n; k++)
@@ -230,20 +244,25 @@ static int bind(struct console *c, size_t n, struct vu_records *recs, bool all, 
 		/* fbcon's console goes with the last framebuffer; the next brings it back bound. */
 		vu_report("%s: no such console now: it comes back, bound, with a framebuffer",
 			  recs->v[i].key);
+		r = vu_list_obj(out);
+		vu_rec_null(r, "name");
+		vu_rec_str(r, "description", recs->v[i].key);
+		vu_rec_str(r, "result", "gone");
 		vu_records_del(recs, recs->v[i].key);
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct vu_record *r = vu_records_find(recs, c[i].key);
+		bool was_bound = c[i].bound;
+		int err = 0;
 
-		if (c[i].system || (!r && !all))
+		if (c[i].system || (!vu_records_find(recs, c[i].key) && !all))
 			continue;
 		if (c[i].bound)
 			vu_report("%s (%s): already bound", c[i].id, c[i].name);
-		else if (set_bind(&c[i], true, timeout_ms) < 0) {
+		else if ((err = set_bind(&c[i], true, timeout_ms)) < 0)
 			status = VU_EXIT_FAIL;
-			continue;
-		}
-		vu_records_del(recs, c[i].key);
+		console_rec(out, &c[i], was_bound ? "already bound" : outcome(err, true));
+		if (err == 0)
+			vu_records_del(recs, c[i].key);
 	}
 	return status;
 }
@@ -259,6 +278,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vu_records recs = { 0 };
+	struct vu_list *consoles;
+	struct vu_rec *doc;
 	const char *what;
 	bool all = false, json = false;
 	struct console *c;
@@ -292,19 +313,22 @@ int main(int argc, char **argv)
 		vu_usage_error("--all goes with bind");
 	vu_common_done();
 
+	doc = vu_out_new("vtcon", json);
+	consoles = vu_rec_list(doc, "consoles");
 	if (strcmp(what, "list") == 0) {
 		if (read_consoles(&c, &n) < 0)
-			return VU_EXIT_FAIL;
-		status = list(c, n, json);
+			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+		list(c, n, consoles);
 		free(c);
-		return status;
+		return vu_out_finish(doc, list_text, VU_EXIT_OK);
 	}
 	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run)
-		return VU_EXIT_FAIL;
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	/* Unbinding would write over it; binding keeps it aside and binds every console. */
 	if (recs.damaged && strcmp(what, "unbind") == 0)
-		return vu_state_refuse_damaged(STATE, &recs, lock, "vtcon bind");
+		return vu_out_finish(doc, NULL,
+				     vu_state_refuse_damaged(STATE, &recs, lock, "vtcon bind"));
 	status = VU_EXIT_OK;
 	if (recs.damaged) {
 		if (!vu_dry_run)
@@ -317,12 +341,12 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 		c = NULL;
 	} else if (strcmp(what, "unbind") == 0) {
-		status = unbind(c, n, &recs, timeout_ms);
-	} else if (bind(c, n, &recs, all, timeout_ms) != VU_EXIT_OK) {
+		status = unbind(c, n, &recs, timeout_ms, consoles);
+	} else if (bind(c, n, &recs, all, timeout_ms, consoles) != VU_EXIT_OK) {
 		status = VU_EXIT_FAIL;
 	}
 	if (vu_state_end(STATE, &recs, lock) < 0)
 		status = VU_EXIT_FAIL;
 	free(c);
-	return status;
+	return vu_out_finish(doc, NULL, status);
 }

@@ -49,6 +49,17 @@ int vu_shell_word(char *buf, size_t size, const char *s)
 	return 0;
 }
 
+void (*vu_act_plan_hook)(const char *line);
+
+/* A dry run's line: on stdout, or into the JSON document's plan. */
+static void plan(const char *line)
+{
+	if (vu_act_plan_hook)
+		vu_act_plan_hook(line);
+	else
+		printf("%s\n", line);
+}
+
 static void show_write(const char *path, const char *val)
 {
 	char v[512], p[PATH_MAX * 2];
@@ -56,10 +67,7 @@ static void show_write(const char *path, const char *val)
 	vu_shell_word(p, sizeof(p), path);
 	if (*val)
 		vu_shell_word(v, sizeof(v), val);
-	if (vu_dry_run)
-		printf("echo %s%s> %s\n", *val ? v : "", *val ? " " : "", p);
-	else
-		vu_verbose("echo %s%s> %s", *val ? v : "", *val ? " " : "", p);
+	vu_act_command("echo %s%s> %s", *val ? v : "", *val ? " " : "", p);
 }
 
 int vu_act_write(const char *path, const char *val)
@@ -114,14 +122,14 @@ int vu_read_timeout(const char *path, char *buf, size_t size, int timeout_ms)
 
 void vu_act_command(const char *fmt, ...)
 {
-	char line[1024];
+	char line[PATH_MAX * 3];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (vu_dry_run)
-		printf("%s\n", line);
+		plan(line);
 	else
 		vu_verbose("%s", line);
 }

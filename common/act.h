@@ -10,6 +10,8 @@
 
 /* Run-wide, set once from -n/--dry-run. */
 extern bool vu_dry_run;
+/* Set by vu_out_new for --json: a dry run's lines go to it, not to stdout. */
+extern void (*vu_act_plan_hook)(const char *line);
 
 /*
  * Write VAL to the rooted sysfs PATH: 0 or the kernel's -errno. An empty

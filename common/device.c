@@ -373,3 +373,16 @@ int vu_devs_resolve(const struct vu_devs *devs, char *const *args, int nargs, bo
 	}
 	return failed;
 }
+
+struct vu_rec *vu_dev_rec(struct vu_list *l, const struct vu_dev *d)
+{
+	struct vu_rec *r = vu_list_obj(l);
+
+	vu_rec_str(r, "address", d->name);
+	if (d->group >= 0)
+		vu_rec_int(r, "group", d->group);
+	else
+		vu_rec_null(r, "group");
+	vu_rec_str(r, "driver", d->driver[0] ? d->driver : NULL);
+	return r;
+}

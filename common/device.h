@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "out.h"
 #include "pciaddr.h"
 
 #define VU_DRIVER_MAX 64
@@ -72,5 +73,11 @@ int vu_devs_add_unique(struct vu_dev ***out, size_t *n, struct vu_dev *d);
  */
 int vu_devs_resolve(const struct vu_devs *devs, char *const *args, int nargs, bool all,
 		    struct vu_dev ***out, size_t *nout);
+/*
+ * D as a device of the schema (vfio-utils(7)), appended to L: address,
+ * group (null without one) and driver (null without one). The record, for
+ * the command's own keys.
+ */
+struct vu_rec *vu_dev_rec(struct vu_list *l, const struct vu_dev *d);
 
 #endif

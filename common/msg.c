@@ -77,10 +77,15 @@ const char *vu_esc(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-static void vmsg(FILE *f, const char *tag, int err, const char *fmt, va_list ap)
+bool vu_json_mode;
+void (*vu_msg_hook)(bool error, const char *line);
+
+enum hook { NO_HOOK, ERROR, WARNING, QUIET_WARNING };
+
+static void vmsg(const char *tag, int err, enum hook hook, const char *fmt, va_list ap)
 {
 	/* One fprintf per line keeps messages whole when commands share a stderr. */
-	char raw[4096], line[4096 * 4];
+	char raw[4096], line[4096 * 4], full[4096 * 4 + 256];
 	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 
 	/* An argument, a process name or a mount point may carry a newline or an escape. */
@@ -91,11 +96,14 @@ static void vmsg(FILE *f, const char *tag, int err, const char *fmt, va_list ap)
 		err = -err;
 	/* What a user without root meets first: say what it takes. */
 	if (err)
-		fprintf(f, "%s: %s%s: %s%s\n", program_invocation_short_name, tag, line,
-			strerror(err),
-			(err == EACCES || err == EPERM) && geteuid() != 0 ? " (needs root)" : "");
+		snprintf(full, sizeof(full), "%s: %s%s", line, strerror(err),
+			 (err == EACCES || err == EPERM) && geteuid() != 0 ? " (needs root)" : "");
 	else
-		fprintf(f, "%s: %s%s\n", program_invocation_short_name, tag, line);
+		snprintf(full, sizeof(full), "%s", line);
+	if (hook != QUIET_WARNING)
+		fprintf(stderr, "%s: %s%s\n", program_invocation_short_name, tag, full);
+	if (vu_msg_hook && hook != NO_HOOK)
+		vu_msg_hook(hook == ERROR, full);
 }
 
 void vu_err(const char *fmt, ...)
@@ -103,7 +111,7 @@ void vu_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(stderr, "", 0, fmt, ap);
+	vmsg("", 0, ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -112,7 +120,7 @@ void vu_errc(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(stderr, "", err, fmt, ap);
+	vmsg("", err, ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -120,10 +128,11 @@ void vu_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (vu_verbosity < VU_NORMAL)
+	/* -q silences it on stderr, not in the JSON document. */
+	if (vu_verbosity < VU_NORMAL && !vu_msg_hook)
 		return;
 	va_start(ap, fmt);
-	vmsg(stderr, "warning: ", 0, fmt, ap);
+	vmsg("warning: ", 0, vu_verbosity < VU_NORMAL ? QUIET_WARNING : WARNING, fmt, ap);
 	va_end(ap);
 }
 
@@ -133,7 +142,7 @@ void vu_report(const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (vu_verbosity < VU_NORMAL)
+	if (vu_verbosity < VU_NORMAL || vu_json_mode)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
@@ -148,7 +157,7 @@ void vu_verbose(const char *fmt, ...)
 	if (vu_verbosity < VU_VERBOSE)
 		return;
 	va_start(ap, fmt);
-	vmsg(stderr, "", 0, fmt, ap);
+	vmsg("", 0, NO_HOOK, fmt, ap);
 	va_end(ap);
 }
 
@@ -157,7 +166,7 @@ void vu_usage_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(stderr, "", 0, fmt, ap);
+	vmsg("", 0, ERROR, fmt, ap);
 	va_end(ap);
 	vu_errtryhelp();
 }

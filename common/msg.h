@@ -4,6 +4,7 @@
 #define VU_MSG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdnoreturn.h>
 
@@ -30,6 +31,14 @@ enum {
 
 /* Run-wide: set once from -q/-v before any work starts. */
 extern int vu_verbosity;
+
+/*
+ * Set by vu_out_new for --json: stdout holds the JSON document, so
+ * vu_report prints nothing, and every error and warning line (as printed,
+ * without "NAME: ") is handed to the hook as well.
+ */
+extern bool vu_json_mode;
+extern void (*vu_msg_hook)(bool error, const char *line);
 
 /* "NAME: message" on stderr, always printed. */
 void vu_err(const char *fmt, ...) VU_PRINTF(1, 2);

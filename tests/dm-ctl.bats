@@ -72,7 +72,7 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	sim_up $SINGLE
 	rm "$SIMROOT/etc/systemd/system/display-manager.service"
 	run dm_ctl status --json
-	assert_output '{"init":"systemd","display_manager":"gdm","service":"gdm.service","active":false,"gpu_holders":[]}'
+	assert_output '{"schema":1,"command":"dm-ctl","init":"systemd","display_manager":{"name":"gdm","service":"gdm.service","active":false},"holders":[],"errors":[],"warnings":[],"ok":true}'
 }
 
 @test "--isolate: multi-user.target and back to graphical.target, as seed 004 does" {
@@ -154,7 +154,7 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	[[ $(readlink "/proc/$pid/fd/7") == *"$BATS_TEST_TMPDIR/ctr/dri/card0" ]]
 	run dm_ctl status --json
 	kill "$pid"
-	assert_output --partial "{\"pid\":$pid,\"comm\":\"sleep\",\"node\":\"/dev/dri/card0\"}"
+	assert_output --partial "\"holders\":[{\"pid\":$pid,\"name\":\"sleep\",\"node\":\"/dev/dri/card0\"}]"
 }
 
 @test "--dry-run prints the command, stops nothing" {
@@ -163,6 +163,24 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	run dm_ctl stop -n
 	assert_success
 	assert_output "systemctl stop gdm.service"
+	x_running
+}
+
+@test "stop and start --json: the display manager after, ok; -n --json: the plan, nothing stopped" {
+	sim_up $SINGLE
+	dm_boot
+	run dm_ctl -n --json stop
+	assert_success
+	assert_equal "$(jq -c '.plan, .display_manager.active, .ok' <<<"$output")" $'["systemctl stop gdm.service"]\ntrue\ntrue'
+	x_running
+	run dm_ctl --json stop
+	assert_success
+	assert_equal "$(jq -c '.display_manager, .holders, .ok' <<<"$output")" \
+		$'{"name":"gdm","service":"gdm.service","active":false}\n[]\ntrue'
+	! x_running
+	run dm_ctl --json start
+	assert_success
+	assert_equal "$(jq -c '.display_manager.active, .ok' <<<"$output")" $'true\ntrue'
 	x_running
 }
 
@@ -191,7 +209,7 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	root=$(printf '%s\n' "$(cat "$MACHINES/$SINGLE.txt")" "holder /dev/dri/card0 Xorg" | machine_from_stdin)
 	VFIO_UTILS_SYSROOT=$root run "$BUILD/dm-ctl" --json
 	assert_success
-	assert_output '{"init":"systemd","display_manager":"gdm","service":"gdm.service","active":false,"gpu_holders":[{"pid":4242,"comm":"Xorg","node":"/dev/dri/card0"}]}'
+	assert_output '{"schema":1,"command":"dm-ctl","init":"systemd","display_manager":{"name":"gdm","service":"gdm.service","active":false},"holders":[{"pid":4242,"name":"Xorg","node":"/dev/dri/card0"}],"errors":[],"warnings":[],"ok":true}'
 }
 
 @test "stop also stops the user's sound server holding the GPU's audio card; start brings it back" {

@@ -17,17 +17,37 @@ fb_driver() { basename "$(readlink "$SIMROOT/sys/bus/platform/devices/$1/driver"
 	assert_line --index 0 "efi-framebuffer.0: bound to efi-framebuffer"
 	assert_line --index 1 --regexp "^efifb reserves [0-9a-f]+-[0-9a-f]+ in BAR 1 of 0000:09:00.0: QEMU will fail to map that BAR \\(\"BAR 1: can't reserve\"\\) while it is there: 'efifb unbind' releases it$"
 	run efifb status --json
-	assert_output --regexp '^\{"framebuffers":\[\{"name":"efi-framebuffer.0","driver":"efi-framebuffer","device":null\}\],"reservations":\[\{"name":"efifb","range":"[0-9a-f-]+","device":"0000:09:00.0","bar":1\}\]\}$'
+	assert_output --regexp '^\{"schema":1,"command":"efifb","framebuffers":\[\{"name":"efi-framebuffer.0","driver":"efi-framebuffer","gpu":null\}\],"reservations":\[\{"name":"efifb","range":"[0-9a-f-]+","gpu":"0000:09:00.0","bar":1,"release":"unbind"\}\],"errors":\[\],"warnings":\[\],"ok":true\}$'
 	sim_down
 	# simpledrm's BOOTFB: unbinding does not release it; 6.0 and later release it with the GPU
 	sim_up $SINGLE "kernel 5.15.0-91-generic" "framebuffer simple-framebuffer"
 	run efifb
 	assert_line --index 1 --partial "BOOTFB reserves "
 	assert_line --index 1 --partial "until a reboot with initcall_blacklist=sysfb_init: unbinding the framebuffer does not release it"
+	assert_equal "$(efifb --json | jq -r '.reservations[0] | "\(.name) \(.release)"')" "BOOTFB reboot"
 	sim_down
 	sim_up $SINGLE "kernel 6.1.0-13-amd64" "framebuffer simple-framebuffer"
 	run efifb
 	assert_line --index 1 --partial "unless vfio-pci takes the GPU, which releases it (Linux 6.0 and later)"
+	assert_equal "$(efifb --json | jq -r '.reservations[0] | "\(.name) \(.release)"')" "BOOTFB vfio-pci"
+}
+
+@test "unbind and bind --json: each framebuffer, its driver after, its result; -n --json plans" {
+	sim_up $SINGLE
+	run efifb -n --json unbind
+	assert_success
+	assert_equal "$(jq -c '[.framebuffers[] | [.name, .driver, .result]], (.plan | length)' <<<"$output")" \
+		$'[["efi-framebuffer.0","efi-framebuffer","planned"]]\n1'
+	assert_equal "$(fb_driver efi-framebuffer.0)" efi-framebuffer
+	run efifb --json unbind
+	assert_success
+	assert_equal "$(jq -c '[.framebuffers[] | [.name, .driver, .result]], .ok' <<<"$output")" \
+		$'[["efi-framebuffer.0",null,"unbound"]]\ntrue'
+	assert_equal "$(fb_driver efi-framebuffer.0)" ""
+	run efifb --json bind
+	assert_equal "$(jq -c '[.framebuffers[] | [.name, .driver, .result]]' <<<"$output")" \
+		'[["efi-framebuffer.0","efi-framebuffer","bound"]]'
+	assert_equal "$(fb_driver efi-framebuffer.0)" efi-framebuffer
 }
 
 @test "unbind releases it and its memory, remembers, and binds back; each twice is nothing to do" {

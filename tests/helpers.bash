@@ -10,6 +10,7 @@ MACHINES=$FIXTURES/machines
 
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
+bats_require_minimum_version 1.5.0
 
 PATH=$BUILD:$TESTS/lib:$PATH
 export LC_ALL=C
@@ -87,6 +88,8 @@ alive_pid() {
 	local state
 	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
 	[ -n "$state" ] && [ "$state" != Z ]
+}
+	[ -n "$stat" ] && [ "${stat%% *}" != Z ]
 }
 
 # Run CMD... every 20 ms until it succeeds, for SECONDS at most; its status.
@@ -175,7 +178,7 @@ screen_snapshot() {
 		[ -e "$f" ] && echo "${f##*/} driver=$(basename "$(readlink "$f/driver" 2>/dev/null)" 2>/dev/null)"
 	done
 	echo "reserved:$(grep -oE ' : (BOOTFB|efifb|vesafb)$' "$SIMROOT/proc/iomem" | cut -c4- | tr '\n' ' ')"
-	PATH=$STANDINS:$PATH on_sim dm-ctl --json status | jq -c '[.display_manager, .active, [.gpu_holders[].comm]]'
+	PATH=$STANDINS:$PATH on_sim dm-ctl --json status | jq -c '[.display_manager.name, .display_manager.active, [.holders[].name]]'
 }
 
 # Everything the passthrough cycle may change, and what the commands

@@ -53,6 +53,8 @@ man_pairs() {
 	# the configuration tools of the system, and libvirt's hook, are root's
 	[ -f "$STAGE/usr/share/man/man8/vfio-bind.8" ]
 	[ -f "$STAGE/usr/share/man/man1/iommu-groups.1" ]
+	# the JSON schema of them all
+	grep -q "^\.TH VFIO-UTILS 7 .* \"vfio-utils $(cat "$TOP/VERSION")\"" "$STAGE/usr/share/man/man7/vfio-utils.7"
 	# libvirt's qemu.d runs hook-run through the link (libvirt 6.5 and later)
 	[ "$(readlink "$STAGE/etc/libvirt/hooks/qemu.d/vfio-utils")" = /usr/sbin/hook-run ]
 	# nothing else, nothing outside /usr but that link
@@ -87,7 +89,7 @@ man_pairs() {
 
 @test "man pages: mandoc -T lint finds nothing" {
 	local m
-	for m in "$TOP"/man/*.[18]; do
+	for m in "$TOP"/man/*.[178]; do
 		run mandoc -T lint -W warning "$m"
 		assert_success
 		assert_output ""

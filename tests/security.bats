@@ -330,7 +330,7 @@ logger() {
 	assert_line "GPU held by:     x\\x1b[2J\\x0aevil\\xff ($pid)"
 	[ "${#lines[@]}" -eq 3 ]
 	run on_sim dm-ctl --json status
-	run jq -r '.gpu_holders[0].comm' <<<"$output"
+	run jq -r '.holders[0].name' <<<"$output"
 	assert_success
 	assert_output "$(printf 'x\033[2J\nevil\\xff')"
 	run on_sim vfio-bind -q 09:00.0

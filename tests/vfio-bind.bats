@@ -302,9 +302,31 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 
 @test "--json reports each device" {
 	sim_up $SINGLE
-	run vfio_bind --json 09:00.0 09:00.1
+	run --separate-stderr vfio_bind --json 09:00.0 09:00.1
 	assert_success
-	assert_output '{"ok":true,"devices":[{"slot":"0000:09:00.0","from":"nvidia","driver":"vfio-pci","result":"bound"},{"slot":"0000:09:00.1","from":"snd_hda_intel","driver":"vfio-pci","result":"bound"}],"unloaded":[]}'
+	assert_output '{"schema":1,"command":"vfio-bind","devices":[{"address":"0000:09:00.0","group":2,"driver":"vfio-pci","from":"nvidia","result":"bound"},{"address":"0000:09:00.1","group":2,"driver":"vfio-pci","from":"snd_hda_intel","result":"bound"}],"unloaded":[],"errors":[],"warnings":["0000:09:00.0: 0000:09:00.2 of its IOMMU group 2 stays on xhci_hcd: QEMU refuses the group until it is on vfio-pci too (--group takes it)","0000:09:00.0: 0000:09:00.3 of its IOMMU group 2 stays on nvidia-gpu: QEMU refuses the group until it is on vfio-pci too (--group takes it)"],"ok":true}'
+	assert_equal "$(driver_of 0000:09:00.0) $(driver_of 0000:09:00.1)" "vfio-pci vfio-pci"
+}
+
+@test "--json: a dry run plans, a refusal and a rollback report each device, ok false" {
+	sim_up $DUAL
+	run vfio_bind -n --json --group --unload 01:00.0
+	assert_success
+	assert_equal "$(jq -c '[.devices[] | [.address, .driver, .result]], .unloaded' <<<"$output")" \
+		'[["0000:01:00.0","nvidia","planned"],["0000:01:00.1","snd_hda_intel","planned"]]'$'\n''[]'
+	jq -e '.plan | any(test("drivers_probe")) and any(test("modprobe .*-r"))' <<<"$output"
+	assert_equal "$(driver_of 0000:01:00.0)" nvidia
+	hold "$SIMROOT/dev/nvidia0"
+	run --separate-stderr vfio_bind --json --group 01:00.0
+	kill $HOLDER
+	assert_failure 1
+	assert_equal "$(jq -c '([.devices[] | .result] | unique), .ok' <<<"$output")" '["refused"]'$'\n''false'
+	jq -e '.errors[0] | test("/dev/nvidia0 is held open by sleep")' <<<"$output"
+	sim ctl "$SIMROOT" fault write /sys/bus/pci/drivers_probe EIO once skip=1
+	run --separate-stderr vfio_bind --json --group 01:00.0
+	assert_failure 1
+	assert_equal "$(jq -c '[.devices[] | .result]' <<<"$output")" '["rolled back","failed"]'
+	assert_equal "$(driver_of 0000:01:00.0) $(driver_of 0000:01:00.1)" "nvidia snd_hda_intel"
 }
 
 @test "two runs at once on overlapping devices: the state keeps the original drivers" {

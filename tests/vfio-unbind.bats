@@ -127,9 +127,15 @@ rmmod vfio"
 @test "--json reports each device" {
 	sim_up $SINGLE
 	vfio_bind 09:00.0
+	run vfio_unbind -n --json --restore
+	assert_success
+	assert_equal "$(jq -c '[.devices[] | [.address, .driver, .result]], (.plan | length > 0)' <<<"$output")" \
+		'[["0000:09:00.0","vfio-pci","planned"]]'$'\n''true'
+	assert_equal "$(driver_of 0000:09:00.0)" vfio-pci
 	run vfio_unbind --json --restore
 	assert_success
-	assert_output '{"ok":true,"devices":[{"slot":"0000:09:00.0","driver":"nvidia","result":"restored"}]}'
+	assert_output '{"schema":1,"command":"vfio-unbind","devices":[{"address":"0000:09:00.0","group":2,"driver":"nvidia","from":"vfio-pci","result":"restored"}],"errors":[],"warnings":[],"ok":true}'
+	assert_equal "$(driver_of 0000:09:00.0)" nvidia
 }
 
 @test "usage: --restore names no device; nothing named is an error" {

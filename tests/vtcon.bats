@@ -16,7 +16,40 @@ vtcon() { on_sim "$BUILD/vtcon" "$@"; }
 	# fbcon holds the VTs: the dummy console is bound to none of them
 	assert_output $'vtcon0   unbound (S) dummy device\nvtcon1   bound   (M) frame buffer device'
 	run vtcon list --json
-	assert_output '{"consoles":[{"console":"vtcon0","index":0,"bound":false,"system":true,"name":"dummy device"},{"console":"vtcon1","index":1,"bound":true,"system":false,"name":"frame buffer device"}]}'
+	assert_output '{"schema":1,"command":"vtcon","consoles":[{"name":"vtcon0","index":0,"bound":false,"system":true,"description":"dummy device"},{"name":"vtcon1","index":1,"bound":true,"system":false,"description":"frame buffer device"}],"errors":[],"warnings":[],"ok":true}'
+}
+
+@test "unbind and bind --json: each console and its result; -n --json: the plan, nothing changed" {
+	sim_up $SINGLE
+	run vtcon -n --json unbind
+	assert_success
+	assert_equal "$(jq -c '[.consoles[] | [.name, .result]], .plan, .ok' <<<"$output")" \
+		"[[\"vtcon1\",\"planned\"]]"$'\n'"[\"echo 0 > $SIMROOT/sys/class/vtconsole/vtcon1/bind\"]"$'\ntrue'
+	assert_equal "$(cat "$SIMROOT/sys/class/vtconsole/vtcon1/bind")" 1
+	run vtcon --json unbind
+	assert_success
+	assert_equal "$(jq -c '[.consoles[] | [.name, .bound, .result]], has("plan")' <<<"$output")" \
+		$'[["vtcon1",false,"unbound"]]\nfalse'
+	assert_equal "$(cat "$SIMROOT/sys/class/vtconsole/vtcon1/bind")" 0
+	run vtcon --json bind
+	assert_success
+	assert_equal "$(jq -c '[.consoles[] | [.name, .bound, .result]]' <<<"$output")" '[["vtcon1",true,"bound"]]'
+	assert_equal "$(cat "$SIMROOT/sys/class/vtconsole/vtcon1/bind")" 1
+	run vtcon --json --all bind
+	assert_equal "$(jq -c '[.consoles[] | .result]' <<<"$output")" '["already bound"]'
+}
+
+@test "a refused bind --json: the error in the document, ok false, exit 1, the record kept" {
+	sim_up $SINGLE
+	vtcon unbind
+	sim ctl "$SIMROOT" fault write /sys/class/vtconsole/vtcon1/bind EIO
+	run --separate-stderr vtcon --json bind
+	assert_failure 1
+	assert_equal "$(jq -c '[.consoles[] | .result], .ok, (.errors | length)' <<<"$output")" $'["failed"]\nfalse\n1'
+	jq -e '.errors[0] | test("vtcon1.*cannot write bind")' <<<"$output"
+	[[ "$stderr" == *"vtcon1 (frame buffer device): cannot write bind"* ]]
+	run cat "$SIMROOT/run/vfio-utils/vtcon"
+	assert_line "frame_buffer_device was=vtcon1"
 }
 
 @test "unbind: the (M) console only, read back, remembered by name; twice is nothing to do" {

@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# Every --json document, from every command that prints one, in each of its
+# cases (a listing, an action, a dry run, a refusal, a failure), checked
+# against the key tables of vfio-utils(7) by tests/lib/schema-check.
+
+load helpers
+
+setup() {
+	PATH=$STANDINS:$PATH
+	require_sim
+	DOCS=$BATS_TEST_TMPDIR/docs
+}
+
+teardown() {
+	sim_down
+}
+
+# json CMD ARGS...: one more document, whatever the command's exit.
+json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
+
+@test "schema-check finds a wrong type, an undocumented key, a missing key" {
+	run schema-check <<<'{"schema":1,"command":"vtcon","consoles":[{"name":1,"extra":true}],"errors":[],"warnings":[]}'
+	assert_failure 1
+	assert_line "vtcon: no ok"
+	assert_line "vtcon.consoles[0].name: number, not a string"
+	assert_line "vtcon.consoles[0].extra: not a key of console in vfio-utils(7)"
+	run schema-check <<<'{"schema":1,"command":"vtcon","consoles":[],"errors":[],"warnings":[],"ok":"yes"}'
+	assert_failure 1
+	assert_output "vtcon.ok: string, not a boolean"
+}
+
+@test "every command's --json, in every case, has the keys and types of vfio-utils(7)" {
+	sim_up "$SINGLE" "kernel 6.1.0-13-amd64" "framebuffer simple-framebuffer"
+	dm_boot
+	# listings
+	json vtcon list
+	json efifb status
+	json dm-ctl status
+	# dry runs, then the real thing, then once more (nothing to do)
+	json dm-ctl -n stop
+	json dm-ctl stop
+	json vtcon -n unbind
+	json efifb -n unbind
+	json vfio-bind -n --group --unload 09:00.0
+	json vtcon unbind
+	json efifb unbind
+	json vfio-bind --group 09:00.0
+	json vfio-bind --group 09:00.0
+	json efifb status
+	json vfio-unbind -n --restore
+	json vfio-unbind --restore
+	json efifb bind
+	json vtcon bind
+	json vtcon --all bind
+	# refusals and failures
+	json vfio-bind 00:00.0
+	hold "$SIMROOT/dev/dri/card0"
+	json vfio-bind --group 09:00.0
+	kill "$HOLDER"
+	sim ctl "$SIMROOT" fault write /sys/bus/pci/drivers_probe EIO once skip=1
+	json vfio-bind --group 09:00.0
+	sim ctl "$SIMROOT" fault write /sys/class/vtconsole/vtcon1/bind EIO once
+	json vtcon unbind
+	json vfio-unbind 09:00.0
+	json dm-ctl start
+	# one document a run, each command seen, none ok=false by accident only
+	assert_equal "$(wc -l <"$DOCS")" 24
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb vfio-bind vfio-unbind vtcon "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "vfio-bind vfio-bind vfio-bind vtcon "
+	run schema-check <"$DOCS"
+	assert_success
+	assert_output ""
+}
+
+@test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
+	for c in vtcon efifb dm-ctl vfio-bind vfio-unbind; do
+		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
+			fail "$c: its --json entry does not name vfio-utils(7)"
+		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"
+	done
+}
