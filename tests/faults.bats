@@ -65,6 +65,11 @@ record() {
 run_cmd() {
 	local mode=$1 pid i pidfile=$BATS_TEST_TMPDIR/cmd.pid
 	shift
+	# Nothing to release or kill: run it and be done.
+	if [ "$mode" = none ]; then
+		sim exec "$SIMROOT" -- "$@" >/dev/null 2>&1
+		return
+	fi
 	# sim exec execs the command: the pid it leaves is the command's, for
 	# kill -9. A shell of its own waits for it, and keeps bash's "Killed".
 	rm -f "$pidfile"
@@ -73,12 +78,13 @@ run_cmd() {
 	pid=$!
 	for ((i = 0; i < 1000; i++)); do
 		alive_pid "$pid" || break
-		if [ "$mode" != none ] && grep -q '^held write' "$SIMROOT/.simfs/control"; then
+		if held_write; then
 			if [ "$mode" = kill ]; then
 				for ((i = 0; i < 500; i++)); do [ -s "$pidfile" ] && break; sleep 0.01; done
 				kill -KILL "$(cat "$pidfile")" || true
 			else
-				sleep 0.8 # past --timeout: the command gives up, the write is late
+				# past --timeout (0.5 s): the command gives up, the write is late
+				for ((i = 0; i < 40; i++)); do alive_pid "$pid" || break; sleep 0.02; done
 			fi
 			sim ctl "$SIMROOT" release writes
 			break
@@ -86,6 +92,15 @@ run_cmd() {
 		sleep 0.01
 	done
 	wait "$pid"
+}
+
+# held_write: the simulator holds a write; read without a process a poll.
+held_write() {
+	local line
+	while read -r line; do
+		[[ $line == "held write"* ]] && return 0
+	done <"$SIMROOT/.simfs/control"
+	return 1
 }
 
 # recover: every line of the recovery (the release's), whatever each ends in.

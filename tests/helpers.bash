@@ -85,10 +85,10 @@ on_sim() {
 
 # A process that runs (a zombie does not: orphans' zombies linger where init does not reap).
 alive_pid() {
-	local state
-	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ]
-}
+	local stat
+	# The state follows the name in parentheses; read, not awk: tests poll this.
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+	stat=${stat##*) }
 	[ -n "$stat" ] && [ "${stat%% *}" != Z ]
 }
 
