@@ -34,8 +34,8 @@ struct opts {
 struct result {
 	struct vu_dev *dev;
 	char from[VU_DRIVER_MAX];
-	const char
-	    *outcome; /* "bound", "already bound", "failed", "rolled back"; NULL: not reached */
+	/* "bound", "already bound", "failed", "rolled back"; NULL: not reached */
+	const char *outcome;
 };
 
 static noreturn void usage(void)

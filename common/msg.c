@@ -82,8 +82,9 @@ void (*vu_msg_hook)(bool error, const char *line);
 
 enum hook { NO_HOOK, ERROR, WARNING, QUIET_WARNING };
 
-static void vmsg(const char *tag, int err, enum hook hook, const char *fmt, va_list ap)
+static void vmsg(int err, enum hook hook, const char *fmt, va_list ap)
 {
+	const char *tag = hook == WARNING || hook == QUIET_WARNING ? "warning: " : "";
 	/* One fprintf per line keeps messages whole when commands share a stderr. */
 	char raw[4096], line[4096 * 4], full[4096 * 4 + 256];
 	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
@@ -111,7 +112,7 @@ void vu_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("", 0, ERROR, fmt, ap);
+	vmsg(0, ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -120,7 +121,7 @@ void vu_errc(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("", err, ERROR, fmt, ap);
+	vmsg(err, ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -132,7 +133,7 @@ void vu_warn(const char *fmt, ...)
 	if (vu_verbosity < VU_NORMAL && !vu_msg_hook)
 		return;
 	va_start(ap, fmt);
-	vmsg("warning: ", 0, vu_verbosity < VU_NORMAL ? QUIET_WARNING : WARNING, fmt, ap);
+	vmsg(0, vu_verbosity < VU_NORMAL ? QUIET_WARNING : WARNING, fmt, ap);
 	va_end(ap);
 }
 
@@ -157,7 +158,7 @@ void vu_verbose(const char *fmt, ...)
 	if (vu_verbosity < VU_VERBOSE)
 		return;
 	va_start(ap, fmt);
-	vmsg("", 0, NO_HOOK, fmt, ap);
+	vmsg(0, NO_HOOK, fmt, ap);
 	va_end(ap);
 }
 
@@ -166,7 +167,7 @@ void vu_usage_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("", 0, ERROR, fmt, ap);
+	vmsg(0, ERROR, fmt, ap);
 	va_end(ap);
 	vu_errtryhelp();
 }
