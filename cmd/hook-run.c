@@ -30,34 +30,33 @@ enum {
 
 static noreturn void usage(void)
 {
-	fputs(
-	    "Usage: hook-run GUEST OPERATION SUB-OPERATION EXTRA    (as libvirt calls it)\n"
-	    "       hook-run [options] install|check|list [GUEST]|new GUEST\n"
-	    "\n"
-	    "Installed as /etc/libvirt/hooks/qemu, or linked as qemu.d/vfio-utils (libvirt\n"
-	    "6.5 and later), it runs qemu.d/GUEST/OPERATION/SUB-OPERATION\n"
-	    "if that is an executable file, else every executable file in that directory in\n"
-	    "strcmp order, each with libvirt's four arguments and the domain XML on stdin.\n"
-	    "\n"
-	    "Commands:\n"
-	    "  install            become the qemu hook, keeping an existing one as qemu.orig\n"
-	    "  check              audit the hooks: permissions, names, CRLF, shebangs, virsh\n"
-	    "  list [GUEST]       what would run, in order, for each event\n"
-	    "  new GUEST          write start and release scripts for this machine's GPU\n"
-	    "\n"
-	    "Options:\n"
-	    "  -c, --connect URI  check, list, new: the libvirt to ask for domains\n"
-	    "                     (qemu:///system; below --sysroot, only one given)\n"
-	    "      --gpu DEVICE   new: the GPU to pass (default: the only one, or the one\n"
-	    "                     the host does not boot on)\n"
-	    "      --force        install: replace an existing qemu.orig; new: overwrite\n"
-	    "  -n, --dry-run      print what install or new would write, change nothing\n" VU_USAGE_COMMON
-	    "\n"
-	    "Environment: HOOK_RUN_TIMEOUT, seconds a script may run (120).\n"
-	    "Exit status: 0 done, 1 a script failed or was refused (libvirt then aborts a\n"
-	    "start), check found problems; 2 usage error.\n"
-	    "See hook-run(8).\n",
-	    stdout);
+	fputs("Usage: hook-run GUEST OPERATION SUB-OPERATION EXTRA    (as libvirt calls it)\n"
+	      "       hook-run [options] install|check|list [GUEST]|new GUEST\n"
+	      "\n"
+	      "Installed as /etc/libvirt/hooks/qemu, or linked as qemu.d/vfio-utils (libvirt\n"
+	      "6.5 and later), it runs qemu.d/GUEST/OPERATION/SUB-OPERATION\n"
+	      "if that is an executable file, else every executable file in that directory in\n"
+	      "strcmp order, each with libvirt's four arguments and the domain XML on stdin.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  install            become the qemu hook, keeping an existing one as qemu.orig\n"
+	      "  check              audit the hooks: permissions, names, CRLF, shebangs, virsh\n"
+	      "  list [GUEST]       what would run, in order, for each event\n"
+	      "  new GUEST          write start and release scripts for this machine's GPU\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --connect URI  check, list, new: the libvirt to ask for domains\n"
+	      "                     (qemu:///system; below --sysroot, only one given)\n"
+	      "      --gpu DEVICE   new: the GPU to pass (default: the only one, or the one\n"
+	      "                     the host does not boot on)\n"
+	      "      --force        install: replace an existing qemu.orig; new: overwrite\n"
+	      "  -n, --dry-run      print what install or new would write, change nothing\n"
+	      "      --json         list: as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
+	      "Environment: HOOK_RUN_TIMEOUT, seconds a script may run (120).\n"
+	      "Exit status: 0 done, 1 a script failed or was refused (libvirt then aborts a\n"
+	      "start), check found problems; 2 usage error.\n"
+	      "See hook-run(8).\n",
+	      stdout);
 	vu_exit(VU_EXIT_OK);
 }
 
@@ -257,6 +256,7 @@ int main(int argc, char **argv)
 		{ "gpu", required_argument, NULL, OPT_GPU },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
 		VU_LONGOPTS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 	};
 	const char *uri = "qemu:///system", *gpu = NULL, *libvirt;
 	const struct vu_subcmd *cmd;
-	bool force = false, uri_given = false;
+	bool force = false, uri_given = false, json = false;
 	int opt;
 
 	/*
@@ -300,6 +300,9 @@ int main(int argc, char **argv)
 		case 'n':
 			vu_dry_run = true;
 			break;
+		case VU_OPT_JSON:
+			json = true;
+			break;
 		case 'h':
 			usage();
 		default:
@@ -307,6 +310,8 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = vu_subcommand_args(argc, argv, cmds, " (or libvirt's four arguments)");
+	if (json && cmd - cmds != 2)
+		vu_usage_error("--json goes with list");
 	vu_common_done();
 	/* Below a sysroot the host's libvirt knows another machine: asked only when named. */
 	libvirt = *vu_sysroot() && !uri_given ? NULL : uri;
@@ -316,7 +321,7 @@ int main(int argc, char **argv)
 	case 1:
 		return hr_check(uri);
 	case 2:
-		return hr_list(optind < argc ? argv[optind] : NULL, libvirt);
+		return hr_list(optind < argc ? argv[optind] : NULL, libvirt, json);
 	default:
 		return hr_new(argv[optind], gpu, force, libvirt);
 	}

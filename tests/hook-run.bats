@@ -219,6 +219,15 @@ script() {
 	assert_output $'win10\tprepare begin\tqemu.d/win10/prepare/begin/10-a\nwin10\tprepare begin\tqemu.d/win10/prepare/begin/20-b\nwin10\trelease end\tqemu.d/win10/release/end/10-z'
 	run hook-run --sysroot "$ROOT" list nosuch
 	assert_output "qemu.d/nosuch: nothing would run"
+	run hook-run --sysroot "$ROOT" list --json win10
+	assert_success
+	assert_output '{"schema":1,"command":"hook-run","scripts":[{"guest":"win10","op":"prepare","subop":"begin","path":"qemu.d/win10/prepare/begin/10-a"},{"guest":"win10","op":"prepare","subop":"begin","path":"qemu.d/win10/prepare/begin/20-b"},{"guest":"win10","op":"release","subop":"end","path":"qemu.d/win10/release/end/10-z"}],"errors":[],"warnings":[],"ok":true}'
+	assert_equal "$(hook-run --sysroot "$ROOT" --json list | jq -r '.scripts[].guest' | sort -u | tr '\n' ' ')" "other win10 "
+	run hook-run --sysroot "$ROOT" --json list nosuch
+	assert_output '{"schema":1,"command":"hook-run","scripts":[],"errors":[],"warnings":[],"ok":true}'
+	run hook-run --sysroot "$ROOT" --json check
+	assert_failure 2
+	assert_line --index 0 "hook-run: --json goes with list"
 }
 
 @test "check: every kind of problem the guides' users hit, counted, exit 1" {

@@ -63,17 +63,23 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json vtcon unbind
 	json vfio-unbind 09:00.0
 	json dm-ctl start
+	# hook-run list: a guest's scripts, none, and a hook tree with both
+	on_sim hook-run new --gpu 09:00.0 win10 >/dev/null
+	json hook-run list
+	json hook-run list win10
+	json hook-run list nosuch
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 24
-	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb vfio-bind vfio-unbind vtcon "
+	assert_equal "$(wc -l <"$DOCS")" 27
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run vfio-bind vfio-unbind vtcon "
 	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "vfio-bind vfio-bind vfio-bind vtcon "
+	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "2 2 0 "
 	run schema-check <"$DOCS"
 	assert_success
 	assert_output ""
 }
 
 @test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
-	for c in vtcon efifb dm-ctl vfio-bind vfio-unbind; do
+	for c in vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run; do
 		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
 			fail "$c: its --json entry does not name vfio-utils(7)"
 		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"

@@ -26,7 +26,7 @@ int hr_ask_domain(const char *uri, const char *guest, struct vu_domxml *x, const
 /* The commands: each returns the exit status. */
 int hr_install(bool force);
 int hr_check(const char *uri);
-int hr_list(const char *only, const char *uri);
+int hr_list(const char *only, const char *uri, bool json);
 int hr_new(const char *guest, const char *gpu, bool force, const char *uri);
 
 #endif

@@ -13,6 +13,7 @@
 #include "hooks.h"
 #include "msg.h"
 #include "opts.h"
+#include "out.h"
 #include "sysfs.h"
 #include "virt.h"
 #include "hook-run.h"
@@ -44,10 +45,26 @@ int hr_ask_domain(const char *uri, const char *guest, struct vu_domxml *x, const
 	return known;
 }
 
+static void list_text(const struct vu_rec *doc)
+{
+	const struct vu_list *l = vu_rec_l(doc, "scripts");
+
+	for (size_t i = 0; i < vu_list_len(l); i++) {
+		const struct vu_rec *r = vu_list_rec(l, i);
+		char esc[2][PATH_MAX * 4];
+
+		printf("%s\t%s %s\t%s\n", vu_esc(vu_rec_s(r, "guest"), esc[0], sizeof(esc[0])),
+		       vu_rec_s(r, "op"), vu_rec_s(r, "subop"),
+		       vu_esc(vu_rec_s(r, "path"), esc[1], sizeof(esc[1])));
+	}
+}
+
 /* The scripts of ONLY (NULL: every guest), per event; URI: the libvirt that knows ONLY. */
-int hr_list(const char *only, const char *uri)
+int hr_list(const char *only, const char *uri, bool json)
 {
 	char base[PATH_MAX], path[PATH_MAX + 16];
+	struct vu_rec *doc = vu_out_new("hook-run", json);
+	struct vu_list *l = vu_rec_list(doc, "scripts");
 	struct vu_names guests;
 	int shown = 0;
 
@@ -68,13 +85,12 @@ int hr_list(const char *only, const char *uri)
 			    0)
 				continue;
 			for (size_t k = 0; k < scripts.n; k++, shown++) {
-				char esc[2][PATH_MAX * 4];
+				struct vu_rec *r = vu_list_obj(l);
 
-				printf("%s\t%s %s\t%s\n",
-				       vu_esc(guests.v[i], esc[0], sizeof(esc[0])), ev->op,
-				       ev->subop,
-				       vu_esc(scripts.v[k] + strlen(base) + 1, esc[1],
-					      sizeof(esc[1])));
+				vu_rec_str(r, "guest", guests.v[i]);
+				vu_rec_str(r, "op", ev->op);
+				vu_rec_str(r, "subop", ev->subop);
+				vu_rec_str(r, "path", scripts.v[k] + strlen(base) + 1);
 			}
 			vu_names_free(&scripts);
 		}
@@ -86,7 +102,7 @@ int hr_list(const char *only, const char *uri)
 			vu_err(
 			    "%s: no such domain at %s, and no scripts (a typo? the name is case-sensitive)",
 			    only, uri);
-			return VU_EXIT_FAIL;
+			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 		}
 		vu_warn(
 		    "%s: no such domain at %s: no event runs these (a typo? the name is case-sensitive)",
@@ -94,5 +110,5 @@ int hr_list(const char *only, const char *uri)
 	}
 	if (!shown)
 		vu_report("%s%s: nothing would run", only ? "qemu.d/" : "qemu.d", only ? only : "");
-	return VU_EXIT_OK;
+	return vu_out_finish(doc, list_text, VU_EXIT_OK);
 }

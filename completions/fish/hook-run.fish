@@ -10,6 +10,7 @@ complete -c hook-run -s c -l connect -x -a 'qemu:///system qemu:///session test:
 complete -c hook-run -l gpu -x -a '(__vfio_utils_devices host)' -d 'new: the GPU to pass'
 complete -c hook-run -l force -d 'Replace qemu.orig, or existing scripts'
 complete -c hook-run -s n -l dry-run -d 'Print the commands, change nothing'
+complete -c hook-run -l json -d 'List as JSON'
 complete -c hook-run -l sysroot -r -a '(__fish_complete_directories)' -d 'Look up system trees below DIR'
 complete -c hook-run -s v -l verbose -d 'Log each action'
 complete -c hook-run -s q -l quiet -d 'Print errors only'
