@@ -130,6 +130,7 @@ void vu_rec_str(struct vu_rec *r, const char *key, const char *val)
 
 void vu_rec_strf(struct vu_rec *r, const char *key, const char *fmt, ...)
 {
+	struct val *v;
 	char *s;
 	va_list ap;
 	int n;
@@ -141,8 +142,12 @@ void vu_rec_strf(struct vu_rec *r, const char *key, const char *fmt, ...)
 		nomem = true;
 		return;
 	}
-	vu_rec_str(r, key, s);
-	free(s);
+	/* The formatted string is the value: no copy. */
+	if (!(v = slot(r, key))) {
+		free(s);
+		return;
+	}
+	*v = (struct val){ .kind = V_STR, .s = s };
 }
 
 void vu_rec_int(struct vu_rec *r, const char *key, long long val)
@@ -177,17 +182,21 @@ struct vu_rec *vu_rec_obj(struct vu_rec *r, const char *key)
 	return c;
 }
 
+static struct vu_list *new_list(void)
+{
+	struct vu_list *l = calloc(1, sizeof(*l));
+
+	nomem = nomem || !l;
+	return l;
+}
+
 struct vu_list *vu_rec_list(struct vu_rec *r, const char *key)
 {
 	struct val *v = slot(r, key);
 	struct vu_list *l;
 
-	if (!v)
+	if (!v || !(l = new_list()))
 		return NULL;
-	if (!(l = calloc(1, sizeof(*l)))) {
-		nomem = true;
-		return NULL;
-	}
 	*v = (struct val){ .kind = V_LIST, .list = l };
 	return l;
 }
@@ -344,14 +353,6 @@ static void on_message(bool error, const char *line)
 static void on_plan(const char *line)
 {
 	vu_list_str(run.plan, line);
-}
-
-static struct vu_list *new_list(void)
-{
-	struct vu_list *l = calloc(1, sizeof(*l));
-
-	nomem = nomem || !l;
-	return l;
 }
 
 static void free_list(struct vu_list *l)
