@@ -86,7 +86,7 @@ all: $(COMMANDS:%=$(B)/%) $(MANPAGES)
 tests: all $(TESTBINS)
 
 # Header dependencies come from the compiler (-MMD), for every object.
--include $(shell find $(B) -name '*.d' -not -path '$(B)/san/*' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f -not -path '$(B)/san/*' -not -path '$(B)/demo/*' 2>/dev/null)
 
 $(B)/%.o: %.c Makefile VERSION
 	@mkdir -p $(dir $@)
