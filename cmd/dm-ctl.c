@@ -82,20 +82,13 @@ static bool set(char *dst, size_t size, const char *src, const char *suffix)
 	return true;
 }
 
-static bool exists(const char *fmt, const char *arg)
-{
-	char path[PATH_MAX];
-
-	return vu_path(path, sizeof(path), fmt, arg) == 0 && vu_exists(path);
-}
-
 static enum init detect_init(void)
 {
-	if (exists("%s/run/systemd/system", ""))
+	if (vu_existsf("/run/systemd/system"))
 		return INIT_SYSTEMD;
-	if (exists("%s/run/openrc", ""))
+	if (vu_existsf("/run/openrc"))
 		return INIT_OPENRC;
-	if (exists("%s/run/runit", "") || exists("%s/etc/runit/runsvdir", ""))
+	if (vu_existsf("/run/runit") || vu_existsf("/etc/runit/runsvdir"))
 		return INIT_RUNIT;
 	return INIT_UNKNOWN;
 }
@@ -186,8 +179,7 @@ static void detect_systemd(struct dm *dm)
 		   vu_readlink(path, link, sizeof(link)) > 0) {
 		base = strrchr(link, '/');
 		set(dm->service, sizeof(dm->service), base ? base + 1 : link, "");
-	} else if (vu_path(path, sizeof(path), "/etc/X11/default-display-manager") == 0 &&
-		   vu_read(path, link, sizeof(link)) > 0) {
+	} else if (vu_readf(link, sizeof(link), "/etc/X11/default-display-manager") > 0) {
 		base = strrchr(link, '/');
 		set(dm->service, sizeof(dm->service), base ? base + 1 : link, ".service");
 	}
@@ -202,10 +194,10 @@ static void detect_systemd(struct dm *dm)
 
 static void detect_openrc(struct dm *dm)
 {
-	char path[PATH_MAX], conf[512], out[256], *v;
+	char conf[512], out[256], *v;
 
-	if (vu_path(path, sizeof(path), "/etc/conf.d/display-manager") < 0 ||
-	    vu_read(path, conf, sizeof(conf)) <= 0 || !(v = strstr(conf, "DISPLAYMANAGER=")))
+	if (vu_readf(conf, sizeof(conf), "/etc/conf.d/display-manager") <= 0 ||
+	    !(v = strstr(conf, "DISPLAYMANAGER=")))
 		return;
 	v += strlen("DISPLAYMANAGER=");
 	v += *v == '"';
@@ -425,7 +417,7 @@ static void held_gpus(char *buf, size_t size)
  */
 static bool gpus_back(const char *gpus)
 {
-	char list[VU_STATE_TEXT], path[PATH_MAX], *save = NULL;
+	char list[VU_STATE_TEXT], *save = NULL;
 
 	if (!gpus || strcmp(gpus, "-") == 0)
 		return true;
@@ -434,8 +426,7 @@ static bool gpus_back(const char *gpus)
 		struct vu_dev d;
 
 		/* A GPU gone since (hot-unplugged) is nothing to wait for. */
-		if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s", a) < 0 ||
-		    !vu_exists(path) || vu_dev_read(a, &d) < 0)
+		if (!vu_existsf("/sys/bus/pci/devices/%s", a) || vu_dev_read(a, &d) < 0)
 			continue;
 		if (!d.driver[0] || strcmp(d.driver, "vfio-pci") == 0 ||
 		    strcmp(d.driver, "pci-stub") == 0) {
@@ -505,10 +496,10 @@ static void audio_nodes(const char *gpus, struct vu_names *out)
  */
 static bool audio_unit(pid_t pid, int *uid, size_t *which)
 {
-	char path[PATH_MAX], cg[1024], *at, *unit;
+	char cg[1024], *at, *unit;
 
-	if (vu_path(path, sizeof(path), "/proc/%d/cgroup", (int)pid) < 0 ||
-	    vu_read(path, cg, sizeof(cg)) <= 0 || !(at = strstr(cg, "/user@")))
+	if (vu_readf(cg, sizeof(cg), "/proc/%d/cgroup", (int)pid) <= 0 ||
+	    !(at = strstr(cg, "/user@")))
 		return false;
 	*uid = (int)strtol(at + 6, NULL, 10);
 	unit = strrchr(cg, '/') + 1;
@@ -666,13 +657,11 @@ static bool modules_back(void)
 {
 	struct vu_records mods;
 	bool back = true;
-	char path[PATH_MAX];
 
 	if (vu_state_read("modules", &mods) < 0 && mods.n == 0)
 		return true; /* unreadable: vfio-unbind says so; nothing to go by here */
 	for (size_t i = 0; back && i < mods.n; i++)
-		if (vu_path(path, sizeof(path), "/sys/module/%s", mods.v[i].key) == 0 &&
-		    !vu_exists(path)) {
+		if (!vu_existsf("/sys/module/%s", mods.v[i].key)) {
 			vu_err(
 			    "%s: removed by vfio-bind --unload and not loaded again: the display manager would start without it (vfio-unbind --restore first)",
 			    mods.v[i].key);

@@ -232,7 +232,6 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs, int t
 
 	for (size_t i = 0; i < n; i++) {
 		const struct fb *f = &fbs[i];
-		char path[PATH_MAX];
 
 		if (!f->driver[0])
 			continue;
@@ -250,8 +249,7 @@ static int unbind(const struct fb *fbs, size_t n, struct vu_records *recs, int t
 			fb_rec(out, f, f->driver, "planned");
 			continue;
 		}
-		vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", f->name);
-		if (vu_exists(path)) {
+		if (vu_existsf("/sys/bus/platform/devices/%s/driver", f->name)) {
 			vu_err("%s: still bound to %s after the unbind", f->name, f->driver);
 			fb_rec(out, f, f->driver, "failed");
 			status = VU_EXIT_FAIL;
@@ -294,7 +292,6 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int tim
 	for (size_t i = recs->n; i-- > 0;) {
 		const char *name = recs->v[i].key, *driver = vu_record_get(&recs->v[i], "driver");
 		const struct fb *f = NULL;
-		char path[PATH_MAX];
 		struct fb gone;
 
 		for (size_t k = 0; k < n && !f; k++)
@@ -323,8 +320,7 @@ static int bind(const struct fb *fbs, size_t n, struct vu_records *recs, int tim
 			continue;
 		}
 		if (!vu_dry_run) {
-			vu_path(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", name);
-			if (!vu_exists(path)) {
+			if (!vu_existsf("/sys/bus/platform/devices/%s/driver", name)) {
 				vu_err("%s: %s did not take it", name, driver);
 				fb_rec(out, f, NULL, "failed");
 				status = VU_EXIT_FAIL;

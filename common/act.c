@@ -137,7 +137,7 @@ void vu_act_command(const char *fmt, ...)
 const char *vu_act_modprobe(void)
 {
 	static char cmd[PATH_MAX * 2 + 64];
-	char root[PATH_MAX * 2], release[256], path[PATH_MAX];
+	char root[PATH_MAX * 2], release[256];
 	struct utsname u;
 
 	if (!*vu_sysroot())
@@ -145,9 +145,8 @@ const char *vu_act_modprobe(void)
 	vu_shell_word(root, sizeof(root), vu_sysroot());
 	snprintf(cmd, sizeof(cmd), "modprobe -d %s", root);
 	/* modprobe takes the running kernel's version unless told the sysroot's. */
-	if (vu_path(path, sizeof(path), "/proc/sys/kernel/osrelease") == 0 &&
-	    vu_read(path, release, sizeof(release)) > 0 && uname(&u) == 0 &&
-	    strcmp(u.release, release) != 0) {
+	if (vu_readf(release, sizeof(release), "/proc/sys/kernel/osrelease") > 0 &&
+	    uname(&u) == 0 && strcmp(u.release, release) != 0) {
 		size_t len = strlen(cmd);
 
 		snprintf(cmd + len, sizeof(cmd) - len, " -S %s", release);

@@ -95,11 +95,10 @@ int vu_fbres_scan(struct vu_fbres **out, size_t *n)
 
 int vu_kernel_version(void)
 {
-	char path[PATH_MAX], release[128], *end;
+	char release[128], *end;
 	long major, minor;
 
-	if (vu_path(path, sizeof(path), "/proc/sys/kernel/osrelease") < 0 ||
-	    vu_read(path, release, sizeof(release)) <= 0)
+	if (vu_readf(release, sizeof(release), "/proc/sys/kernel/osrelease") <= 0)
 		return 0;
 	major = strtol(release, &end, 10);
 	if (*end != '.')

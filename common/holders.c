@@ -64,8 +64,8 @@ int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out)
 		vu_names_free(&drm);
 	}
 	/* nvidia names its nodes by minor, which only its proc file tells. */
-	if (vu_path(path, sizeof(path), "/proc/driver/nvidia/gpus/%s/information", d->name) == 0 &&
-	    vu_read(path, info, sizeof(info)) > 0 && (minor = strstr(info, "Device Minor:"))) {
+	if (vu_readf(info, sizeof(info), "/proc/driver/nvidia/gpus/%s/information", d->name) > 0 &&
+	    (minor = strstr(info, "Device Minor:"))) {
 		snprintf(node, sizeof(node), "/dev/nvidia%ld", strtol(minor + 13, NULL, 10));
 		vu_names_add(out, node);
 	}
@@ -197,8 +197,7 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 			v = &out->v[out->n++];
 			v->pid = (pid_t)strtol(pid, NULL, 10);
 			snprintf(v->node, sizeof(v->node), "%s", node);
-			if (vu_path(path, sizeof(path), "/proc/%s/comm", pid) < 0 ||
-			    vu_read(path, v->comm, sizeof(v->comm)) < 0)
+			if (vu_readf(v->comm, sizeof(v->comm), "/proc/%s/comm", pid) < 0)
 				snprintf(v->comm, sizeof(v->comm), "?");
 			break; /* one node is enough to name the process */
 		}

@@ -28,7 +28,7 @@ static void kmod_quiet(void *data, int priority, const char *file, int line, con
 
 int vu_kmod_open(struct vu_kmod **out)
 {
-	char release[256], dir[PATH_MAX], path[PATH_MAX];
+	char release[256], dir[PATH_MAX];
 	static const char *const confs[] = { "/etc/modprobe.d", "/run/modprobe.d",
 					     "/usr/local/lib/modprobe.d", "/lib/modprobe.d" };
 	char conf[4][PATH_MAX];
@@ -37,8 +37,7 @@ int vu_kmod_open(struct vu_kmod **out)
 	struct utsname u;
 
 	/* The sysroot's kernel, which need not be the one running. */
-	if (vu_path(path, sizeof(path), "/proc/sys/kernel/osrelease") < 0 ||
-	    vu_read(path, release, sizeof(release)) <= 0) {
+	if (vu_readf(release, sizeof(release), "/proc/sys/kernel/osrelease") <= 0) {
 		if (uname(&u) < 0)
 			return -errno;
 		snprintf(release, sizeof(release), "%s", u.release);
@@ -83,16 +82,15 @@ static void normalize(const char *name, char *buf, size_t size)
 
 enum vu_modstate vu_mod_state(struct vu_kmod *k, const char *name)
 {
-	char mod[128], path[PATH_MAX], state[32];
+	char mod[128], state[32];
 	struct kmod_module *m;
 	enum vu_modstate st = VU_MOD_UNKNOWN;
 
 	normalize(name, mod, sizeof(mod));
 	/* What the (simulated) kernel says, below the sysroot. */
-	if (vu_path(path, sizeof(path), "/sys/module/%s/initstate", mod) == 0 &&
-	    vu_read(path, state, sizeof(state)) > 0)
+	if (vu_readf(state, sizeof(state), "/sys/module/%s/initstate", mod) > 0)
 		return strcmp(state, "going") == 0 ? VU_MOD_UNLOADED : VU_MOD_LOADED;
-	if (vu_path(path, sizeof(path), "/sys/module/%s", mod) == 0 && vu_exists(path))
+	if (vu_existsf("/sys/module/%s", mod))
 		return VU_MOD_BUILTIN; /* built-in modules show their parameters only */
 	if (kmod_module_new_from_name(k->ctx, mod, &m) < 0)
 		return VU_MOD_UNKNOWN;

@@ -58,21 +58,53 @@ const char *vu_sysroot(void)
 	return sysroot;
 }
 
-int vu_path(char *buf, size_t size, const char *fmt, ...)
+static int vpath(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	size_t rlen = strlen(sysroot);
-	va_list ap;
 	int n;
 
 	if (rlen >= size)
 		return -ENAMETOOLONG;
 	memcpy(buf, sysroot, rlen + 1);
-	va_start(ap, fmt);
 	n = vsnprintf(buf + rlen, size - rlen, fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= size - rlen)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int vu_path(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(buf, size, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int vu_readf(char *buf, size_t size, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : vu_read(path, buf, size);
+}
+
+bool vu_existsf(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return err == 0 && vu_exists(path);
 }
 
 const char *vu_unrooted(const char *path)

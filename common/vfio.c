@@ -138,10 +138,7 @@ void vu_dev_refresh_driver(struct vu_dev *d)
 
 static bool driver_registered(const char *driver)
 {
-	char path[PATH_MAX];
-
-	return vu_path(path, sizeof(path), "/sys/bus/pci/drivers/%s", driver) == 0 &&
-	       vu_exists(path);
+	return vu_existsf("/sys/bus/pci/drivers/%s", driver);
 }
 
 /* In removal order; iommufd (6.2 and later, where the kernel has it) is vfio's dependency. */

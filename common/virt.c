@@ -116,14 +116,12 @@ static bool systemctl_says(const char *verb, const char *unit, const char *want)
 
 const char *vu_virt_daemon(void)
 {
-	char booted[PATH_MAX];
-
 	static const char *const running[][2] = { { "libvirtd.service", "libvirtd" },
 						  { "virtqemud.service", "virtqemud" },
 						  { "virtqemud.socket", "virtqemud" } };
 
 	/* systemd's own test that it runs the machine (sd_booted) */
-	if (vu_path(booted, sizeof(booted), "/run/systemd/system") < 0 || !vu_exists(booted))
+	if (!vu_existsf("/run/systemd/system"))
 		return NULL;
 	for (size_t i = 0; i < VU_ARRAY_SIZE(running); i++)
 		if (systemctl_says("is-active", running[i][0], "active"))

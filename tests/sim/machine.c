@@ -263,6 +263,29 @@ int parse_errno(const char *s)
 	return (int)strtol(s, NULL, 10);
 }
 
+int machine_dev_fault(struct m_dev *d, const char *what, const char *arg, const char *drv)
+{
+	if (strcmp(what, "unbind-blocks") == 0) {
+		d->unbind_blocks = true;
+	} else if (strcmp(what, "probe-nothing") == 0) {
+		d->probe_nothing = true;
+		free(d->probe_nothing_driver);
+		d->probe_nothing_driver = arg ? xstrdup(arg) : NULL;
+	} else if (strcmp(what, "bind-fails") == 0) {
+		if (!arg || parse_errno(arg) <= 0)
+			return -EINVAL;
+		d->bind_errno = parse_errno(arg);
+		free(d->bind_errno_driver);
+		d->bind_errno_driver = drv ? xstrdup(drv) : NULL;
+	} else if (strcmp(what, "clear") == 0) {
+		d->unbind_blocks = d->probe_nothing = false;
+		d->bind_errno = 0;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static struct m_mod *add_mod(struct machine *m, const char *name)
 {
 	struct m_mod *mod = machine_find_mod(m, name);
@@ -509,20 +532,11 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 
 		if (!what || (i = dev_arg(p, next_word(&s))) < 0)
 			return what ? -1 : perr(p, "fault: expected a fault and a device");
-		if (strcmp(what, "unbind-blocks") == 0) {
-			m->devs[i].unbind_blocks = true;
-		} else if (strcmp(what, "probe-nothing") == 0) {
-			m->devs[i].probe_nothing = true;
-			if ((w = next_word(&s)))
-				set_str(&m->devs[i].probe_nothing_driver, w);
-		} else if (strcmp(what, "bind-fails") == 0) {
-			if (!(w = next_word(&s)) || parse_errno(w) <= 0)
-				return perr(p, "fault bind-fails: expected an errno like EIO");
-			m->devs[i].bind_errno = parse_errno(w);
-			if ((w = next_word(&s)))
-				set_str(&m->devs[i].bind_errno_driver, w);
-		} else
-			return perr(p, "fault: unknown fault '%s'", what);
+		w = next_word(&s);
+		if (machine_dev_fault(&m->devs[i], what, w, next_word(&s)) < 0)
+			return strcmp(what, "bind-fails") == 0
+				   ? perr(p, "fault bind-fails: expected an errno like EIO")
+				   : perr(p, "fault: unknown fault '%s'", what);
 	} else {
 		return perr(p, "unknown directive '%s'", kw);
 	}

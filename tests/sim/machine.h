@@ -144,5 +144,11 @@ bool m_dev_is_pci_bridge(const struct m_dev *d);
 /* A DRM driver that takes the firmware framebuffer over when it probes at boot. */
 bool machine_native_fb_driver(const char *driver);
 int parse_errno(const char *s);
+/*
+ * Set a fault on D, from a machine file's "fault WHAT DEV ARG DRV" or sim
+ * ctl's "fault DEV WHAT ARG DRV": unbind-blocks | probe-nothing [DRV] |
+ * bind-fails ERRNO [DRV] | clear. 0 or -EINVAL.
+ */
+int machine_dev_fault(struct m_dev *d, const char *what, const char *arg, const char *drv);
 
 #endif

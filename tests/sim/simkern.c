@@ -710,36 +710,15 @@ int sk_unload(struct sim *s, const char *name)
 	return 0;
 }
 
-/* fault DEV unbind-blocks | probe-nothing [DRV] | bind-fails ERRNO [DRV] | clear */
+/* fault DEV WHAT [ARG [DRV]]: machine_dev_fault's faults, set at run time. */
 static int dev_fault(struct sim *s, char *args)
 {
 	char *dev = strtok(args, " "), *what = strtok(NULL, " "), *arg = strtok(NULL, " ");
-	char *drv = strtok(NULL, " ");
-	struct m_dev *d;
 	int i;
 
 	if (!dev || !what || (i = find_dev_loose(s, dev)) < 0)
 		return -ENODEV;
-	d = &s->m->devs[i];
-	if (strcmp(what, "unbind-blocks") == 0) {
-		d->unbind_blocks = true;
-	} else if (strcmp(what, "probe-nothing") == 0) {
-		d->probe_nothing = true;
-		free(d->probe_nothing_driver);
-		d->probe_nothing_driver = arg ? xstrdup(arg) : NULL;
-	} else if (strcmp(what, "bind-fails") == 0) {
-		if (!arg || parse_errno(arg) <= 0)
-			return -EINVAL;
-		d->bind_errno = parse_errno(arg);
-		free(d->bind_errno_driver);
-		d->bind_errno_driver = drv ? xstrdup(drv) : NULL;
-	} else if (strcmp(what, "clear") == 0) {
-		d->unbind_blocks = d->probe_nothing = false;
-		d->bind_errno = 0;
-	} else {
-		return -EINVAL;
-	}
-	return 0;
+	return machine_dev_fault(&s->m->devs[i], what, arg, strtok(NULL, " "));
 }
 
 int sk_control(struct sim *s, const char *cmd)
