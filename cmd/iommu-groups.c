@@ -10,9 +10,9 @@
 
 #include "device.h"
 #include "inuse.h"
-#include "json.h"
 #include "msg.h"
 #include "opts.h"
+#include "out.h"
 #include "pcinames.h"
 #include "sysfs.h"
 #include "util.h"
@@ -165,88 +165,85 @@ static int select_groups(struct ctx *c, char **args, int nargs)
 	return status;
 }
 
-static void slot(const struct ctx *c, const struct vu_dev *d, char buf[VU_NAME_MAX])
+/* lspci prints a domain only when some device lies outside domain 0. */
+static bool domains;
+
+/* ADDRESS (of a record) as lspci prints it. */
+static const char *slot(const char *address)
 {
-	vu_addr_slot(&d->addr, c->devs.domains, buf);
+	return domains ? address : strchr(address, ':') + 1;
 }
 
-static void json_dev(struct ctx *c, struct vu_json *j, const struct vu_dev *d)
+/* D in L, with what lspci -nn knows of it and what the host uses it for. */
+static struct vu_rec *dev_rec(struct ctx *c, struct vu_list *l, const struct vu_dev *d)
 {
-	char desc[512], cls[VU_PCI_NAME_MAX], ven[VU_PCI_NAME_MAX], dev[VU_PCI_NAME_MAX], hex[8];
+	char desc[512], cls[VU_PCI_NAME_MAX], ven[VU_PCI_NAME_MAX], dev[VU_PCI_NAME_MAX];
+	struct vu_rec *r = vu_dev_rec(l, d);
 
-	vu_json_obj(j, NULL);
-	vu_json_str(j, "slot", d->name);
-	snprintf(hex, sizeof(hex), "%04x", d->class >> 8);
-	vu_json_str(j, "class", hex);
-	snprintf(hex, sizeof(hex), "%04x", d->vendor);
-	vu_json_str(j, "vendor", hex);
-	snprintf(hex, sizeof(hex), "%04x", d->device);
-	vu_json_str(j, "device", hex);
-	snprintf(hex, sizeof(hex), "%02x", d->rev);
-	vu_json_str(j, "revision", hex);
+	vu_rec_strf(r, "class", "%04x", d->class >> 8);
+	vu_rec_strf(r, "vendor", "%04x", d->vendor);
+	vu_rec_strf(r, "device", "%04x", d->device);
+	vu_rec_strf(r, "revision", "%02x", d->rev);
 	vu_pci_describe(c->pacc, d, desc, sizeof(desc));
-	vu_json_str(j, "description", desc);
-	vu_json_str(j, "class_name", vu_pci_class_name(c->pacc, d, cls, sizeof(cls)));
-	vu_json_str(j, "vendor_name", vu_pci_vendor_name(c->pacc, d, ven, sizeof(ven)));
-	vu_json_str(j, "device_name", vu_pci_device_name(c->pacc, d, dev, sizeof(dev)));
-	vu_json_str(j, "driver", d->driver[0] ? d->driver : NULL);
-	vu_json_bool(j, "bridge", vu_dev_is_bridge(d));
-	vu_json_bool(j, "display", vu_dev_is_display(d));
-	vu_json_str(j, "in_use", vu_inuse_why(&c->inuse, d->name));
-	vu_json_end(j);
+	vu_rec_str(r, "description", desc);
+	vu_rec_str(r, "class_name", vu_pci_class_name(c->pacc, d, cls, sizeof(cls)));
+	vu_rec_str(r, "vendor_name", vu_pci_vendor_name(c->pacc, d, ven, sizeof(ven)));
+	vu_rec_str(r, "device_name", vu_pci_device_name(c->pacc, d, dev, sizeof(dev)));
+	vu_rec_bool(r, "bridge", vu_dev_is_bridge(d));
+	vu_rec_bool(r, "display", vu_dev_is_display(d));
+	vu_rec_str(r, "in_use", vu_inuse_why(&c->inuse, d->name));
+	return r;
 }
 
-static int list(struct ctx *c)
+/* -k: the listing annotated, as lspci -k puts the driver after the device. */
+static bool annotate;
+
+static void list_text(const struct vu_rec *doc)
 {
-	char s[VU_NAME_MAX], desc[512];
-	struct vu_json j;
+	const struct vu_list *groups = vu_rec_l(doc, "groups");
 
-	if (c->json) {
-		vu_json_init(&j, stdout);
-		vu_json_obj(&j, NULL);
-		vu_json_arr(&j, "groups");
-	}
-	for (size_t g = 0; g < c->groups.n; g++) {
-		const struct vu_group *grp = &c->groups.v[g];
+	for (size_t g = 0; g < vu_list_len(groups); g++) {
+		const struct vu_rec *grp = vu_list_rec(groups, g);
+		const struct vu_list *devs = vu_rec_l(grp, "devices");
 
-		if (!c->selected[g])
-			continue;
-		if (c->json) {
-			vu_json_obj(&j, NULL);
-			vu_json_int(&j, "group", grp->num);
-			vu_json_arr(&j, "devices");
-			for (size_t i = 0; i < grp->n; i++)
-				json_dev(c, &j, grp->members[i]);
-			vu_json_end(&j);
-			vu_json_end(&j);
-			continue;
-		}
-		printf("IOMMU Group %d:\n", grp->num);
-		for (size_t i = 0; i < grp->n; i++) {
-			const struct vu_dev *d = grp->members[i];
-			const char *why;
+		printf("IOMMU Group %lld:\n", vu_rec_i(grp, "group"));
+		for (size_t i = 0; i < vu_list_len(devs); i++) {
+			const struct vu_rec *d = vu_list_rec(devs, i);
+			const char *why = vu_rec_s(d, "in_use");
 			char esc[VU_INUSE_WHY * 4];
 
-			slot(c, d, s);
-			vu_pci_describe(c->pacc, d, desc, sizeof(desc));
-			printf("\t%s %s", s, desc);
-			if (c->driver) {
-				if (d->driver[0])
-					printf(" (driver: %s)", d->driver);
+			printf("\t%s %s", slot(vu_rec_s(d, "address")), vu_rec_s(d, "description"));
+			if (annotate) {
+				if (vu_rec_has(d, "driver"))
+					printf(" (driver: %s)", vu_rec_s(d, "driver"));
 				else
 					printf(" (no driver)");
 				/* A mount point comes from a label anyone can write on a stick. */
-				if ((why = vu_inuse_why(&c->inuse, d->name)))
+				if (why)
 					printf(" (in use: %s)", vu_esc(why, esc, sizeof(esc)));
 			}
 			putchar('\n');
 		}
 	}
-	if (c->json) {
-		vu_json_end(&j);
-		vu_json_end(&j);
+}
+
+static void list(struct ctx *c, struct vu_rec *doc)
+{
+	struct vu_list *groups = vu_rec_list(doc, "groups");
+
+	for (size_t g = 0; g < c->groups.n; g++) {
+		const struct vu_group *grp = &c->groups.v[g];
+		struct vu_rec *r;
+		struct vu_list *devs;
+
+		if (!c->selected[g])
+			continue;
+		r = vu_list_obj(groups);
+		vu_rec_int(r, "group", grp->num);
+		devs = vu_rec_list(r, "devices");
+		for (size_t i = 0; i < grp->n; i++)
+			dev_rec(c, devs, grp->members[i]);
 	}
-	return VU_EXIT_OK;
 }
 
 /*
@@ -266,67 +263,69 @@ static const struct vu_dev *also_taken(const struct ctx *c, const struct vu_dev 
 	return NULL;
 }
 
-/* --ids and --virsh: what a VM takes from the selected groups, bridges left out. */
-static int members(struct ctx *c)
+static void ids_text(const struct vu_rec *doc)
 {
-	char name[VU_NAME_MAX + 8];
-	struct vu_json j;
-	bool first = true;
+	const struct vu_list *ids = vu_rec_l(doc, "ids");
 
-	if (c->json) {
-		vu_json_init(&j, stdout);
-		vu_json_obj(&j, NULL);
-		vu_json_arr(&j, c->mode == IDS ? "ids" : "devices");
-	}
+	for (size_t i = 0; i < vu_list_len(ids); i++)
+		printf("%s%s", i ? "," : "", vu_list_s(ids, i));
+	if (vu_list_len(ids))
+		putchar('\n');
+}
+
+static void virsh_text(const struct vu_rec *doc)
+{
+	const struct vu_list *devs = vu_rec_l(doc, "devices");
+
+	for (size_t i = 0; i < vu_list_len(devs); i++)
+		printf("%s\n", vu_rec_s(vu_list_rec(devs, i), "nodedev"));
+}
+
+/* Two functions with one ID need one vfio-pci.ids= entry: the kernel matches by ID. */
+static bool id_listed(const struct ctx *c, size_t g, const struct vu_dev *d)
+{
+	for (size_t h = 0; h <= g; h++)
+		for (size_t k = 0; c->selected[h] && k < c->groups.v[h].n; k++) {
+			const struct vu_dev *o = c->groups.v[h].members[k];
+
+			if (o == d)
+				return false;
+			if (!vu_dev_is_bridge(o) && o->vendor == d->vendor &&
+			    o->device == d->device)
+				return true;
+		}
+	return false;
+}
+
+/* --ids and --virsh: what a VM takes from the selected groups, bridges left out. */
+static void members(struct ctx *c, struct vu_rec *doc)
+{
+	struct vu_list *out = vu_rec_list(doc, c->mode == IDS ? "ids" : "devices");
+	char name[VU_NAME_MAX + 8];
+
 	for (size_t g = 0; g < c->groups.n; g++) {
 		const struct vu_group *grp = &c->groups.v[g];
 
 		for (size_t i = 0; c->selected[g] && i < grp->n; i++) {
 			const struct vu_dev *d = grp->members[i], *twin;
-			bool dup = false;
 
 			if (vu_dev_is_bridge(d))
 				continue;
 			if (c->mode == VIRSH) {
 				vu_addr_virsh(&d->addr, name);
-			} else {
-				snprintf(name, sizeof(name), "%04x:%04x", d->vendor, d->device);
-				/* Two functions with one ID need one entry: the kernel matches by
-				 * ID. */
-				for (size_t h = 0; h <= g && !dup; h++)
-					for (size_t k = 0; c->selected[h] && k < c->groups.v[h].n;
-					     k++) {
-						const struct vu_dev *o = c->groups.v[h].members[k];
-
-						if (o == d)
-							break;
-						dup = dup || (!vu_dev_is_bridge(o) &&
-							      o->vendor == d->vendor &&
-							      o->device == d->device);
-					}
-				if (dup)
-					continue;
-				if ((twin = also_taken(c, d)))
-					vu_warn(
-					    "%s: %s has this ID too, and vfio-pci.ids= would take it as well: bind by address instead (vfio-bind, or driver_override)",
-					    name, twin->name);
+				vu_rec_str(dev_rec(c, out, d), "nodedev", name);
+				continue;
 			}
-			if (c->json)
-				vu_json_str(&j, NULL, name);
-			else if (c->mode == VIRSH)
-				printf("%s\n", name);
-			else
-				printf("%s%s", first ? "" : ",", name);
-			first = false;
+			if (id_listed(c, g, d))
+				continue;
+			snprintf(name, sizeof(name), "%04x:%04x", d->vendor, d->device);
+			if ((twin = also_taken(c, d)))
+				vu_warn(
+				    "%s: %s has this ID too, and vfio-pci.ids= would take it as well: bind by address instead (vfio-bind, or driver_override)",
+				    name, twin->name);
+			vu_list_str(out, name);
 		}
 	}
-	if (c->json) {
-		vu_json_end(&j);
-		vu_json_end(&j);
-	} else if (c->mode == IDS && !first) {
-		putchar('\n');
-	}
-	return VU_EXIT_OK;
 }
 
 static bool named(struct vu_dev **devs, size_t n, const struct vu_dev *d)
@@ -370,22 +369,39 @@ static const char *offence(struct ctx *c, struct vu_dev **devs, size_t n, const 
 	return buf;
 }
 
-static void short_name(struct ctx *c, const struct vu_dev *d, char *buf, size_t size)
+static void check_text(const struct vu_rec *doc)
 {
-	char s[VU_NAME_MAX], cls[VU_PCI_NAME_MAX];
-	const char *cn = vu_pci_class_name(c->pacc, d, cls, sizeof(cls));
+	const struct vu_list *groups = vu_rec_l(doc, "groups");
 
-	slot(c, d, s);
-	if (cn)
-		snprintf(buf, size, "%s %s", s, cn);
-	else
-		snprintf(buf, size, "%s Class %04x", s, d->class >> 8);
+	for (size_t g = 0; g < vu_list_len(groups); g++) {
+		const struct vu_rec *grp = vu_list_rec(groups, g);
+		bool ok = vu_rec_b(grp, "passable");
+		const struct vu_list *devs = vu_rec_l(grp, ok ? "pass" : "offenders");
+
+		if (ok)
+			vu_report("IOMMU group %lld is passable: pass these together:",
+				  vu_rec_i(grp, "group"));
+		else
+			vu_report("IOMMU group %lld is not passable:", vu_rec_i(grp, "group"));
+		for (size_t i = 0; i < vu_list_len(devs); i++) {
+			const struct vu_rec *d = vu_list_rec(devs, i);
+			const char *cn = vu_rec_s(d, "class_name");
+			char cls[16];
+
+			if (!cn) {
+				snprintf(cls, sizeof(cls), "Class %s", vu_rec_s(d, "class"));
+				cn = cls;
+			}
+			vu_report("\t%s %s%s%s", slot(vu_rec_s(d, "address")), cn, ok ? "" : " ",
+				  ok ? "" : vu_rec_s(d, "reason"));
+		}
+	}
 }
 
-static int check(struct ctx *c, char **args, int nargs)
+static int check(struct ctx *c, struct vu_rec *doc, char **args, int nargs)
 {
+	struct vu_list *groups = vu_rec_list(doc, "groups");
 	struct vu_dev **devs;
-	struct vu_json j;
 	size_t n;
 	int status;
 
@@ -396,15 +412,12 @@ static int check(struct ctx *c, char **args, int nargs)
 		vu_errtryhelp();
 	if (status < 0)
 		return VU_EXIT_FAIL;
-	if (c->json) {
-		vu_json_init(&j, stdout);
-		vu_json_obj(&j, NULL);
-		vu_json_arr(&j, "groups");
-	}
 	for (size_t g = 0; g < c->groups.n; g++) {
 		const struct vu_group *grp = &c->groups.v[g];
-		char buf[256], name[VU_PCI_NAME_MAX + VU_NAME_MAX + 8];
+		struct vu_list *pass, *offenders;
 		bool involved = false, ok = true;
+		struct vu_rec *r;
+		char buf[256];
 
 		for (size_t i = 0; i < grp->n; i++)
 			involved = involved || named(devs, n, grp->members[i]);
@@ -414,51 +427,27 @@ static int check(struct ctx *c, char **args, int nargs)
 			ok = ok && !offence(c, devs, n, grp->members[i], buf, sizeof(buf));
 		if (!ok)
 			status = VU_EXIT_FAIL;
-		if (c->json) {
-			vu_json_obj(&j, NULL);
-			vu_json_int(&j, "group", grp->num);
-			vu_json_bool(&j, "passable", ok);
-			vu_json_arr(&j, "pass");
-			for (size_t i = 0; i < grp->n; i++)
-				if (!vu_dev_is_bridge(grp->members[i]))
-					vu_json_str(&j, NULL, grp->members[i]->name);
-			vu_json_end(&j);
-			vu_json_arr(&j, "offenders");
-		} else if (ok) {
-			vu_report("IOMMU group %d is passable: pass these together:", grp->num);
-		} else {
-			vu_report("IOMMU group %d is not passable:", grp->num);
-		}
+		r = vu_list_obj(groups);
+		vu_rec_int(r, "group", grp->num);
+		vu_rec_bool(r, "passable", ok);
+		pass = vu_rec_list(r, "pass");
+		offenders = vu_rec_list(r, "offenders");
 		for (size_t i = 0; i < grp->n; i++) {
 			const struct vu_dev *d = grp->members[i];
 			const char *why = offence(c, devs, n, d, buf, sizeof(buf));
 
-			short_name(c, d, name, sizeof(name));
-			if (c->json && why) {
-				vu_json_obj(&j, NULL);
-				vu_json_str(&j, "slot", d->name);
-				vu_json_str(&j, "reason", why);
-				vu_json_end(&j);
-			} else if (!c->json && ok && !vu_dev_is_bridge(d)) {
-				vu_report("\t%s", name);
-			} else if (!c->json && why) {
-				vu_report("\t%s %s", name, why);
-			}
-		}
-		if (c->json) {
-			vu_json_end(&j);
-			vu_json_end(&j);
+			if (!vu_dev_is_bridge(d))
+				dev_rec(c, pass, d);
+			if (why)
+				vu_rec_str(dev_rec(c, offenders, d), "reason", why);
 		}
 	}
+	vu_out_print(doc, check_text);
 	for (size_t i = 0; i < n; i++) {
 		if (devs[i]->group >= 0)
 			continue;
 		vu_dev_err_no_group(devs[i]);
 		status = VU_EXIT_FAIL;
-	}
-	if (c->json) {
-		vu_json_end(&j);
-		vu_json_end(&j);
 	}
 	free(devs);
 	return status;
@@ -466,9 +455,17 @@ static int check(struct ctx *c, char **args, int nargs)
 
 /* --status */
 
-static const char *const cmdline_params[] = {
-	"intel_iommu", "amd_iommu",	     "iommu", "pcie_acs_override", "vfio-pci.ids",
-	"video",       "initcall_blacklist",
+/* The parameters --status shows, and their keys in JSON, where jq needs no brackets. */
+static const struct {
+	const char *param, *key;
+} cmdline_params[] = {
+	{ "intel_iommu", "intel_iommu" },
+	{ "amd_iommu", "amd_iommu" },
+	{ "iommu", "iommu" },
+	{ "pcie_acs_override", "pcie_acs_override" },
+	{ "vfio-pci.ids", "vfio_pci_ids" },
+	{ "video", "video" },
+	{ "initcall_blacklist", "initcall_blacklist" },
 };
 
 /* PARAM's value on the kernel command line ("" for a bare flag), or NULL. */
@@ -491,15 +488,6 @@ static const char *cmdline_value(const char *cmdline, const char *param, char *b
 		p += strspn(p, " \t\n");
 	}
 	return found;
-}
-
-static int read_sys(char *buf, size_t size, const char *path)
-{
-	char p[PATH_MAX];
-
-	if (vu_path(p, sizeof(p), "%s", path) < 0)
-		return -ENAMETOOLONG;
-	return vu_read(p, buf, size);
 }
 
 /* "IR-PCI-MSI" chips in /proc/interrupts: interrupt remapping is in use. */
@@ -537,112 +525,107 @@ static void next_step(const char *cpu, const char *cmdline)
 		       intel ? "VT-d" : "the IOMMU (AMD-Vi, often under AMD CBS or NBIO)");
 }
 
-static int show_status(struct ctx *c)
+static void status_text(const struct vu_rec *doc)
 {
-	char cmdline[4096] = "", cpu[8192] = "", buf[256], units[256] = "", s[VU_NAME_MAX];
-	char desc[512];
-	struct vu_names iommu = { 0 };
-	char path[PATH_MAX];
-	struct vu_json j;
-	int ir = interrupt_remapping();
+	const struct vu_list *units = vu_rec_l(doc, "units"), *gpus = vu_rec_l(doc, "gpus");
+	const struct vu_rec *cmdline = vu_rec_o(doc, "cmdline");
+	char buf[VU_NAME_MAX + 8];
 	size_t len = 0;
 
-	read_sys(cmdline, sizeof(cmdline), "/proc/cmdline");
-	if (read_sys(cpu, sizeof(cpu), "/proc/cpuinfo") == -EOVERFLOW)
+	if (vu_rec_b(doc, "iommu")) {
+		printf("IOMMU:               on, %lld groups", vu_rec_i(doc, "group_count"));
+		for (size_t i = 0; i < vu_list_len(units); i++)
+			printf("%s%s", i ? " " : "; units: ", vu_list_s(units, i));
+		putchar('\n');
+	} else {
+		printf("IOMMU:               off (no IOMMU groups)\n");
+	}
+	for (size_t i = 0; i < VU_ARRAY_SIZE(cmdline_params); i++) {
+		const char *v = vu_rec_s(cmdline, cmdline_params[i].key);
+
+		if (v)
+			len += (size_t)printf("%s%s%s%s", len ? " " : "Kernel parameters:   ",
+					      cmdline_params[i].param, *v ? "=" : "", v);
+	}
+	printf(
+	    "%s\n",
+	    len ? ""
+		: "Kernel parameters:   none of intel_iommu, amd_iommu, iommu, pcie_acs_override");
+	printf("Interrupt remapping: %s\n", !vu_rec_has(doc, "interrupt_remapping") ? "unknown"
+					    : vu_rec_b(doc, "interrupt_remapping")  ? "on"
+										    : "off");
+	for (size_t i = 0; i < vu_list_len(gpus); i++) {
+		const struct vu_rec *d = vu_list_rec(gpus, i);
+		const struct vu_list *methods = vu_rec_l(d, "reset_method");
+
+		snprintf(buf, sizeof(buf), "GPU %s:", slot(vu_rec_s(d, "address")));
+		printf("%-21s%s\n", buf, vu_rec_s(d, "description"));
+		printf("%-21s", "");
+		if (vu_rec_has(d, "group"))
+			printf("group %lld, ", vu_rec_i(d, "group"));
+		else
+			printf("no group, ");
+		printf("driver %s%s, reset: ",
+		       vu_rec_has(d, "driver") ? vu_rec_s(d, "driver") : "none",
+		       vu_rec_b(d, "boot_vga") ? ", boot VGA (the firmware's screen)" : "");
+		for (size_t k = 0; k < vu_list_len(methods); k++)
+			printf("%s%s", k ? " " : "", vu_list_s(methods, k));
+		if (!vu_list_len(methods))
+			printf("%s",
+			       vu_rec_b(d, "reset") ? "available" : "none (a VM may not reset it)");
+		putchar('\n');
+	}
+}
+
+/* The GPU D in L, with what a VM needs to know: boot VGA, reset. */
+static void gpu_rec(struct ctx *c, struct vu_list *l, const struct vu_dev *d)
+{
+	struct vu_rec *r = dev_rec(c, l, d);
+	struct vu_list *methods;
+	char buf[128] = "";
+
+	vu_rec_bool(r, "boot_vga", vu_dev_boot_vga(d));
+	vu_rec_bool(r, "reset", vu_existsf("/sys/bus/pci/devices/%s/reset", d->name));
+	methods = vu_rec_list(r, "reset_method");
+	if (vu_readf(buf, sizeof(buf), "/sys/bus/pci/devices/%s/reset_method", d->name) < 0)
+		return;
+	for (char *save, *m = strtok_r(buf, " \n", &save); m; m = strtok_r(NULL, " \n", &save))
+		vu_list_str(methods, m);
+}
+
+static int show_status(struct ctx *c, struct vu_rec *doc)
+{
+	char cmdline[4096] = "", cpu[8192] = "", buf[256];
+	struct vu_names iommu = { 0 };
+	struct vu_list *units, *gpus;
+	struct vu_rec *params;
+	char path[PATH_MAX];
+	int ir = interrupt_remapping();
+
+	vu_readf(cmdline, sizeof(cmdline), "/proc/cmdline");
+	if (vu_readf(cpu, sizeof(cpu), "/proc/cpuinfo") == -EOVERFLOW)
 		cpu[sizeof(cpu) - 1] = '\0';
+	vu_rec_bool(doc, "iommu", c->groups.n > 0);
+	vu_rec_int(doc, "group_count", (long long)c->groups.n);
+	units = vu_rec_list(doc, "units");
 	if (vu_path(path, sizeof(path), "/sys/class/iommu") == 0)
 		vu_listdir(path, &iommu);
 	for (size_t i = 0; i < iommu.n; i++)
-		len += (size_t)snprintf(units + len, sizeof(units) - len, "%s%s", i ? " " : "",
-					iommu.v[i]);
-	if (c->json) {
-		vu_json_init(&j, stdout);
-		vu_json_obj(&j, NULL);
-		vu_json_bool(&j, "iommu", c->groups.n > 0);
-		vu_json_int(&j, "groups", (long long)c->groups.n);
-		vu_json_arr(&j, "units");
-		for (size_t i = 0; i < iommu.n; i++)
-			vu_json_str(&j, NULL, iommu.v[i]);
-		vu_json_end(&j);
-		vu_json_obj(&j, "cmdline");
-		for (size_t i = 0; i < VU_ARRAY_SIZE(cmdline_params); i++)
-			vu_json_str(&j, cmdline_params[i],
-				    cmdline_value(cmdline, cmdline_params[i], buf, sizeof(buf)));
-		vu_json_end(&j);
-		if (ir < 0)
-			vu_json_null(&j, "interrupt_remapping");
-		else
-			vu_json_bool(&j, "interrupt_remapping", ir);
-		vu_json_arr(&j, "gpus");
-	} else {
-		if (c->groups.n)
-			printf("IOMMU:               on, %zu groups%s%s\n", c->groups.n,
-			       *units ? "; units: " : "", units);
-		else
-			printf("IOMMU:               off (no IOMMU groups)\n");
-		len = 0;
-		for (size_t i = 0; i < VU_ARRAY_SIZE(cmdline_params); i++) {
-			const char *v = cmdline_value(cmdline, cmdline_params[i], buf, sizeof(buf));
-
-			if (v)
-				len +=
-				    (size_t)printf("%s%s%s%s", len ? " " : "Kernel parameters:   ",
-						   cmdline_params[i], *v ? "=" : "", v);
-		}
-		printf(
-		    "%s\n",
-		    len ? ""
-			: "Kernel parameters:   none of intel_iommu, amd_iommu, iommu, pcie_acs_override");
-		printf("Interrupt remapping: %s\n", ir < 0 ? "unknown" : ir ? "on" : "off");
-	}
-	for (size_t i = 0; i < c->devs.n; i++) {
-		const struct vu_dev *d = &c->devs.v[i];
-		char methods[128] = "";
-		bool reset, boot;
-
-		if (!vu_dev_is_display(d))
-			continue;
-		boot = vu_dev_boot_vga(d);
-		vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/reset_method", d->name);
-		if (vu_read(path, methods, sizeof(methods)) < 0)
-			methods[0] = '\0';
-		vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", d->name);
-		reset = vu_exists(path);
-		vu_pci_describe(c->pacc, d, desc, sizeof(desc));
-		if (c->json) {
-			vu_json_obj(&j, NULL);
-			vu_json_str(&j, "slot", d->name);
-			vu_json_str(&j, "description", desc);
-			if (d->group >= 0)
-				vu_json_int(&j, "group", d->group);
-			else
-				vu_json_null(&j, "group");
-			vu_json_str(&j, "driver", d->driver[0] ? d->driver : NULL);
-			vu_json_bool(&j, "boot_vga", boot);
-			vu_json_bool(&j, "reset", reset);
-			vu_json_str(&j, "reset_method", methods[0] ? methods : NULL);
-			vu_json_end(&j);
-			continue;
-		}
-		slot(c, d, s);
-		snprintf(buf, sizeof(buf), "GPU %s:", s);
-		printf("%-21s%s\n", buf, desc);
-		printf("%-21s", "");
-		if (d->group >= 0)
-			printf("group %d, ", d->group);
-		else
-			printf("no group, ");
-		printf("driver %s%s, reset: %s\n", d->driver[0] ? d->driver : "none",
-		       boot ? ", boot VGA (the firmware's screen)" : "",
-		       methods[0] ? methods
-		       : reset	  ? "available"
-				  : "none (a VM may not reset it)");
-	}
-	if (c->json) {
-		vu_json_end(&j);
-		vu_json_end(&j);
-	}
+		vu_list_str(units, iommu.v[i]);
 	vu_names_free(&iommu);
+	params = vu_rec_obj(doc, "cmdline");
+	for (size_t i = 0; i < VU_ARRAY_SIZE(cmdline_params); i++)
+		vu_rec_str(params, cmdline_params[i].key,
+			   cmdline_value(cmdline, cmdline_params[i].param, buf, sizeof(buf)));
+	if (ir < 0)
+		vu_rec_null(doc, "interrupt_remapping");
+	else
+		vu_rec_bool(doc, "interrupt_remapping", ir);
+	gpus = vu_rec_list(doc, "gpus");
+	for (size_t i = 0; i < c->devs.n; i++)
+		if (vu_dev_is_display(&c->devs.v[i]))
+			gpu_rec(c, gpus, &c->devs.v[i]);
+	vu_out_print(doc, status_text);
 	if (c->groups.n == 0) {
 		next_step(cpu, cmdline);
 		return VU_EXIT_FAIL;
@@ -666,7 +649,9 @@ int main(int argc, char **argv)
 		VU_LONGOPTS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
+	void (*text)(const struct vu_rec *doc) = NULL;
 	struct ctx c = { .mode = LIST };
+	struct vu_rec *doc;
 	int opt, modes = 0, status;
 
 	while ((opt = getopt_long(argc, argv, "gs:d:akcvqhV", longopts, NULL)) != -1) {
@@ -723,13 +708,16 @@ int main(int argc, char **argv)
 	if (c.mode == STATUS && optind < argc)
 		vu_usage_error("--status takes no arguments");
 	vu_common_done();
+	annotate = c.driver;
 
+	doc = vu_out_new("iommu-groups", c.json);
 	if (vu_devs_scan(&c.devs) < 0 || vu_groups_scan(&c.devs, &c.groups) < 0)
-		return VU_EXIT_FAIL;
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	domains = c.devs.domains;
 	c.selected = calloc(c.groups.n + 1, sizeof(*c.selected));
 	if (!c.selected) {
 		vu_errc(ENOMEM, "cannot list groups");
-		return VU_EXIT_FAIL;
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	}
 	/* Only the annotated outputs need to know what the host uses. */
 	if (c.driver || c.json || c.mode == CHECK)
@@ -737,20 +725,24 @@ int main(int argc, char **argv)
 	c.pacc = vu_pci_open();
 
 	if (c.mode == STATUS) {
-		status = show_status(&c);
+		status = show_status(&c, doc);
 	} else if (c.mode == CHECK) {
-		status = check(&c, argv + optind, argc - optind);
+		status = check(&c, doc, argv + optind, argc - optind);
 	} else {
 		status = select_groups(&c, argv + optind, argc - optind);
 		if (c.groups.n == 0 && status == VU_EXIT_OK) {
 			no_iommu_hint();
 			status = VU_EXIT_FAIL;
 		}
-		if (c.mode == LIST)
-			list(&c);
-		else
-			members(&c);
+		if (c.mode == LIST) {
+			list(&c, doc);
+			text = list_text;
+		} else {
+			members(&c, doc);
+			text = c.mode == IDS ? ids_text : virsh_text;
+		}
 	}
+	status = vu_out_finish(doc, text, status);
 	vu_pci_close(c.pacc);
 	vu_inuse_free(&c.inuse);
 	free(c.selected);

@@ -68,8 +68,14 @@ struct vu_rec *vu_out_new(const char *command, bool json);
 /*
  * Print DOC and free it; STATUS is the exit status, returned. With JSON:
  * DOC with "plan" (dry run), "errors", "warnings" and "ok" added. Without:
- * TEXT(DOC), when there is a TEXT.
+ * TEXT(DOC), when there is a TEXT and DOC is whole (no allocation failed).
  */
 int vu_out_finish(struct vu_rec *doc, void (*text)(const struct vu_rec *doc), int status);
+/*
+ * Without JSON, TEXT(DOC) now, as vu_out_finish would: for a command whose
+ * last errors follow its report (then vu_out_finish with no TEXT). With
+ * JSON, nothing.
+ */
+void vu_out_print(const struct vu_rec *doc, void (*text)(const struct vu_rec *doc));
 
 #endif

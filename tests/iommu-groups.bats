@@ -52,7 +52,7 @@ with_groups() {
 		# the listing shows domains only where lspci would; JSON always does
 		diff <(iommu-groups --sysroot "$root" | sed 's/^\t\([^ ]*\) .*/\t\1/; s/^\t\(..:..\..\)$/\t0000:\1/') \
 			<(iommu-groups --sysroot "$root" --json |
-				jq -r '.groups[] | "IOMMU Group \(.group):", (.devices[] | "\t\(.slot)")')
+				jq -r '.groups[] | "IOMMU Group \(.group):", (.devices[] | "\t\(.address)")')
 	done
 }
 
@@ -60,8 +60,8 @@ with_groups() {
 	root=$(machine b550-5600g-rtx2060)
 	run iommu-groups --sysroot "$root" --json 8
 	assert_success
-	run jq -r '.groups[0].devices[0] | [.slot, .class, .vendor, .device, .revision, .driver, .display, .bridge, .vendor_name, .device_name] | join("|")' <<<"$output"
-	assert_output '0000:01:00.0|0300|10de|1f03|a1|nvidia|true|false|NVIDIA Corporation|TU106 [GeForce RTX 2060 12GB]'
+	run jq -r '.groups[0].devices[0] | [.address, .group, .class, .vendor, .device, .revision, .driver, .display, .bridge, .vendor_name, .device_name] | join("|")' <<<"$output"
+	assert_output '0000:01:00.0|8|0300|10de|1f03|a1|nvidia|true|false|NVIDIA Corporation|TU106 [GeForce RTX 2060 12GB]'
 }
 
 @test "the VMD domain makes every slot carry its domain, as lspci does" {
@@ -200,7 +200,8 @@ with_groups() {
 	assert_output $'pci_0000_09_00_0\npci_0000_09_00_1\npci_0000_09_00_2\npci_0000_09_00_3'
 	run iommu-groups --sysroot "$root" --virsh --json 2
 	assert_success
-	assert_output '{"devices":["pci_0000_09_00_0","pci_0000_09_00_1","pci_0000_09_00_2","pci_0000_09_00_3"]}'
+	run jq -c '[.devices[] | [.nodedev, .address, .group]]' <<<"$output"
+	assert_output '[["pci_0000_09_00_0","0000:09:00.0",2],["pci_0000_09_00_1","0000:09:00.1",2],["pci_0000_09_00_2","0000:09:00.2",2],["pci_0000_09_00_3","0000:09:00.3",2]]'
 }
 
 @test "--ids and --virsh need a selection" {
@@ -261,8 +262,10 @@ with_groups() {
 	08:00.0 Ethernet controller interface enp8s0 is up: the host needs it"
 	run iommu-groups --sysroot "$root" --check --json 02:00.1
 	assert_failure 1
-	run jq -c '.groups[0] | [.group, .passable, [.offenders[].slot]]' <<<"$output"
-	assert_output '[9,false,["0000:02:00.1","0000:05:00.0","0000:08:00.0"]]'
+	run jq -c '.groups[0] | [.group, .passable, [.offenders[].address], [.pass[].address]]' <<<"$output"
+	assert_output '[9,false,["0000:02:00.1","0000:05:00.0","0000:08:00.0"],["0000:02:00.0","0000:02:00.1","0000:05:00.0","0000:08:00.0"]]'
+	run jq -r '.groups[0].offenders[0].reason' <<<"$(iommu-groups --sysroot "$root" --check --json 02:00.1)"
+	assert_output "holds /: the host needs it"
 }
 
 @test "--check: a bridge cannot be passed through" {
@@ -291,8 +294,8 @@ with_groups() {
 	assert_line --index 4 "                     group 8, driver nvidia, reset: flr bus"
 	assert_line --index 6 "                     group 10, driver amdgpu, boot VGA (the firmware's screen), reset: flr bus"
 	run iommu-groups --sysroot "$root" --status --json
-	run jq -c '[.iommu, .groups, .cmdline.iommu, .interrupt_remapping, [.gpus[] | [.slot, .group, .boot_vga]]]' <<<"$output"
-	assert_output '[true,16,"pt",true,[["0000:01:00.0",8,false],["0000:09:00.0",10,true]]]'
+	run jq -c '[.iommu, .group_count, .cmdline.iommu, .interrupt_remapping, [.gpus[] | [.address, .group, .boot_vga, .reset_method]]]' <<<"$output"
+	assert_output '[true,16,"pt",true,[["0000:01:00.0",8,false,["flr","bus"]],["0000:09:00.0",10,true,["flr","bus"]]]]'
 }
 
 @test "--status without IOMMU groups exits 1 with the next step for the CPU" {

@@ -87,7 +87,7 @@ between() { events | sed -n "/^mark hook $1\$/,/^mark hook $2\$/p" | sed '1d;$d'
 		assert_success
 		local xml=$output
 		# each device: address, driver, IOMMU group, as libvirt reads them
-		diff <(on_sim iommu-groups --json | jq -r '.groups[] | .group as $g | .devices[] | "\(.slot) \(.driver // "-") \($g)"' |
+		diff <(on_sim iommu-groups --json | jq -r '.groups[] | .group as $g | .devices[] | "\(.address) \(.driver // "-") \($g)"' |
 			sed 's/^\([0-9a-f][0-9a-f]:\)/0000:\1/' | sort) \
 			<(awk -F"[<>']" '
 				/<name>pci_/ { split($3, a, "_"); dev = sprintf("%s:%s:%s.%s", a[2], a[3], a[4], a[5]); drv = "-" }

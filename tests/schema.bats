@@ -33,6 +33,14 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	sim_up "$SINGLE" "kernel 6.1.0-13-amd64" "framebuffer simple-framebuffer"
 	dm_boot
 	# listings
+	json iommu-groups
+	json iommu-groups -k 2
+	json iommu-groups --ids 2
+	json iommu-groups --virsh --gpu
+	json iommu-groups --check 09:00.0
+	json iommu-groups --check 00:00.0
+	json iommu-groups --status
+	json iommu-groups 4242
 	json vtcon list
 	json efifb status
 	json dm-ctl status
@@ -69,9 +77,9 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json hook-run list win10
 	json hook-run list nosuch
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 27
-	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run vfio-bind vfio-unbind vtcon "
-	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "vfio-bind vfio-bind vfio-bind vtcon "
+	assert_equal "$(wc -l <"$DOCS")" 35
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-bind vfio-unbind vtcon "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon "
 	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "2 2 0 "
 	run schema-check <"$DOCS"
 	assert_success
@@ -79,7 +87,7 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 }
 
 @test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
-	for c in vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run; do
+	for c in iommu-groups vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run; do
 		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
 			fail "$c: its --json entry does not name vfio-utils(7)"
 		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"

@@ -72,7 +72,7 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		[ -s "$RESULTS/$K/s1-list.out" ]
 		diff "$RESULTS/$K/s1-guides.out" "$RESULTS/$K/s1-list.out"
 		# the groups of --json are the kernel's
-		diff <(jq -r '.groups[] | .group as $g | .devices[] | "\($g) \(.slot)"' "$RESULTS/$K/s1-json.out" |
+		diff <(jq -r '.groups[] | .group as $g | .devices[] | "\($g) \(.address)"' "$RESULTS/$K/s1-json.out" |
 			sed 's/ \([0-9a-f][0-9a-f]:\)/ 0000:\1/' | sort) <(sort "$RESULTS/$K/s1-kernel-groups")
 		assert_equal "$(rc s1-status)" 0
 		run out s1-status.out
