@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The PCI host devices of a libvirt domain, from its XML (what a hook gets on stdin). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/parser.h>
@@ -156,13 +157,136 @@ static int address(xmlNode *a, struct vu_addr *out)
 	return 0;
 }
 
+/* Attribute ATTR of N, copied into BUF ("" without it). */
+static void prop_copy(xmlNode *n, const char *attr, char *buf, size_t size)
+{
+	xmlChar *v = x_get_prop(n, (const xmlChar *)attr);
+
+	snprintf(buf, size, "%s", v ? (const char *)v : "");
+	(*x_free)(v);
+}
+
+/* The same, allocated; NULL without it (or without memory). */
+static char *prop_dup(xmlNode *n, const char *attr)
+{
+	xmlChar *v = x_get_prop(n, (const xmlChar *)attr);
+	char *s = v ? strdup((const char *)v) : NULL;
+
+	(*x_free)(v);
+	return s;
+}
+
+static void content_copy(xmlNode *n, char *buf, size_t size)
+{
+	xmlChar *s = x_content(n);
+
+	snprintf(buf, size, "%s", s ? (const char *)s : "");
+	(*x_free)(s);
+}
+
+/* VALUE in UNIT (libvirt's: b, KB, k, KiB, MB, M, MiB, GB, G, GiB, ...) in KiB; 0 for nonsense. */
+static unsigned long long kib(xmlNode *n, const char *value, const char *unit_attr)
+{
+	static const char *const units[][2] = {
+		{ "b", "1" },
+		{ "bytes", "1" },
+		{ "KB", "1000" },
+		{ "k", "1024" },
+		{ "KiB", "1024" },
+		{ "MB", "1000000" },
+		{ "M", "1048576" },
+		{ "MiB", "1048576" },
+		{ "GB", "1000000000" },
+		{ "G", "1073741824" },
+		{ "GiB", "1073741824" },
+		{ "TB", "1000000000000" },
+		{ "T", "1099511627776" },
+		{ "TiB", "1099511627776" },
+	};
+	char unit[16], *end;
+	unsigned long long v, bytes = 0;
+
+	prop_copy(n, unit_attr, unit, sizeof(unit));
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || end == value || *end || *value == '-')
+		return 0;
+	if (!unit[0])
+		return v; /* KiB is the default */
+	for (size_t i = 0; i < VU_ARRAY_SIZE(units); i++)
+		if (strcmp(unit, units[i][0]) == 0)
+			bytes = strtoull(units[i][1], NULL, 10);
+	return bytes && v <= ~0ULL / bytes ? v * bytes / 1024 : 0;
+}
+
+/* <memoryBacking><hugepages><page size unit>: the first page size, in KiB. */
+static void hugepages(xmlNode *n, struct vu_domxml *out)
+{
+	for (xmlNode *h = n->children; h; h = h->next) {
+		if (!named(h, "hugepages"))
+			continue;
+		out->hugepages = true;
+		for (xmlNode *p = h->children; p && !out->page_kib; p = p->next)
+			if (named(p, "page")) {
+				char size[32];
+
+				prop_copy(p, "size", size, sizeof(size));
+				out->page_kib = kib(p, size, "unit");
+			}
+	}
+}
+
+/* <os>, <cpu>, <features>, <cputune>, <memory>: what vfio-audit judges. */
+static void settings(xmlNode *n, struct vu_domxml *out)
+{
+	if (named(n, "memory")) {
+		char v[32];
+
+		content_copy(n, v, sizeof(v));
+		out->memory_kib = kib(n, v, "unit");
+	}
+	if (named(n, "memoryBacking"))
+		hugepages(n, out);
+	if (named(n, "cpu"))
+		prop_copy(n, "mode", out->cpu_mode, sizeof(out->cpu_mode));
+	if (named(n, "os"))
+		prop_copy(n, "firmware", out->firmware, sizeof(out->firmware));
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (named(n, "os") && named(c, "type"))
+			prop_copy(c, "machine", out->machine, sizeof(out->machine));
+		else if (named(n, "os") && named(c, "loader"))
+			content_copy(c, out->loader, sizeof(out->loader));
+		else if (named(n, "cputune") && (named(c, "vcpupin") || named(c, "emulatorpin") ||
+						 named(c, "iothreadpin"))) {
+			char set[256];
+			size_t len = strlen(out->pins);
+
+			prop_copy(c, "cpuset", set, sizeof(set));
+			snprintf(out->pins + len, sizeof(out->pins) - len, "%s%s", len ? "," : "",
+				 set);
+		} else if (named(n, "features")) {
+			for (xmlNode *f = c->children; f; f = f->next) {
+				if (named(c, "kvm") && named(f, "hidden"))
+					out->kvm_hidden = attr_is(f, "state", "on");
+				else if (named(c, "hyperv") && named(f, "vendor_id"))
+					out->vendor_id = attr_is(f, "state", "on");
+			}
+		}
+	}
+}
+
 static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
 {
 	for (xmlNode *h = devices->children; h; h = h->next) {
 		xmlNode *src, *a;
 		struct vu_addr *v;
+		char **r;
 		bool *m;
 
+		if (named(h, "memballoon"))
+			prop_copy(h, "model", out->balloon, sizeof(out->balloon));
 		if (!named(h, "hostdev") || !attr_is(h, "mode", "subsystem") ||
 		    !attr_is(h, "type", "pci"))
 			continue;
@@ -184,6 +308,13 @@ static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
 			       file, x_line(h));
 			return -EINVAL;
 		}
+		if (!(r = realloc(out->rom, (out->npci + 1) * sizeof(*r))))
+			return -ENOMEM;
+		out->rom = r;
+		r[out->npci] = NULL;
+		for (xmlNode *c = h->children; c; c = c->next)
+			if (named(c, "rom") && !r[out->npci])
+				r[out->npci] = prop_dup(c, "file");
 		out->npci++;
 	}
 	return 0;
@@ -239,6 +370,8 @@ int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_do
 			(*x_free)(s);
 		} else if (named(n, "devices")) {
 			err = hostdevs(n, out, shown);
+		} else {
+			settings(n, out);
 		}
 	}
 	x_free_doc(doc);
@@ -268,6 +401,10 @@ int vu_domxml_read(const char *file, struct vu_domxml *out)
 
 void vu_domxml_free(struct vu_domxml *x)
 {
+	for (size_t i = 0; x->rom && i < x->npci; i++)
+		free(x->rom[i]);
+	free(x->rom);
+	x->rom = NULL;
 	free(x->pci);
 	free(x->managed);
 	x->pci = NULL;

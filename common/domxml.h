@@ -12,7 +12,20 @@ struct vu_domxml {
 	char name[256]; /* the domain's <name>, "" when absent */
 	struct vu_addr *pci;
 	bool *managed; /* each one's managed='yes' (libvirt's default): libvirt detaches it */
+	char **rom;    /* each one's <rom file>, NULL without */
 	size_t npci;
+	/* What vfio-audit judges; "" where the XML says nothing. */
+	char machine[64];	       /* <os><type machine>: pc-q35-7.2 */
+	char firmware[16];	       /* <os firmware>: efi, bios */
+	char loader[256];	       /* <os><loader>: the firmware's file */
+	char cpu_mode[32];	       /* <cpu mode>: host-passthrough */
+	char balloon[32];	       /* <memballoon model>: virtio, none */
+	bool kvm_hidden;	       /* <features><kvm><hidden state='on'> */
+	bool vendor_id;		       /* <features><hyperv><vendor_id state='on'> */
+	char pins[1024];	       /* each <cputune> pin's cpuset, joined by ',' */
+	unsigned long long memory_kib; /* <memory>, 0 when absent */
+	bool hugepages;		       /* <memoryBacking><hugepages> */
+	unsigned long long page_kib;   /* its <page size>, 0 for the kernel's default */
 };
 
 /*

@@ -334,3 +334,35 @@ int vu_hook_scripts(const char *base, const char *guest, const char *op, const c
 		qsort(skipped->v, skipped->n, sizeof(*skipped->v), cmp_str);
 	return err;
 }
+
+const char *const vu_hook_binds[] = { "vfio-bind", "nodedev-detach", NULL };
+const char *const vu_hook_hands_over[] = {
+	"dm-ctl stop", "vtcon unbind",	  "efifb unbind", "display-manager",
+	"vtconsole",   "efi-framebuffer", NULL,
+};
+
+bool vu_hook_says(const char *base, const char *guest, const char *op, const char *subop,
+		  const char *const *words)
+{
+	struct vu_names scripts;
+	bool says = false;
+
+	if (!vu_hook_name_safe(guest) ||
+	    vu_hook_scripts(base, guest, op, subop, &scripts, NULL) < 0)
+		return false;
+	for (size_t i = 0; i < scripts.n && !says; i++) {
+		char buf[65536];
+		ssize_t n;
+		int fd = open(scripts.v[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		for (size_t k = 0; words[k] && !says; k++)
+			says = strstr(buf, words[k]) != NULL;
+	}
+	vu_names_free(&scripts);
+	return says;
+}

@@ -48,4 +48,15 @@ const char *vu_hook_unsafe(const char *base, const char *path, char *why, size_t
 int vu_hook_scripts(const char *base, const char *guest, const char *op, const char *subop,
 		    struct vu_names *scripts, struct vu_names *skipped);
 
+/*
+ * Whether a script of GUEST's OP SUBOP says one of WORDS (NULL-terminated):
+ * what a hook does, read from it as a person would.
+ */
+bool vu_hook_says(const char *base, const char *guest, const char *op, const char *subop,
+		  const char *const *words);
+/* Words of a line that binds devices to vfio-pci: vfio-bind, virsh nodedev-detach. */
+extern const char *const vu_hook_binds[];
+/* Words of a line that hands the host's screen over: dm-ctl, vtcon, efifb, the guides' own. */
+extern const char *const vu_hook_hands_over[];
+
 #endif

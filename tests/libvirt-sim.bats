@@ -288,3 +288,27 @@ mark hook release end" || fail "$cfg"
 	run cat "$q/vu-test/prepare/begin/50-vfio-utils"
 	assert_line "# it only once this script has bound them."
 }
+
+@test "vfio-audit asks libvirt: every domain, one by name, a misspelt one; two domains passing one GPU" {
+	sim_up "$DUAL"
+	domain managed 0000:01:00.0 0000:01:00.1
+	sed 's|<name>vu-test</name>|<name>vu-two</name>|' "$DOMAIN" >"$BATS_TEST_TMPDIR/two.xml"
+	local define="$(virsh_ define "$DOMAIN") >/dev/null && $(virsh_ define "$BATS_TEST_TMPDIR/two.xml") >/dev/null"
+	# libvirt's own XML, as it keeps it: group 8 whole, the GPU in both domains, neither running
+	run in_libvirt "$define && vfio-audit -c qemu:///system --json"
+	assert_success
+	assert_equal "$(jq -c .domains <<<"$output")" '["vu-test","vu-two"]'
+	assert_equal "$(jq -r '[.findings[] | select(.id == "device-in-two-domains") | "\(.severity) \(.domain) \(.message)"] | .[]' <<<"$output")" \
+		"warning vu-two 0000:01:00.0: vu-test passes it too: only one of them can run at a time
+warning vu-two 0000:01:00.1: vu-test passes it too: only one of them can run at a time"
+	assert_equal "$(jq -r '[.findings[] | select(.severity == "error")] | length' <<<"$output")" 0
+	# libvirt fills in what the XML left out: a virtio balloon, BIOS; the GPU is NVIDIA's
+	assert_equal "$(jq -r '[.findings[] | select(.domain == "vu-test") | .id] | join(" ")' <<<"$output")" \
+		"nvidia-not-hidden firmware-not-uefi cpu-not-host-passthrough memballoon"
+	run in_libvirt "$define && vfio-audit -c qemu:///system vu-test"
+	assert_success
+	assert_line "1 domain: 0 errors, 4 warnings"
+	run in_libvirt "$define && vfio-audit -c qemu:///system vu-tset"
+	assert_failure 1
+	assert_line "vfio-audit: vu-tset: no such domain at qemu:///system"
+}

@@ -76,10 +76,16 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json hook-run list
 	json hook-run list win10
 	json hook-run list nosuch
+	# vfio-audit: the domain seed 002's guide writes, and one with its findings
+	printf '%s\n' "<domain><name>win10</name><os firmware='efi'><type machine='q35'>hvm</type></os><cpu mode='host-passthrough'/>" \
+		"<devices><hostdev mode='subsystem' type='pci'><source><address domain='0' bus='9' slot='0' function='0'/></source><rom file='/nosuch.rom'/></hostdev></devices></domain>" \
+		>"$BATS_TEST_TMPDIR/win10.xml"
+	json vfio-audit --domain-xml "$BATS_TEST_TMPDIR/win10.xml"
+	json vfio-audit --domain-xml "$BATS_TEST_TMPDIR/nosuch.xml"
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 35
-	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-bind vfio-unbind vtcon "
-	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon "
+	assert_equal "$(wc -l <"$DOCS")" 37
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vtcon "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit "
 	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "2 2 0 "
 	run schema-check <"$DOCS"
 	assert_success
@@ -87,7 +93,7 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 }
 
 @test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
-	for c in iommu-groups vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run; do
+	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run; do
 		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
 			fail "$c: its --json entry does not name vfio-utils(7)"
 		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"

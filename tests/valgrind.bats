@@ -56,6 +56,19 @@ clean() {
 	clean
 }
 
+@test "vfio-audit: findings, a clean domain, JSON, a file that is no domain" {
+	root=$(machine b550-5600g-rtx2060)
+	printf '%s\n' "<domain><name>w</name><cputune><vcpupin vcpu='0' cpuset='1-2,99'/></cputune>" \
+		"<devices><hostdev mode='subsystem' type='pci'><source><address domain='0' bus='1' slot='0' function='0'/></source><rom file='/x.rom'/></hostdev><memballoon model='virtio'/></devices></domain>" \
+		>"$BATS_TEST_TMPDIR/w.xml"
+	echo '<network/>' >"$BATS_TEST_TMPDIR/n.xml"
+	vg 1 vfio-audit --sysroot "$root" --domain-xml "$BATS_TEST_TMPDIR/w.xml"
+	vg 1 vfio-audit --sysroot "$root" --domain-xml "$BATS_TEST_TMPDIR/w.xml" --json
+	vg 1 vfio-audit --sysroot "$root" --domain-xml "$BATS_TEST_TMPDIR/n.xml"
+	vg 2 vfio-audit --sysroot "$root" --frob
+	clean
+}
+
 @test "vfio-bind and vfio-unbind: a group there and back, --domain-xml, --json, a refusal" {
 	sim_up "$SINGLE"
 	vg --sim 0 vfio-bind --group 09:00.0

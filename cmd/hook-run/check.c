@@ -148,31 +148,6 @@ static void audit_guest(struct audit *a, const char *guest)
 	vu_names_free(&ops);
 }
 
-/* Whether a script of GUEST's prepare hook binds devices to vfio-pci. */
-static bool prepare_binds(const char *base, const char *guest)
-{
-	struct vu_names scripts;
-	bool binds = false;
-
-	if (!vu_hook_name_safe(guest) ||
-	    vu_hook_scripts(base, guest, "prepare", "begin", &scripts, NULL) < 0)
-		return false;
-	for (size_t i = 0; i < scripts.n && !binds; i++) {
-		char buf[65536];
-		ssize_t n;
-		int fd = open(scripts.v[i], O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		buf[n > 0 ? n : 0] = '\0';
-		binds = strstr(buf, "vfio-bind") || strstr(buf, "nodedev-detach");
-	}
-	vu_names_free(&scripts);
-	return binds;
-}
-
 /*
  * A domain passing a PCI device with managed='no' starts only if that device
  * is on vfio-pci already: libvirt refuses otherwise ("must be manually
@@ -189,7 +164,7 @@ static void unmanaged_unbound(struct audit *a, const struct vu_virt_domain *d)
 	for (size_t i = 0; i < x.npci && unmanaged < 0; i++)
 		if (!x.managed[i])
 			unmanaged = (int)i;
-	if (unmanaged >= 0 && !prepare_binds(a->base, d->name)) {
+	if (unmanaged >= 0 && !vu_hook_says(a->base, d->name, "prepare", "begin", vu_hook_binds)) {
 		vu_addr_name(&x.pci[unmanaged], dev);
 		snprintf(path, sizeof(path), "%s/qemu.d/%s", a->base, d->name);
 		problem(

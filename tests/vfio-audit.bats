@@ -1,0 +1,212 @@
+#!/usr/bin/env bats
+# vfio-audit: each finding fires on a domain the way the guides' users write
+# one with that step left out, and is silent on the domain with every step
+# followed (seed 002's single GPU: Q35, OVMF, host-passthrough, all four
+# functions, the hypervisor hidden, no balloon, hook-run new's hooks).
+
+load helpers
+
+setup() {
+	# seed 002's machine, fresh for each test: its hooks and drivers change
+	ROOT=$(printf '%s\n' "$(cat "$MACHINES/$SINGLE.txt")" "cpus 8" "${EXTRA:-}" | machine_from_stdin)
+	XML=$BATS_TEST_TMPDIR/win10.xml
+}
+
+# good [sed script]: the domain with every step followed (tests/fixtures/win10.xml,
+# which README's guide audits too), changed by the script.
+good() {
+	cp "$FIXTURES/win10.xml" "$XML"
+	[ -z "${1:-}" ] || sed -i "$1" "$XML"
+	# hook-run new's hooks, as README's guide writes them (not where the IOMMU is off)
+	hook-run --sysroot "$ROOT" new --force --gpu 09:00.0 win10 >/dev/null 2>&1 || true
+}
+
+# drop_functions 123: leave out the hostdevs of functions 1, 2 and 3 of the GPU.
+drop_functions() {
+	perl -0pi -e "s/\\s*<hostdev[^>]*>\\s*<source><address[^>]*function='0x[$1]'\\/><\\/source>\\s*<\\/hostdev>//g" "$XML"
+}
+
+audit() { vfio-audit --sysroot "$ROOT" --domain-xml "$XML" "$@"; }
+
+# ids: the ids of the findings, one line.
+ids() { audit --json | jq -r '[.findings[].id] | join(" ")'; }
+
+@test "the domain seed 002 describes, every step followed: no finding, exit 0" {
+	good
+	run audit
+	assert_success
+	assert_output "1 domain: 0 errors, 0 warnings"
+	run audit --strict --json
+	assert_success
+	assert_equal "$(jq -c '[.domains, .findings, .ok]' <<<"$output")" '[["win10"],[],true]'
+}
+
+@test "group-not-viable: the GPU passed without its audio, USB and UCSI functions, each with the hostdev to add" {
+	good
+	drop_functions 123
+	run audit
+	assert_failure 1
+	assert_line "win10: error: IOMMU group 2: 0000:09:00.1 shares it, is not passed and is on snd_hda_intel: QEMU fails with \"group 2 is not viable\" [group-not-viable]"
+	assert_line "  fix: <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x09' slot='0x00' function='0x1'/></source></hostdev>"
+	# the bridges of group 2 stay with the host: no finding
+	assert_equal "$(ids)" "group-not-viable group-not-viable group-not-viable"
+}
+
+@test "group-not-viable is silent for members on vfio-pci, on pci-stub or on no driver, as the kernel allows" {
+	EXTRA=$'driver 09:00.1 vfio-pci\ndriver 09:00.2 pci-stub\ndriver 09:00.3 none' setup
+	good
+	drop_functions 123
+	[ "$(grep -c '<hostdev' "$XML")" -eq 1 ]
+	run ids
+	assert_output ""
+}
+
+@test "no-such-device and no-iommu-group: an address this host does not have, a host with the IOMMU off" {
+	good "s/bus='0x09' slot='0x00' function='0x3'/bus='0x0a' slot='0x00' function='0x0'/"
+	run audit
+	assert_failure 1
+	assert_line --partial "win10: error: 0000:0a:00.0: passed, but this host has no such PCI device"
+	EXTRA="iommu off" setup
+	good
+	run ids
+	assert_output --partial "no-iommu-group"
+}
+
+@test "boot-vga-no-handover: the boot GPU passed with no prepare script that hands the screen over" {
+	good
+	rm "$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils"
+	run audit
+	assert_failure 1
+	assert_line --partial "win10: error: 0000:09:00.0: the host's boot GPU is passed, and no prepare/begin script hands the screen over"
+	# the guides' own start.sh counts as a hand-over
+	printf '#!/bin/bash\nsystemctl stop display-manager\necho 0 > /sys/class/vtconsole/vtcon0/bind\n' \
+		>"$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/start.sh"
+	chmod 755 "$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/start.sh"
+	run ids
+	assert_output ""
+}
+
+@test "unmanaged-not-bound: managed='no' with nothing binding it; silent once a prepare script binds or it is on vfio-pci" {
+	good "s/managed='yes'/managed='no'/"
+	sed -i '/vfio-bind/d' "$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils"
+	run audit
+	assert_failure 1
+	assert_line --partial "win10: error: 0000:09:00.0: managed='no', not on vfio-pci, and no prepare/begin script binds it: libvirt refuses to start the domain"
+	assert_equal "$(ids)" "unmanaged-not-bound unmanaged-not-bound unmanaged-not-bound unmanaged-not-bound"
+	echo 'vfio-bind --group --domain-xml -' >>"$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/50-vfio-utils"
+	run ids
+	assert_output ""
+}
+
+@test "rom-missing and rom-unreadable: a patched ROM QEMU cannot read" {
+	good "s|function='0x0'/></source>|&<rom file='/usr/share/vgabios/patched.rom'/>|"
+	run audit
+	assert_failure 1
+	assert_line "win10: error: 0000:09:00.0: no ROM file /usr/share/vgabios/patched.rom: QEMU cannot start [rom-missing]"
+	mkdir -p "$ROOT/usr/share/vgabios"
+	echo rom >"$ROOT/usr/share/vgabios/patched.rom"
+	chmod 600 "$ROOT/usr/share/vgabios/patched.rom"
+	run ids
+	assert_output "rom-unreadable"
+	chmod 644 "$ROOT/usr/share/vgabios/patched.rom"
+	run ids
+	assert_output ""
+}
+
+@test "rom-apparmor: where AppArmor confines QEMU, a ROM outside /usr/share/vgabios; silent there, or without AppArmor's driver" {
+	good "s|function='0x0'/></source>|&<rom file='/var/lib/libvirt/vbios/patched.rom'/>|"
+	mkdir -p "$ROOT/var/lib/libvirt/vbios" "$ROOT/sys/module/apparmor/parameters" "$ROOT/etc/libvirt"
+	echo rom >"$ROOT/var/lib/libvirt/vbios/patched.rom"
+	run ids
+	assert_output ""
+	echo Y >"$ROOT/sys/module/apparmor/parameters/enabled"
+	run audit
+	assert_failure 1
+	assert_line "win10: error: 0000:09:00.0: ROM file /var/lib/libvirt/vbios/patched.rom lies outside /usr/share/vgabios, and AppArmor lets QEMU read ROMs only there: QEMU cannot start [rom-apparmor]"
+	assert_line "  fix: <rom file='/usr/share/vgabios/patched.rom'/>"
+	printf '#security_driver = "selinux"\n  security_driver = "none"\n' >"$ROOT/etc/libvirt/qemu.conf"
+	run ids
+	assert_output ""
+	rm "$ROOT/etc/libvirt/qemu.conf"
+	mkdir -p "$ROOT/usr/share/vgabios"
+	mv "$ROOT/var/lib/libvirt/vbios/patched.rom" "$ROOT/usr/share/vgabios/"
+	sed -i "s|/var/lib/libvirt/vbios/|/usr/share/vgabios/|" "$XML"
+	run ids
+	assert_output ""
+}
+
+@test "hugepages-unavailable: fewer free huge pages than the memory needs, or a size the kernel lacks" {
+	good "s|<vcpu |<memoryBacking><hugepages/></memoryBacking>\n  &|"
+	local h=$ROOT/sys/kernel/mm/hugepages/hugepages-2048kB
+	mkdir -p "$h"
+	echo 100 >"$h/free_hugepages"
+	echo 0 >"$h/resv_hugepages"
+	run audit
+	assert_failure 1
+	assert_line "win10: error: <hugepages>: 8388608 KiB of memory needs 4096 pages of 2048 KiB, and 100 are free: QEMU cannot get its memory [hugepages-unavailable]"
+	assert_line "  fix: echo 4096 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+	# pages reserved for a domain already running are not free for this one
+	echo 5000 >"$h/free_hugepages"
+	echo 1000 >"$h/resv_hugepages"
+	run ids
+	assert_output "hugepages-unavailable"
+	echo 0 >"$h/resv_hugepages"
+	run ids
+	assert_output ""
+	# 1 GiB pages, which this kernel was not given
+	sed -i "s|<hugepages/>|<hugepages><page size='1' unit='G'/></hugepages>|" "$XML"
+	run audit
+	assert_failure 1
+	assert_line --partial "win10: error: <hugepages> of 1048576 KiB, which this kernel does not have"
+}
+
+@test "pin-no-such-cpu: a vcpupin to a CPU the host does not have" {
+	good "s/<vcpupin vcpu='1' cpuset='3'/<vcpupin vcpu='1' cpuset='2-3,12'/"
+	run audit
+	assert_failure 1
+	assert_line "win10: error: <cputune> pins to CPU 12, and this host's CPUs are 0-7: libvirt refuses to start it [pin-no-such-cpu]"
+}
+
+@test "the warnings: i440fx, SeaBIOS, a CPU model, NVIDIA not hidden, a balloon; exit 0, or 1 with --strict" {
+	good "s/machine='pc-q35-7.2'/machine='pc-i440fx-7.2'/; s/<os firmware='efi'>/<os>/; s/<cpu mode='host-passthrough' check='none'\/>//; s/<kvm><hidden state='on'\/><\/kvm>//; s/model='none'/model='virtio'/"
+	run audit
+	assert_success
+	assert_line "win10: warning: machine type pc-i440fx-7.2: no PCI Express, so a GPU's driver may not find the link it expects; the guides use Q35 [machine-not-q35]"
+	assert_line "  fix: <os firmware='efi'>"
+	assert_line "  fix: <memballoon model='none'/>"
+	assert_line "1 domain: 0 errors, 5 warnings"
+	assert_equal "$(ids)" "nvidia-not-hidden machine-not-q35 firmware-not-uefi cpu-not-host-passthrough memballoon"
+	run audit --strict
+	assert_failure 1
+	# a loader of OVMF's counts as UEFI, as libvirt before firmware='efi' wrote it
+	good "s|<os firmware='efi'>|<os><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>|"
+	run ids
+	assert_output ""
+}
+
+@test "as a prepare hook's first line: the XML on stdin, -q, the exit status stops the start" {
+	good "s/function='0x3'/function='0x0'/"
+	run --separate-stderr bash -c "vfio-audit --sysroot '$ROOT' -q --domain-xml - <'$XML'"
+	assert_failure 1
+	# the errors alone, on standard error, where libvirt's message shows a failed hook's
+	assert_output ""
+	assert_equal "${stderr_lines[*]}" "vfio-audit: win10: IOMMU group 2: 0000:09:00.3 shares it, is not passed and is on nvidia-gpu: QEMU fails with \"group 2 is not viable\""
+	run bash -c "vfio-audit --sysroot '$ROOT' --domain-xml - --json <'$XML' | jq -r '.findings[0] | [.severity, .id, .domain] | join(\" \")'"
+	assert_output "error group-not-viable win10"
+}
+
+@test "bad input: not a domain, no such file, --domain-xml with a name; each one line" {
+	echo '<network/>' >"$XML"
+	run audit
+	assert_failure 1
+	assert_line --index 0 "vfio-audit: $XML: not a libvirt domain XML: the root element is not <domain>"
+	run vfio-audit --sysroot "$ROOT" --domain-xml "$BATS_TEST_TMPDIR/nosuch.xml"
+	assert_failure 1
+	assert_line --index 0 "vfio-audit: $BATS_TEST_TMPDIR/nosuch.xml: cannot read the domain XML: No such file or directory"
+	run vfio-audit --domain-xml "$XML" win10
+	assert_failure 2
+	assert_line --index 0 "vfio-audit: --domain-xml audits that file: no DOMAIN or --connect with it"
+	run vfio-audit --bogus
+	assert_failure 2
+	assert_line --index 1 "Try 'vfio-audit --help' for more information."
+}
