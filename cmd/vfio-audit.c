@@ -184,20 +184,26 @@ static void groups(struct audit *a, const struct domain *d)
 	}
 }
 
+/* The first device D passes that IS, on this host; NULL without one. */
+static const struct vu_dev *first(const struct domain *d, bool (*is)(const struct vu_dev *))
+{
+	for (size_t i = 0; i < d->x.npci; i++)
+		if (d->dev[i] && is(d->dev[i]))
+			return d->dev[i];
+	return NULL;
+}
+
 /* The boot GPU passed while no prepare script hands the screen over: the host hangs on it. */
 static void screen(struct audit *a, const struct domain *d)
 {
-	for (size_t i = 0; i < d->x.npci; i++) {
-		if (!d->dev[i] || !vu_dev_boot_vga(d->dev[i]))
-			continue;
-		if (!vu_hook_says(a->hooks, d->x.name, "prepare", "begin", vu_hook_hands_over))
-			finding(
-			    a, d, true, "boot-vga-no-handover",
-			    "hook-run new --gpu ADDRESS NAME (its prepare script stops the display manager and unbinds the consoles and framebuffer)",
-			    "%s: the host's boot GPU is passed, and no prepare/begin script hands the screen over: the host's console and display manager keep it, and the start hangs or the screen stays black",
-			    d->dev[i]->name);
-		return;
-	}
+	const struct vu_dev *gpu = first(d, vu_dev_boot_vga);
+
+	if (gpu && !vu_hook_says(a->hooks, d->x.name, "prepare", "begin", vu_hook_hands_over))
+		finding(
+		    a, d, true, "boot-vga-no-handover",
+		    "hook-run new --gpu ADDRESS NAME (its prepare script stops the display manager and unbinds the consoles and framebuffer)",
+		    "%s: the host's boot GPU is passed, and no prepare/begin script hands the screen over: the host's console and display manager keep it, and the start hangs or the screen stays black",
+		    gpu->name);
 }
 
 /* A managed='no' device libvirt will not detach: something must bind it, or the start fails. */
@@ -337,20 +343,22 @@ static void huge(struct audit *a, const struct domain *d)
 		    d->x.memory_kib, need, size, free_pages);
 }
 
+static bool nvidia_gpu(const struct vu_dev *d)
+{
+	return d->vendor == 0x10de && vu_dev_is_display(d);
+}
+
 /* NVIDIA's driver before 465 stops with error 43 in a VM it detects. */
 static void nvidia(struct audit *a, const struct domain *d)
 {
-	for (size_t i = 0; i < d->x.npci; i++) {
-		if (!d->dev[i] || d->dev[i]->vendor != 0x10de || !vu_dev_is_display(d->dev[i]))
-			continue;
-		if (!d->x.kvm_hidden || !d->x.vendor_id)
-			finding(
-			    a, d, false, "nvidia-not-hidden",
-			    "<features><kvm><hidden state='on'/></kvm><hyperv><vendor_id state='on' value='0123456789ab'/></hyperv></features>",
-			    "%s: an NVIDIA GPU, and the domain does not hide the hypervisor: guest drivers before 465 stop with error 43",
-			    d->dev[i]->name);
-		return;
-	}
+	const struct vu_dev *gpu = first(d, nvidia_gpu);
+
+	if (gpu && (!d->x.kvm_hidden || !d->x.vendor_id))
+		finding(
+		    a, d, false, "nvidia-not-hidden",
+		    "<features><kvm><hidden state='on'/></kvm><hyperv><vendor_id state='on' value='0123456789ab'/></hyperv></features>",
+		    "%s: an NVIDIA GPU, and the domain does not hide the hypervisor: guest drivers before 465 stop with error 43",
+		    gpu->name);
 }
 
 static void balloon(struct audit *a, const struct domain *d)
@@ -362,48 +370,40 @@ static void balloon(struct audit *a, const struct domain *d)
 		    d->x.balloon);
 }
 
-/* CPUs the pins name that this host does not have: libvirt refuses the start. */
+/* The highest CPU a cpuset names ("0-15", "2-3,^3,8"): every number is a CPU. */
+static long highest_cpu(const char *set)
+{
+	long last = -1;
+
+	while (*set) {
+		char *end;
+		long n;
+
+		if (!isdigit((unsigned char)*set)) {
+			set++;
+			continue;
+		}
+		n = strtol(set, &end, 10);
+		last = n > last ? n : last;
+		set = end;
+	}
+	return last;
+}
+
+/* A pin to a CPU this host does not have: libvirt refuses the start. */
 static void pins(struct audit *a, const struct domain *d)
 {
 	char present[256];
-	long last = -1;
-	const char *p;
+	long want;
 
 	if (!d->x.pins[0] ||
 	    vu_readf(present, sizeof(present), "/sys/devices/system/cpu/present") <= 0)
 		return;
-	/* "0-15", or "0,2-3": the highest is the last number. */
-	for (p = present; *p;) {
-		char *end;
-		long n;
-
-		if (!isdigit((unsigned char)*p)) {
-			p++;
-			continue;
-		}
-		n = strtol(p, &end, 10);
-		last = n > last ? n : last;
-		p = end;
-	}
-	/* "2-3,^3,8": each number a CPU, "^" and "-" only between them. */
-	for (p = d->x.pins; *p;) {
-		char *end;
-		long n;
-
-		if (!isdigit((unsigned char)*p)) {
-			p++;
-			continue;
-		}
-		n = strtol(p, &end, 10);
-		if (n > last) {
-			finding(
-			    a, d, true, "pin-no-such-cpu", NULL,
-			    "<cputune> pins to CPU %ld, and this host's CPUs are %s: libvirt refuses to start it",
-			    n, present);
-			return;
-		}
-		p = end;
-	}
+	if ((want = highest_cpu(d->x.pins)) > highest_cpu(present))
+		finding(
+		    a, d, true, "pin-no-such-cpu", NULL,
+		    "<cputune> pins to CPU %ld, and this host's CPUs are %s: libvirt refuses to start it",
+		    want, present);
 }
 
 /* Two domains passing one device: only one can run. */
