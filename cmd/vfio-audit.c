@@ -13,6 +13,7 @@
 #include "device.h"
 #include "domxml.h"
 #include "hooks.h"
+#include "inuse.h"
 #include "msg.h"
 #include "opts.h"
 #include "out.h"
@@ -24,7 +25,8 @@ enum { OPT_DOMAIN_XML = VU_OPT_CMD, OPT_STRICT };
 
 struct audit {
 	struct vu_devs devs;
-	char hooks[PATH_MAX]; /* /etc/libvirt/hooks, rooted */
+	struct vu_inuse_list inuse; /* what the host uses: iommu-groups --check's view */
+	char hooks[PATH_MAX];	    /* /etc/libvirt/hooks, rooted */
 	struct vu_list *findings;
 	int errors, warnings;
 };
@@ -106,10 +108,10 @@ static void findings_text(const struct vu_rec *doc)
 				vu_err("%s: %s", vu_rec_s(f, "domain"), vu_rec_s(f, "message"));
 			continue;
 		}
-		/* A domain's name is anyone's who can define one: printed escaped. */
+		/* A domain's name and its XML are anyone's who can define one: printed escaped. */
 		printf("%s: ", vu_esc(vu_rec_s(f, "domain"), esc, sizeof(esc)));
-		printf("%s: %s [%s]\n", vu_rec_s(f, "severity"), vu_rec_s(f, "message"),
-		       vu_rec_s(f, "id"));
+		printf("%s: %s [%s]\n", vu_rec_s(f, "severity"),
+		       vu_esc(vu_rec_s(f, "message"), esc, sizeof(esc)), vu_rec_s(f, "id"));
 		if (fix)
 			printf("  fix: %s\n", vu_esc(fix, esc, sizeof(esc)));
 	}
@@ -155,6 +157,10 @@ static void groups(struct audit *a, const struct domain *d)
 			    name);
 			continue;
 		}
+		if (vu_inuse_why(&a->inuse, dev->name))
+			finding(a, d, true, "host-needs-it", NULL,
+				"%s: %s: libvirt's detach takes it from the host", name,
+				vu_inuse_why(&a->inuse, dev->name));
 		if (dev->group < 0) {
 			finding(
 			    a, d, true, "no-iommu-group", NULL,
@@ -573,6 +579,7 @@ int main(int argc, char **argv)
 	vu_path(a.hooks, sizeof(a.hooks), "/etc/libvirt/hooks");
 	if (vu_devs_scan(&a.devs) < 0)
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	vu_inuse_scan(&a.inuse);
 	status = load(uri, file, argv + optind, argc - optind, &doms, &n);
 	for (size_t i = 0; i < n; i++) {
 		vu_list_str(names, doms[i].name);
@@ -594,6 +601,7 @@ int main(int argc, char **argv)
 			free((char *)doms[i].name);
 	}
 	free(doms);
+	vu_inuse_free(&a.inuse);
 	vu_devs_free(&a.devs);
 	return status;
 }

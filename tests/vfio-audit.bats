@@ -210,3 +210,56 @@ ids() { audit --json | jq -r '[.findings[].id] | join(" ")'; }
 	assert_failure 2
 	assert_line --index 1 "Try 'vfio-audit --help' for more information."
 }
+
+@test "device-in-two-domains: an error when both run (libvirt's test driver runs the domains of its file)" {
+	good
+	{
+		echo "<node>"
+		for n in win10 win11; do
+			sed "s|<domain type='kvm'>|<domain type='test'>|; s|<name>win10</name>|<name>$n</name>|" "$XML"
+		done
+		echo "</node>"
+	} >"$BATS_TEST_TMPDIR/node.xml"
+	run vfio-audit --sysroot "$ROOT" -c "test://$BATS_TEST_TMPDIR/node.xml" --json
+	assert_failure 1
+	assert_equal "$(jq -c '.domains' <<<"$output")" '["win10","win11"]'
+	assert_equal "$(jq -r '.findings[] | select(.id == "device-in-two-domains") | "\(.severity) \(.domain) \(.message)"' <<<"$output" | sort -u | wc -l)" 4
+	assert_equal "$(jq -r '[.findings[] | select(.id == "device-in-two-domains") | .severity] | unique | join(" ")' <<<"$output")" "error"
+}
+
+@test "host-needs-it: a passed device holding a mounted filesystem or an interface that is up, named escaped" {
+	EXTRA=$'mount 09:00.2 /media/x\\012\x1b[31mevil ext4' setup
+	good
+	run audit
+	assert_failure 1
+	assert_line 'win10: error: 0000:09:00.2: holds /media/x\x0a\x1b[31mevil: libvirt'"'"'s detach takes it from the host [host-needs-it]'
+}
+
+@test "on every posted machine, each IOMMU group passed whole: the audit's verdict is iommu-groups --check's" {
+	local f root pass dom bus slot fn n=0 failing=0
+	for f in "$MACHINES"/*.txt; do
+		grep -q '^IOMMU Group' "$f" || continue
+		root=$(machine "$f")
+		while read -r pass; do
+			{
+				echo "<domain><name>t</name><devices>"
+				for a in $pass; do
+					IFS=':.' read -r dom bus slot fn <<<"$a"
+					printf "<hostdev mode='subsystem' type='pci'><source><address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/></source></hostdev>\n" \
+						"$dom" "$bus" "$slot" "$fn"
+				done
+				echo "</devices></domain>"
+			} >"$XML"
+			local check=ok audit=ok
+			iommu-groups --sysroot "$root" -q --check $pass || check=fail
+			[ -z "$(vfio-audit --sysroot "$root" --domain-xml "$XML" --json |
+				jq -r '.findings[] | select(.id == "group-not-viable" or .id == "host-needs-it") | .id')" ] || audit=fail
+			assert_equal "${f##*/} [$pass] $audit" "${f##*/} [$pass] $check"
+			n=$((n + 1))
+			[ "$check" = ok ] || failing=$((failing + 1))
+		done < <(iommu-groups --sysroot "$root" --json |
+			jq -r '.groups[] | [.devices[] | select(.bridge | not) | .address] | select(length > 0) | join(" ")')
+	done
+	# both verdicts seen: groups that pass, and groups holding what the host uses
+	[ "$n" -ge 20 ] && [ "$failing" -ge 3 ]
+}
