@@ -145,6 +145,9 @@ static bool passes(const struct domain *d, const struct vu_dev *dev)
  */
 static void groups(struct audit *a, const struct domain *d)
 {
+	/* hook-run new's prepare script binds the whole group before libvirt's detach */
+	bool whole = vu_hook_says(a->hooks, d->x.name, "prepare", "begin", vu_hook_binds_groups);
+
 	for (size_t i = 0; i < d->x.npci; i++) {
 		const struct vu_dev *dev = d->dev[i];
 		char name[VU_NAME_MAX], fix[512];
@@ -175,8 +178,9 @@ static void groups(struct audit *a, const struct domain *d)
 		for (size_t m = 0; m < a->devs.n; m++) {
 			const struct vu_dev *o = &a->devs.v[m];
 
-			if (o->group != dev->group || passes(d, o) || vu_dev_is_bridge(o) ||
-			    !o->driver[0] || strcmp(o->driver, "vfio-pci") == 0 ||
+			if (whole || o->group != dev->group || passes(d, o) ||
+			    vu_dev_is_bridge(o) || !o->driver[0] ||
+			    strcmp(o->driver, "vfio-pci") == 0 ||
 			    strcmp(o->driver, "pci-stub") == 0 ||
 			    strcmp(o->driver, "pcieport") == 0)
 				continue;

@@ -336,6 +336,7 @@ int vu_hook_scripts(const char *base, const char *guest, const char *op, const c
 }
 
 const char *const vu_hook_binds[] = { "vfio-bind", "nodedev-detach", NULL };
+const char *const vu_hook_binds_groups[] = { "vfio-bind --group", "vfio-bind -g", NULL };
 const char *const vu_hook_hands_over[] = {
 	"dm-ctl stop", "vtcon unbind",	  "efifb unbind", "display-manager",
 	"vtconsole",   "efi-framebuffer", NULL,

@@ -56,6 +56,8 @@ bool vu_hook_says(const char *base, const char *guest, const char *op, const cha
 		  const char *const *words);
 /* Words of a line that binds devices to vfio-pci: vfio-bind, virsh nodedev-detach. */
 extern const char *const vu_hook_binds[];
+/* Words of a line that binds whole IOMMU groups: vfio-bind --group. */
+extern const char *const vu_hook_binds_groups[];
 /* Words of a line that hands the host's screen over: dm-ctl, vtcon, efifb, the guides' own. */
 extern const char *const vu_hook_hands_over[];
 
