@@ -41,6 +41,16 @@ ids() { audit --json | jq -r '[.findings[].id] | join(" ")'; }
 	assert_equal "$(jq -c '[.domains, .findings, .ok]' <<<"$output")" '[["win10"],[],true]'
 }
 
+@test "seed 001's second GPU (the host keeps its screen on the iGPU): no hand-over needed, no finding" {
+	ROOT=$(machine "$DUAL")
+	sed "s/bus='0x09'/bus='0x01'/" "$FIXTURES/win10.xml" >"$XML"
+	drop_functions 23
+	[ "$(grep -c '<hostdev' "$XML")" -eq 2 ]
+	run audit
+	assert_success
+	assert_output "1 domain: 0 errors, 0 warnings"
+}
+
 @test "group-not-viable: the GPU passed without its audio, USB and UCSI functions, each with the hostdev to add" {
 	good
 	drop_functions 123
