@@ -101,8 +101,7 @@ static void findings_text(const struct vu_rec *doc)
 		char esc[4096];
 
 		errors += error;
-		/* -q, as a hook's first line: the errors alone, where libvirt shows a hook's words.
-		 */
+		/* -q, as a hook's first line: errors alone, where libvirt shows them */
 		if (vu_verbosity < VU_NORMAL) {
 			if (error)
 				vu_err("%s: %s", vu_rec_s(f, "domain"), vu_rec_s(f, "message"));
@@ -484,8 +483,10 @@ static int load(const char *uri, const char *file, char **names, int n, struct d
 	int status = VU_EXIT_OK;
 
 	if (file) {
-		if (!(doms = calloc(1, sizeof(*doms))))
+		if (!(doms = calloc(1, sizeof(*doms)))) {
+			vu_errc(ENOMEM, "%s: cannot audit", file);
 			return VU_EXIT_FAIL;
+		}
 		*out = doms;
 		if (vu_domxml_read(file, &doms->x) < 0)
 			return VU_EXIT_FAIL;
@@ -505,6 +506,7 @@ static int load(const char *uri, const char *file, char **names, int n, struct d
 			status = VU_EXIT_FAIL;
 		}
 	if (!(doms = calloc(all.n + 1, sizeof(*doms)))) {
+		vu_errc(ENOMEM, "cannot audit the domains");
 		vu_virt_free(&all);
 		return VU_EXIT_FAIL;
 	}
@@ -519,6 +521,7 @@ static int load(const char *uri, const char *file, char **names, int n, struct d
 			continue;
 		}
 		if (!(d->name = strdup(all.v[i].name))) {
+			vu_errc(ENOMEM, "%s: cannot audit", all.v[i].name);
 			vu_domxml_free(&d->x);
 			status = VU_EXIT_FAIL;
 			continue;
