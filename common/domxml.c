@@ -187,21 +187,15 @@ static void content_copy(xmlNode *n, char *buf, size_t size)
 /* VALUE in UNIT (libvirt's: b, KB, k, KiB, MB, M, MiB, GB, G, GiB, ...) in KiB; 0 for nonsense. */
 static unsigned long long kib(xmlNode *n, const char *value, const char *unit_attr)
 {
-	static const char *const units[][2] = {
-		{ "b", "1" },
-		{ "bytes", "1" },
-		{ "KB", "1000" },
-		{ "k", "1024" },
-		{ "KiB", "1024" },
-		{ "MB", "1000000" },
-		{ "M", "1048576" },
-		{ "MiB", "1048576" },
-		{ "GB", "1000000000" },
-		{ "G", "1073741824" },
-		{ "GiB", "1073741824" },
-		{ "TB", "1000000000000" },
-		{ "T", "1099511627776" },
-		{ "TiB", "1099511627776" },
+	static const struct {
+		const char *name;
+		unsigned long long bytes;
+	} units[] = {
+		{ "b", 1 },	     { "bytes", 1 },	    { "KB", 1000 },
+		{ "k", 1ULL << 10 }, { "KiB", 1ULL << 10 }, { "MB", 1000000 },
+		{ "M", 1ULL << 20 }, { "MiB", 1ULL << 20 }, { "GB", 1000000000 },
+		{ "G", 1ULL << 30 }, { "GiB", 1ULL << 30 }, { "TB", 1000000000000ULL },
+		{ "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
 	};
 	char unit[16], *end;
 	unsigned long long v, bytes = 0;
@@ -216,8 +210,8 @@ static unsigned long long kib(xmlNode *n, const char *value, const char *unit_at
 	if (!unit[0])
 		return v; /* KiB is the default */
 	for (size_t i = 0; i < VU_ARRAY_SIZE(units); i++)
-		if (strcmp(unit, units[i][0]) == 0)
-			bytes = strtoull(units[i][1], NULL, 10);
+		if (strcmp(unit, units[i].name) == 0)
+			bytes = units[i].bytes;
 	return bytes && v <= ~0ULL / bytes ? v * bytes / 1024 : 0;
 }
 
