@@ -319,7 +319,7 @@ static void rom_confined(struct audit *a, const struct domain *d)
 static void huge(struct audit *a, const struct domain *d)
 {
 	unsigned long size = d->x.page_kib, free_pages = 0, resv = 0, need;
-	char path[PATH_MAX], meminfo[8192], fix[PATH_MAX + 64];
+	char meminfo[8192], fix[PATH_MAX + 64];
 	const char *p;
 
 	if (!d->x.hugepages || d->active)
@@ -329,20 +329,21 @@ static void huge(struct audit *a, const struct domain *d)
 		size = strtoul(p + 13, NULL, 10);
 	if (!size)
 		size = 2048;
-	vu_path(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%lukB", size);
 	need = (unsigned long)((d->x.memory_kib + size - 1) / size);
 	snprintf(fix, sizeof(fix),
 		 "echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages", need, size);
-	if (!vu_exists(path)) {
+	if (!vu_existsf("/sys/kernel/mm/hugepages/hugepages-%lukB", size)) {
 		finding(
 		    a, d, true, "hugepages-unavailable", NULL,
 		    "<hugepages> of %lu KiB, which this kernel does not have: QEMU cannot get its memory",
 		    size);
 		return;
 	}
-	if (vu_readf(meminfo, sizeof(meminfo), "%s/free_hugepages", vu_unrooted(path)) > 0)
+	if (vu_readf(meminfo, sizeof(meminfo),
+		     "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages", size) > 0)
 		free_pages = strtoul(meminfo, NULL, 10);
-	if (vu_readf(meminfo, sizeof(meminfo), "%s/resv_hugepages", vu_unrooted(path)) > 0)
+	if (vu_readf(meminfo, sizeof(meminfo),
+		     "/sys/kernel/mm/hugepages/hugepages-%lukB/resv_hugepages", size) > 0)
 		resv = strtoul(meminfo, NULL, 10);
 	free_pages = free_pages > resv ? free_pages - resv : 0;
 	if (free_pages < need)

@@ -397,6 +397,7 @@ static void adopt(struct vu_rec *doc, const char *key, struct vu_list *l)
 
 void vu_out_print(const struct vu_rec *doc, void (*text)(const struct vu_rec *doc))
 {
+	/* a text with holes would pass for the whole one */
 	if (!run.json && text && doc && !nomem)
 		text(doc);
 }
@@ -419,8 +420,8 @@ int vu_out_finish(struct vu_rec *doc, void (*text)(const struct vu_rec *doc), in
 		vu_rec_bool(doc, "ok", status == VU_EXIT_OK);
 		if (doc)
 			vu_rec_json(stdout, doc);
-	} else if (text && doc && !nomem) {
-		text(doc); /* a text with holes would pass for the whole one */
+	} else {
+		vu_out_print(doc, text);
 	}
 	run.errors = run.warnings = run.plan = NULL;
 	vu_rec_free(doc);
