@@ -67,9 +67,9 @@ FUZZERS    := devarg domxml state machine hookrun
 FUZZ_CC    ?= clang
 FUZZ_TIME  ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_SRC_machine := tests/sim/machine.c
+FUZZ_SRC_machine := tests/sim/machine.c tests/sim/memory.c
 
-SIM_SRC    := tests/sim/machine.c tests/sim/tree.c tests/sim/layout.c
+SIM_SRC    := tests/sim/machine.c tests/sim/memory.c tests/sim/tree.c tests/sim/layout.c
 SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs.c
 # What the tests build beside the commands: the simulator, its helpers, the replayers.
 TESTBINS   := $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall \
@@ -134,7 +134,7 @@ $(B)/tests/sim/%.o: tests/sim/%.c Makefile
 $(B)/replay/fuzz-%: $(B)/tests/fuzz/fuzz-%.o $(B)/tests/fuzz/replay.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) -lkmod
-$(B)/replay/fuzz-machine: $(B)/tests/sim/machine.o
+$(B)/replay/fuzz-machine: $(B)/tests/sim/machine.o $(B)/tests/sim/memory.o
 
 $(B)/tests/fuzz/%.o: tests/fuzz/%.c Makefile
 	@mkdir -p $(dir $@)

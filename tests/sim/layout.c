@@ -895,6 +895,119 @@ static void cpus(struct t_node *root, const struct machine *m)
 	}
 }
 
+/* An attribute as ATTR makes it, its contents changed in place when it is there. */
+static void memattr(struct t_node *root, const char *dir, const char *name, mode_t mode, int kind,
+		    void *obj, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void memattr(struct t_node *root, const char *dir, const char *name, mode_t mode, int kind,
+		    void *obj, const char *fmt, ...)
+{
+	char path[PATH_MAX], *data;
+	struct t_node *n;
+	va_list ap;
+	int len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	va_start(ap, fmt);
+	len = vasprintf(&data, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		abort();
+	if (!(n = t_lookup(root, path)) || n->type != T_FILE) {
+		n = t_file(root, path, mode, "", 0);
+		n->kind = kind;
+		n->obj = obj;
+	}
+	t_set_data(n, data, (size_t)len);
+	free(data);
+}
+
+void layout_memory(struct t_node *root, struct machine *m)
+{
+	const struct m_hsize *def = &m->huge[0];
+	unsigned long long free_kib = 0, huge_kib = 0;
+	char dir[PATH_MAX];
+
+	for (int i = 0; i < m->nnodes; i++)
+		free_kib += m_node_free_kib(m, i);
+	for (int s = 0; s < M_HSIZES; s++)
+		huge_kib += (unsigned long long)m_huge_nr(&m->huge[s], -1) * m->huge[s].kib;
+	memattr(root, "/proc", "meminfo", RO, K_PLAIN, NULL,
+		"MemTotal:       %8llu kB\nMemFree:        %8llu kB\nMemAvailable:   %8llu kB\n"
+		"HugePages_Total:   %5ld\nHugePages_Free:    %5ld\nHugePages_Rsvd:    %5d\n"
+		"HugePages_Surp:    %5ld\nHugepagesize:    %8lu kB\nHugetlb:        %8llu kB\n",
+		m->mem_kib, free_kib, free_kib, m_huge_nr(def, -1), m_huge_free(def, -1), 0,
+		m_huge_surplus(def, -1), def->kib, huge_kib);
+	memattr(root, "/proc/sys/vm", "nr_hugepages", RW, K_HUGE_NR, (void *)def, "%ld\n",
+		m_huge_nr(def, -1) - m_huge_surplus(def, -1));
+	memattr(root, "/proc/sys/vm", "nr_overcommit_hugepages", RW, K_PLAIN, NULL, "0\n");
+	memattr(root, "/proc/sys/vm", "compact_memory", WO, K_COMPACT, NULL, "%s", "");
+	memattr(root, "/proc/sys/vm", "drop_caches", RW, K_DROP_CACHES, NULL, "0\n");
+	for (int s = 0; s < M_HSIZES; s++) {
+		struct m_hsize *h = &m->huge[s];
+
+		snprintf(dir, sizeof(dir), "/sys/kernel/mm/hugepages/hugepages-%lukB", h->kib);
+		/*
+		 * sysfs counts surplus pages in (nr_huge_pages); /proc/sys/vm's file
+		 * does not (max_huge_pages). A write sets the pool's own pages in both.
+		 */
+		memattr(root, dir, "nr_hugepages", RW, K_HUGE_NR, h, "%ld\n", m_huge_nr(h, -1));
+		memattr(root, dir, "nr_hugepages_mempolicy", RW, K_HUGE_NR, h, "%ld\n",
+			m_huge_nr(h, -1));
+		memattr(root, dir, "free_hugepages", RO, K_PLAIN, NULL, "%ld\n", m_huge_free(h, -1));
+		memattr(root, dir, "resv_hugepages", RO, K_PLAIN, NULL, "0\n");
+		memattr(root, dir, "surplus_hugepages", RO, K_PLAIN, NULL, "%ld\n",
+			m_huge_surplus(h, -1));
+		memattr(root, dir, "nr_overcommit_hugepages", RW, K_PLAIN, NULL, "0\n");
+		for (int i = 0; i < m->nnodes; i++) {
+			snprintf(dir, sizeof(dir),
+				 "/sys/devices/system/node/node%d/hugepages/hugepages-%lukB", i,
+				 h->kib);
+			/* A node's file counts its surplus pages too (nr_huge_pages_node). */
+			memattr(root, dir, "nr_hugepages", RW, K_HUGE_NR_NODE, &h->node[i], "%ld\n",
+				m_huge_nr(h, i));
+			memattr(root, dir, "free_hugepages", RO, K_PLAIN, NULL, "%ld\n",
+				m_huge_free(h, i));
+			memattr(root, dir, "surplus_hugepages", RO, K_PLAIN, NULL, "%ld\n",
+				m_huge_surplus(h, i));
+		}
+	}
+	for (int i = 0; i < m->nnodes; i++) {
+		snprintf(dir, sizeof(dir), "/sys/devices/system/node/node%d", i);
+		memattr(root, dir, "meminfo", RO, K_PLAIN, NULL,
+			"Node %d MemTotal:       %8llu kB\nNode %d MemFree:        %8llu kB\n", i,
+			m_node_kib(m), i, m_node_free_kib(m, i));
+	}
+}
+
+static void nodes(struct t_node *root, const struct machine *m)
+{
+	const char *dir = "/sys/devices/system/node";
+	int per = m->ncpus / m->nnodes > 0 ? m->ncpus / m->nnodes : 1;
+
+	char all[16];
+
+	if (m->nnodes == 1)
+		snprintf(all, sizeof(all), "0");
+	else
+		snprintf(all, sizeof(all), "0-%d", m->nnodes - 1);
+	attr(root, dir, "online", RO, K_PLAIN, NULL, "%s\n", all);
+	attr(root, dir, "possible", RO, K_PLAIN, NULL, "%s\n", all);
+	attr(root, dir, "has_memory", RO, K_PLAIN, NULL, "%s\n", all);
+	for (int i = 0; i < m->nnodes; i++) {
+		char node[PATH_MAX];
+		int first = i * per, last = i == m->nnodes - 1 ? m->ncpus - 1 : first + per - 1;
+
+		snprintf(node, sizeof(node), "%s/node%d", dir, i);
+		if (first >= m->ncpus)
+			attr(root, node, "cpulist", RO, K_PLAIN, NULL, "\n");
+		else if (first == last)
+			attr(root, node, "cpulist", RO, K_PLAIN, NULL, "%d\n", first);
+		else
+			attr(root, node, "cpulist", RO, K_PLAIN, NULL, "%d-%d\n", first, last);
+	}
+}
+
 void layout_dev_remove(struct t_node *root, struct machine *m, int i)
 {
 	struct m_dev *d = &m->devs[i];
@@ -945,6 +1058,8 @@ void layout_build(struct t_node *root, struct machine *m)
 	t_mkdir(root, "/dev/vfio");
 	layout_module_nodes(root, m);
 	cpus(root, m);
+	nodes(root, m);
+	layout_memory(root, m);
 }
 
 /* The vendor's name is what the listing's name starts with, as lspci joins them. */

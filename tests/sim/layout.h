@@ -25,6 +25,10 @@ enum sim_kind {
 	K_DEVNODE,   /* obj: struct m_dev whose node this is (DRM card, /dev/nvidiaN) */
 	K_MODNODE,   /* obj: struct m_mod a node pins (/dev/nvidiactl) */
 	K_GROUPNODE, /* /dev/vfio/N; obj: the first device of the group */
+	K_HUGE_NR,	/* nr_hugepages of the whole pool; obj: struct m_hsize */
+	K_HUGE_NR_NODE, /* a node's nr_hugepages; obj: its struct m_hnode */
+	K_COMPACT,	/* /proc/sys/vm/compact_memory */
+	K_DROP_CACHES,	/* /proc/sys/vm/drop_caches */
 };
 
 /* The whole tree as the machine boots. */
@@ -40,6 +44,8 @@ void layout_framebuffer(struct t_node *root, struct machine *m);
 void layout_iomem(struct t_node *root, struct machine *m);
 /* /dev nodes of loaded modules (nvidiactl, vfio/vfio). */
 void layout_module_nodes(struct t_node *root, struct machine *m);
+/* /proc/meminfo, /proc/sys/vm and the huge page counts, as the pools stand now. */
+void layout_memory(struct t_node *root, struct machine *m);
 void layout_dev_remove(struct t_node *root, struct machine *m, int dev);
 /* A remove() under way: the driver links go first, the binding stays until it returns. */
 void layout_dev_unlink(struct t_node *root, struct machine *m, int dev);

@@ -263,6 +263,30 @@ int parse_errno(const char *s)
 	return (int)strtol(s, NULL, 10);
 }
 
+/* Memory where the description is silent: 32 GiB on one node, 2 MiB and 1 GiB pages. */
+static void memory_defaults(struct machine *m)
+{
+	if (m->huge[0].kib)
+		return;
+	m->huge[0].kib = 2048;
+	m->huge[1].kib = 1048576;
+	for (int s = 0; s < M_HSIZES; s++)
+		for (int i = 0; i < M_NODES_MAX; i++)
+			m->huge[s].node[i].limit = -1;
+	if (!m->nnodes)
+		m->nnodes = 1;
+	if (!m->mem_kib)
+		m->mem_kib = 32ULL << 20;
+}
+
+static bool any_huge(const struct machine *m)
+{
+	for (int s = 0; s < M_HSIZES; s++)
+		if (m->huge[s].kib && m_huge_nr(&m->huge[s], -1))
+			return true;
+	return false;
+}
+
 int machine_dev_fault(struct m_dev *d, const char *what, const char *arg, const char *drv)
 {
 	if (strcmp(what, "unbind-blocks") == 0) {
@@ -517,6 +541,26 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		if (n < 1 || n > 1024)
 			return perr(p, "cpus: expected a number of CPUs, 1 to 1024");
 		m->ncpus = (int)n;
+	} else if (strcmp(kw, "memory") == 0 || strcmp(kw, "nodes") == 0) {
+		char *end = NULL;
+		unsigned long long v = (w = next_word(&s)) ? strtoull(w, &end, 10) : 0;
+
+		if (any_huge(m))
+			return perr(p, "%s: memory and nodes go before hugepages", kw);
+		if (kw[0] == 'n') {
+			if (v < 1 || v > M_NODES_MAX || *end)
+				return perr(p, "nodes: expected a number of NUMA nodes, 1 to %d",
+					    M_NODES_MAX);
+			m->nnodes = (int)v;
+		} else {
+			if (v < 1 || (strcmp(end, "G") != 0 && strcmp(end, "M") != 0))
+				return perr(p, "memory: expected a size like 32G or 4096M");
+			m->mem_kib = v << (end[0] == 'G' ? 20 : 10);
+		}
+	} else if (strcmp(kw, "hugepages") == 0) {
+		memory_defaults(m);
+		if (machine_huge_ctl(m, s) < 0)
+			return perr(p, "hugepages: expected 'SIZE [node N] pages|max|use COUNT'");
 	} else if (strcmp(kw, "init") == 0) {
 		if (!(w = next_word(&s)))
 			return perr(p, "init: expected systemd, openrc, runit or none");
@@ -1045,6 +1089,7 @@ int machine_complete(struct machine *m)
 	set_default(&m->init, "systemd");
 	if (m->ncpus == 0)
 		m->ncpus = 8;
+	memory_defaults(m);
 	topology(m);
 	set_default(&m->dm, "gdm");
 	if (!m->no_vtconsole && m->nconsoles == 0) {

@@ -90,6 +90,21 @@ struct m_holder {
 	char *unit; /* that service, "pipewire.service"; NULL: none */
 };
 
+/* Huge pages of one size on one NUMA node, as the kernel's hstate counts them. */
+struct m_hnode {
+	long persist; /* the pool's own pages: nr_hugepages less surplus */
+	long used;    /* in use by a process (QEMU's guest memory); beyond persist: surplus */
+	long limit;   /* a fault: the most this node ever holds (fragmented memory), -1 none */
+};
+
+#define M_NODES_MAX 8
+#define M_HSIZES 2 /* 2 MiB and 1 GiB, as x86-64 has them */
+
+struct m_hsize {
+	unsigned long kib;
+	struct m_hnode node[M_NODES_MAX];
+};
+
 struct machine {
 	char *path;
 	struct m_dev *devs;
@@ -112,6 +127,10 @@ struct machine {
 	char *kernel;
 	char *init; /* "systemd", "openrc", "runit", "none" */
 	int ncpus;  /* logical CPUs: /sys/devices/system/cpu */
+	int nnodes; /* NUMA nodes, CPUs and memory split evenly among them */
+	unsigned long long mem_kib; /* MemTotal */
+	struct m_hsize huge[M_HSIZES];
+	unsigned long compactions, cache_drops; /* writes to compact_memory, drop_caches */
 	char *dm;   /* display manager service, NULL: none */
 	struct m_mount *mounts;
 	size_t nmounts;
@@ -138,6 +157,29 @@ struct m_mod *machine_find_mod(const struct machine *m, const char *name);
 /* The module that registers DRIVER, NULL for built-in drivers like pcieport. */
 struct m_mod *machine_driver_mod(const struct machine *m, const char *driver);
 void m_dev_name(const struct m_dev *d, char buf[20]);
+/* The huge page size of SIZE ("2M", "1G", "2048kB", "1048576"), NULL when there is none. */
+struct m_hsize *machine_hsize(struct machine *m, const char *size);
+/*
+ * "SIZE [node N] pages|max|use COUNT" (max also takes "none"), a directive
+ * and a control command: the pool holds COUNT pages (as hugepages= at boot);
+ * the kernel grants no more than COUNT (fragmented memory); a process uses
+ * COUNT of them (QEMU's guest memory). Without a node: every node (pages:
+ * spread as the kernel spreads them). 0 or -EINVAL.
+ */
+int machine_huge_ctl(struct machine *m, char *args);
+/*
+ * A write of TARGET to SIZE's nr_hugepages, on NODE or (-1) the whole pool,
+ * as the kernel's set_max_huge_pages does it: pages come one at a time,
+ * round the nodes, until one can not; fewer granted is no error.
+ */
+void machine_huge_set(struct machine *m, struct m_hsize *h, int node, long target);
+/* Pages of SIZE on NODE (-1: all): in the pool, free, surplus. */
+long m_huge_nr(const struct m_hsize *h, int node);
+long m_huge_free(const struct m_hsize *h, int node);
+long m_huge_surplus(const struct m_hsize *h, int node);
+/* Memory in KiB: each node's, and what is not huge pages (nor the host's own use) on NODE. */
+unsigned long long m_node_kib(const struct machine *m);
+unsigned long long m_node_free_kib(const struct machine *m, int node);
 bool m_dev_is_bridge(const struct m_dev *d);
 /* A PCI-to-PCI or CardBus bridge: a type 1 or 2 header, which vfio-pci's probe refuses. */
 bool m_dev_is_pci_bridge(const struct m_dev *d);

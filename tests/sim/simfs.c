@@ -567,7 +567,7 @@ static void journal(const struct t_node *n, const char *buf, size_t size, int r)
 				val + (load ? 5 : 7), result ? result : "?");
 	} else {
 		t_path(n, path, sizeof(path));
-		if (strncmp(path, "/sys/", 5) == 0)
+		if (strncmp(path, "/sys/", 5) == 0 || strncmp(path, "/proc/sys/", 10) == 0)
 			fprintf(S.journal, "write\t%s\t%s\t%s\n", path, val, result ? result : "?");
 	}
 	fflush(S.journal);

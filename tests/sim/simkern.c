@@ -397,6 +397,28 @@ static int write_fault(struct sim *s, struct t_node *n)
 	return 0;
 }
 
+/* nr_hugepages: a count, as kstrtoul takes it; fewer granted is no error. */
+static int huge_write(struct sim *s, struct t_node *n, const char *val)
+{
+	struct machine *m = s->m;
+	unsigned long count;
+	char *end;
+
+	errno = 0;
+	count = strtoul(val, &end, 10);
+	if (errno || end == val || *end || val[0] == '-' || count > (unsigned long)LONG_MAX)
+		return -EINVAL;
+	for (int h = 0; h < M_HSIZES; h++) {
+		if (n->kind == K_HUGE_NR && n->obj == &m->huge[h])
+			machine_huge_set(m, &m->huge[h], -1, (long)count);
+		for (int i = 0; n->kind == K_HUGE_NR_NODE && i < m->nnodes; i++)
+			if (n->obj == &m->huge[h].node[i])
+				machine_huge_set(m, &m->huge[h], i, (long)count); /* its own, not surplus */
+	}
+	layout_memory(s->root, m);
+	return 0;
+}
+
 int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *dev)
 {
 	char val[4096];
@@ -506,6 +528,19 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 		return (int)len;
 	}
 	case K_PLAT_OVERRIDE:
+		t_set_data(n, buf, len);
+		return (int)len;
+	case K_HUGE_NR:
+	case K_HUGE_NR_NODE:
+		return huge_write(s, n, val) < 0 ? -EINVAL : (int)len;
+	case K_COMPACT:
+		s->m->compactions++;
+		return (int)len;
+	case K_DROP_CACHES:
+		/* 1 page cache, 2 slab, 3 both, 4 quiet; anything else the range check refuses. */
+		if (strlen(val) != 1 || val[0] < '1' || val[0] > '4')
+			return -EINVAL;
+		s->m->cache_drops++;
 		t_set_data(n, buf, len);
 		return (int)len;
 	case K_CONTROL: {
@@ -749,6 +784,12 @@ int sk_control(struct sim *s, const char *cmd)
 			return -ENODEV;
 		s->m->devs[i].unbind_blocks = false;
 		return 0;
+	}
+	if (strcmp(verb, "hugepages") == 0) {
+		int err = machine_huge_ctl(s->m, rest);
+
+		layout_memory(s->root, s->m);
+		return err;
 	}
 	if (strcmp(verb, "fault") != 0)
 		return -EINVAL;
