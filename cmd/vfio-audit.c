@@ -13,6 +13,7 @@
 #include "device.h"
 #include "domxml.h"
 #include "hooks.h"
+#include "hugepages.h"
 #include "inuse.h"
 #include "msg.h"
 #include "opts.h"
@@ -315,42 +316,45 @@ static void rom_confined(struct audit *a, const struct domain *d)
 	}
 }
 
-/* Huge pages the domain asks for that the kernel has not free now: QEMU cannot get its memory. */
+/*
+ * Huge pages the domain asks for that the kernel has not free now, size by
+ * size and node by node: QEMU cannot get its memory. A prepare hook that
+ * reserves them (vm-hugepages reserve) makes them free when it runs.
+ */
 static void huge(struct audit *a, const struct domain *d)
 {
-	unsigned long size = d->x.page_kib, free_pages = 0, resv = 0, need;
-	char meminfo[8192], fix[PATH_MAX + 64];
-	const char *p;
+	const char *fix = "vm-hugepages reserve --domain-xml - (a prepare hook; hook-run new writes it)";
+	struct vu_hugeneed need[8];
+	int n;
 
-	if (!d->x.hugepages || d->active)
+	if (!d->x.hugepages || d->active ||
+	    vu_hook_says(a->hooks, d->x.name, "prepare", "begin", vu_hook_reserves_huge))
 		return;
-	if (!size && vu_readf(meminfo, sizeof(meminfo), "/proc/meminfo") > 0 &&
-	    (p = strstr(meminfo, "Hugepagesize:")))
-		size = strtoul(p + 13, NULL, 10);
-	if (!size)
-		size = 2048;
-	need = (unsigned long)((d->x.memory_kib + size - 1) / size);
-	snprintf(fix, sizeof(fix),
-		 "echo %lu > /sys/kernel/mm/hugepages/hugepages-%lukB/nr_hugepages", need, size);
-	if (!vu_existsf("/sys/kernel/mm/hugepages/hugepages-%lukB", size)) {
-		finding(
-		    a, d, true, "hugepages-unavailable", NULL,
-		    "<hugepages> of %lu KiB, which this kernel does not have: QEMU cannot get its memory",
-		    size);
+	if ((n = vu_huge_needs(&d->x, vu_huge_default_kib(), d->x.name, need, 8)) < 0)
 		return;
+	for (int i = 0; i < n; i++) {
+		struct vu_hugepool pool, all;
+		unsigned long avail;
+		char at[32] = "";
+
+		if (need[i].node >= 0)
+			snprintf(at, sizeof(at), " on node %d", need[i].node);
+		if (vu_huge_read(need[i].kib, need[i].node, &pool) < 0 ||
+		    vu_huge_read(need[i].kib, -1, &all) < 0) {
+			finding(
+			    a, d, true, "hugepages-unavailable", NULL,
+			    "<hugepages> of %lu KiB%s, which this kernel does not have: QEMU cannot get its memory",
+			    need[i].kib, at);
+			continue;
+		}
+		avail = all.free > all.resv ? all.free - all.resv : 0;
+		avail = need[i].node >= 0 && pool.free < avail ? pool.free : avail;
+		if (avail < need[i].pages)
+			finding(
+			    a, d, true, "hugepages-unavailable", fix,
+			    "<hugepages>: its memory needs %lu pages of %lu KiB%s, and %lu are free: QEMU cannot get its memory",
+			    need[i].pages, need[i].kib, at, avail);
 	}
-	if (vu_readf(meminfo, sizeof(meminfo),
-		     "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages", size) > 0)
-		free_pages = strtoul(meminfo, NULL, 10);
-	if (vu_readf(meminfo, sizeof(meminfo),
-		     "/sys/kernel/mm/hugepages/hugepages-%lukB/resv_hugepages", size) > 0)
-		resv = strtoul(meminfo, NULL, 10);
-	free_pages = free_pages > resv ? free_pages - resv : 0;
-	if (free_pages < need)
-		finding(
-		    a, d, true, "hugepages-unavailable", fix,
-		    "<hugepages>: %llu KiB of memory needs %lu pages of %lu KiB, and %lu are free: QEMU cannot get its memory",
-		    d->x.memory_kib, need, size, free_pages);
 }
 
 static bool nvidia_gpu(const struct vu_dev *d)

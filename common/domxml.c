@@ -215,25 +215,78 @@ static unsigned long long kib(xmlNode *n, const char *value, const char *unit_at
 	return bytes && v <= ~0ULL / bytes ? v * bytes / 1024 : 0;
 }
 
-/* <memoryBacking><hugepages><page size unit>: the first page size, in KiB. */
-static void hugepages(xmlNode *n, struct vu_domxml *out)
+/* <memoryBacking><hugepages><page size unit nodeset>: each size, in KiB. */
+static int hugepages(xmlNode *n, struct vu_domxml *out)
 {
 	for (xmlNode *h = n->children; h; h = h->next) {
 		if (!named(h, "hugepages"))
 			continue;
 		out->hugepages = true;
-		for (xmlNode *p = h->children; p && !out->page_kib; p = p->next)
-			if (named(p, "page")) {
-				char size[32];
+		for (xmlNode *p = h->children; p; p = p->next) {
+			struct vu_dompage *v;
+			char size[32];
 
-				prop_copy(p, "size", size, sizeof(size));
-				out->page_kib = kib(p, size, "unit");
-			}
+			if (!named(p, "page"))
+				continue;
+			if (!(v = realloc(out->pages, (out->npages + 1) * sizeof(*v))))
+				return -ENOMEM;
+			out->pages = v;
+			v += out->npages++;
+			prop_copy(p, "size", size, sizeof(size));
+			/* libvirt's page size unit defaults to KiB, as <memory>'s does. */
+			v->kib = kib(p, size, "unit");
+			prop_copy(p, "nodeset", v->nodeset, sizeof(v->nodeset));
+			if (!out->page_kib)
+				out->page_kib = v->kib;
+		}
+	}
+	return 0;
+}
+
+/* <cpu><numa><cell>: the guest's NUMA cells and their memory. */
+static int cells(xmlNode *numa, struct vu_domxml *out)
+{
+	for (xmlNode *c = numa->children; c; c = c->next) {
+		struct vu_domcell *v;
+		char s[32];
+
+		if (!named(c, "cell"))
+			continue;
+		if (!(v = realloc(out->cells, (out->ncells + 1) * sizeof(*v))))
+			return -ENOMEM;
+		out->cells = v;
+		v += out->ncells;
+		memset(v, 0, sizeof(*v));
+		prop_copy(c, "id", s, sizeof(s));
+		/* Without ids, libvirt numbers cells in order. */
+		v->id = s[0] ? (int)strtol(s, NULL, 10) : (int)out->ncells;
+		prop_copy(c, "memory", s, sizeof(s));
+		v->kib = kib(c, s, "unit");
+		out->ncells++;
+	}
+	return 0;
+}
+
+/* <numatune>: the host nodes of all the memory, and of each cell. */
+static void numatune(xmlNode *n, struct vu_domxml *out)
+{
+	for (xmlNode *c = n->children; c; c = c->next) {
+		char id[16];
+
+		if (named(c, "memory"))
+			prop_copy(c, "nodeset", out->numa_nodeset, sizeof(out->numa_nodeset));
+		if (!named(c, "memnode"))
+			continue;
+		prop_copy(c, "cellid", id, sizeof(id));
+		for (size_t i = 0; id[0] && i < out->ncells; i++)
+			if (out->cells[i].id == (int)strtol(id, NULL, 10))
+				prop_copy(c, "nodeset", out->cells[i].memnode,
+					  sizeof(out->cells[i].memnode));
 	}
 }
 
 /* <os>, <cpu>, <features>, <cputune>, <memory>: what vfio-audit judges. */
-static void settings(xmlNode *n, struct vu_domxml *out)
+static int settings(xmlNode *n, struct vu_domxml *out)
 {
 	if (named(n, "memory")) {
 		char v[32];
@@ -241,10 +294,13 @@ static void settings(xmlNode *n, struct vu_domxml *out)
 		content_copy(n, v, sizeof(v));
 		out->memory_kib = kib(n, v, "unit");
 	}
-	if (named(n, "memoryBacking"))
-		hugepages(n, out);
+	if (named(n, "memoryBacking") && hugepages(n, out) < 0)
+		return -ENOMEM;
 	if (named(n, "cpu"))
 		prop_copy(n, "mode", out->cpu_mode, sizeof(out->cpu_mode));
+	for (xmlNode *c = n->children; named(n, "cpu") && c; c = c->next)
+		if (named(c, "numa") && cells(c, out) < 0)
+			return -ENOMEM;
 	if (named(n, "os"))
 		prop_copy(n, "firmware", out->firmware, sizeof(out->firmware));
 	for (xmlNode *c = n->children; c; c = c->next) {
@@ -269,6 +325,7 @@ static void settings(xmlNode *n, struct vu_domxml *out)
 			}
 		}
 	}
+	return 0;
 }
 
 static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
@@ -322,8 +379,8 @@ static bool has_dtd(const char *buf, size_t len)
 
 int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_domxml *out)
 {
+	xmlNode *root, *tune = NULL;
 	xmlDoc *doc;
-	xmlNode *root;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -364,10 +421,14 @@ int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_do
 			(*x_free)(s);
 		} else if (named(n, "devices")) {
 			err = hostdevs(n, out, shown);
+		} else if (named(n, "numatune")) {
+			tune = n; /* it comes before <cpu>, whose cells it names */
 		} else {
-			settings(n, out);
+			err = settings(n, out);
 		}
 	}
+	if (tune && !err)
+		numatune(tune, out);
 	x_free_doc(doc);
 	if (err)
 		vu_domxml_free(out);
@@ -404,6 +465,11 @@ void vu_domxml_free(struct vu_domxml *x)
 	x->pci = NULL;
 	x->managed = NULL;
 	x->npci = 0;
+	free(x->pages);
+	free(x->cells);
+	x->pages = NULL;
+	x->cells = NULL;
+	x->npages = x->ncells = 0;
 }
 
 int vu_domxml_devices(const char *file, const struct vu_devs *devs, struct vu_dev ***out, size_t *n)

@@ -8,6 +8,19 @@
 
 #include "pciaddr.h"
 
+/* <memoryBacking><hugepages><page size unit nodeset>: a size, for some guest NUMA cells. */
+struct vu_dompage {
+	unsigned long long kib;
+	char nodeset[64]; /* guest cells, "" for every cell no other page names */
+};
+
+/* <cpu><numa><cell id memory>, and the host nodes <numatune><memnode> binds it to. */
+struct vu_domcell {
+	int id;
+	unsigned long long kib;
+	char memnode[64]; /* host nodes, "" where no memnode names the cell */
+};
+
 struct vu_domxml {
 	char name[256]; /* the domain's <name>, "" when absent */
 	struct vu_addr *pci;
@@ -25,7 +38,12 @@ struct vu_domxml {
 	char pins[1024];	       /* each <cputune> pin's cpuset, joined by ',' */
 	unsigned long long memory_kib; /* <memory>, 0 when absent */
 	bool hugepages;		       /* <memoryBacking><hugepages> */
-	unsigned long long page_kib;   /* its <page size>, 0 for the kernel's default */
+	unsigned long long page_kib;   /* its first <page size>, 0 for the kernel's default */
+	struct vu_dompage *pages;      /* every <page>, in order */
+	size_t npages;
+	struct vu_domcell *cells; /* guest NUMA cells, in order */
+	size_t ncells;
+	char numa_nodeset[64]; /* <numatune><memory nodeset>: the host nodes of all memory */
 };
 
 /*

@@ -342,6 +342,8 @@ const char *const vu_hook_hands_over[] = {
 	"vtconsole",   "efi-framebuffer", NULL,
 };
 
+const char *const vu_hook_reserves_huge[] = { "vm-hugepages reserve", "nr_hugepages", NULL };
+
 bool vu_hook_says(const char *base, const char *guest, const char *op, const char *subop,
 		  const char *const *words)
 {

@@ -60,5 +60,7 @@ extern const char *const vu_hook_binds[];
 extern const char *const vu_hook_binds_groups[];
 /* Words of a line that hands the host's screen over: dm-ctl, vtcon, efifb, the guides' own. */
 extern const char *const vu_hook_hands_over[];
+/* Words of a line that reserves huge pages: vm-hugepages reserve, the guides' nr_hugepages. */
+extern const char *const vu_hook_reserves_huge[];
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the commands remember, in /run/vfio-utils: one file per concern, under one lock. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -555,4 +556,52 @@ int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock,
 	vu_state_unlock(lock);
 	vu_records_free(recs);
 	return VU_EXIT_FAIL;
+}
+
+void vu_state_key(const char *name, char key[VU_STATE_TEXT])
+{
+	char esc[1024];
+	size_t len = 0;
+
+	/* As the state alphabet allows: other bytes as \xNN, as systemd escapes unit names. */
+	for (const char *c = name; *c && len + 5 < sizeof(esc); c++) {
+		char one[2] = { *c, '\0' };
+
+		if (*c != '\\' && vu_state_valid_text(one))
+			esc[len++] = *c;
+		else
+			len += (size_t)snprintf(esc + len, sizeof(esc) - len, "\\x%02x",
+						(unsigned char)*c);
+	}
+	esc[len] = '\0';
+	if (len < VU_STATE_TEXT) {
+		memcpy(key, esc, len + 1);
+	} else {
+		/* Too long to hold whole: its start and a hash, which two names hardly share. */
+		unsigned long long h = 14695981039346656037ULL;
+
+		for (const char *c = name; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		snprintf(key, VU_STATE_TEXT, "%.40s:%016llx", esc, h);
+	}
+}
+
+const char *vu_state_unkey(const char *key, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	for (const char *c = key; *c && len + 1 < size; c++) {
+		if (c[0] == '\\' && c[1] == 'x' && isxdigit((unsigned char)c[2]) &&
+		    isxdigit((unsigned char)c[3])) {
+			char hex[3] = { c[2], c[3], '\0' };
+
+			buf[len++] = (char)strtoul(hex, NULL, 16);
+			c += 3;
+		} else {
+			buf[len++] = *c;
+		}
+	}
+	if (size)
+		buf[len] = '\0';
+	return buf;
 }

@@ -109,5 +109,12 @@ void vu_records_del(struct vu_records *recs, const char *key);
 /* A field's value, NULL when absent; "-" stands for none. */
 const char *vu_record_get(const struct vu_record *r, const char *name);
 bool vu_state_valid_text(const char *s);
+/*
+ * NAME (a domain's, anything) as a key: bytes outside the alphabet as \xNN,
+ * as systemd escapes unit names; one too long, its start and a hash.
+ */
+void vu_state_key(const char *name, char key[VU_STATE_TEXT]);
+/* KEY back as the name it was made from (a long one's start and hash as they are); BUF. */
+const char *vu_state_unkey(const char *key, char *buf, size_t size);
 
 #endif

@@ -91,32 +91,10 @@ const char *vu_vfio_owner(void)
 {
 	static char owner[VU_STATE_TEXT];
 	const char *guest = getenv("VFIO_UTILS_GUEST");
-	char esc[1024];
-	size_t len = 0;
 
 	if (!guest || !*guest || !getenv("VFIO_UTILS_HOOK"))
 		return NULL;
-	/* As the state alphabet allows: other bytes as \xNN, as systemd escapes unit names. */
-	for (const char *c = guest; *c && len + 5 < sizeof(esc); c++) {
-		char one[2] = { *c, '\0' };
-
-		if (*c != '\\' && vu_state_valid_text(one))
-			esc[len++] = *c;
-		else
-			len += (size_t)snprintf(esc + len, sizeof(esc) - len, "\\x%02x",
-						(unsigned char)*c);
-	}
-	esc[len] = '\0';
-	if (len < sizeof(owner)) {
-		memcpy(owner, esc, len + 1);
-	} else {
-		/* Too long to hold whole: its start and a hash, which two names hardly share. */
-		unsigned long long h = 14695981039346656037ULL;
-
-		for (const char *c = guest; *c; c++)
-			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-		snprintf(owner, sizeof(owner), "%.40s:%016llx", esc, h);
-	}
+	vu_state_key(guest, owner);
 	return owner;
 }
 

@@ -82,10 +82,19 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 		>"$BATS_TEST_TMPDIR/win10.xml"
 	json vfio-audit --domain-xml "$BATS_TEST_TMPDIR/win10.xml"
 	json vfio-audit --domain-xml "$BATS_TEST_TMPDIR/nosuch.xml"
+	# vm-hugepages: the pools, a domain's reserved and given back, one too large
+	printf "<domain><name>hp</name><memory unit='GiB'>1</memory><memoryBacking><hugepages/></memoryBacking></domain>" >"$BATS_TEST_TMPDIR/hp.xml"
+	printf "<domain><name>big</name><memory unit='GiB'>64</memory><memoryBacking><hugepages><page size='1' unit='G'/></hugepages></memoryBacking></domain>" >"$BATS_TEST_TMPDIR/big.xml"
+	json vm-hugepages
+	json vm-hugepages -n reserve --domain-xml "$BATS_TEST_TMPDIR/hp.xml"
+	json vm-hugepages reserve --domain-xml "$BATS_TEST_TMPDIR/hp.xml"
+	json vm-hugepages status
+	json vm-hugepages release hp
+	json vm-hugepages reserve --domain-xml "$BATS_TEST_TMPDIR/big.xml"
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 37
-	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vtcon "
-	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit "
+	assert_equal "$(wc -l <"$DOCS")" 43
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-hugepages vtcon "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages "
 	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "2 2 0 "
 	run schema-check <"$DOCS"
 	assert_success
@@ -93,7 +102,7 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 }
 
 @test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
-	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run; do
+	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run vm-hugepages; do
 		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
 			fail "$c: its --json entry does not name vfio-utils(7)"
 		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"

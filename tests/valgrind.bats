@@ -69,6 +69,21 @@ clean() {
 	clean
 }
 
+@test "vm-hugepages: status, reserve across sizes and nodes, a shortfall put back, release, JSON" {
+	sim_up "$SINGLE" "nodes 2" "hugepages 1G max 0"
+	printf '%s' "<domain><name>w</name><memory unit='GiB'>4</memory><memoryBacking><hugepages><page size='2' unit='M' nodeset='0'/><page size='1' unit='G' nodeset='1'/></hugepages></memoryBacking>" \
+		"<numatune><memnode cellid='0' mode='strict' nodeset='1'/></numatune><cpu><numa><cell id='0' cpus='0' memory='2' unit='GiB'/><cell id='1' cpus='1' memory='2' unit='GiB'/></numa></cpu></domain>" \
+		>"$BATS_TEST_TMPDIR/w.xml"
+	vg --sim 0 vm-hugepages --json
+	vg --sim 1 vm-hugepages reserve --domain-xml "$BATS_TEST_TMPDIR/w.xml"
+	sim ctl "$SIMROOT" hugepages 1G max none
+	vg --sim 0 vm-hugepages reserve --domain-xml "$BATS_TEST_TMPDIR/w.xml" --json
+	vg --sim 0 vm-hugepages status
+	vg --sim 0 vm-hugepages release w
+	vg --sim 2 vm-hugepages reserve
+	clean
+}
+
 @test "vfio-bind and vfio-unbind: a group there and back, --domain-xml, --json, a refusal" {
 	sim_up "$SINGLE"
 	vg --sim 0 vfio-bind --group 09:00.0

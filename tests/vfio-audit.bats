@@ -157,8 +157,14 @@ ids() { audit --json | jq -r '[.findings[].id] | join(" ")'; }
 	echo 0 >"$h/resv_hugepages"
 	run audit
 	assert_failure 1
-	assert_line "win10: error: <hugepages>: 8388608 KiB of memory needs 4096 pages of 2048 KiB, and 100 are free: QEMU cannot get its memory [hugepages-unavailable]"
-	assert_line "  fix: echo 4096 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+	assert_line "win10: error: <hugepages>: its memory needs 4096 pages of 2048 KiB, and 100 are free: QEMU cannot get its memory [hugepages-unavailable]"
+	assert_line "  fix: vm-hugepages reserve --domain-xml - (a prepare hook; hook-run new writes it)"
+	# a prepare hook that reserves them makes them free when it runs
+	echo 'vm-hugepages reserve --domain-xml -' >"$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/40-hugepages"
+	chmod +x "$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/40-hugepages"
+	run ids
+	assert_output ""
+	rm "$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/40-hugepages"
 	# pages reserved for a domain already running are not free for this one
 	echo 5000 >"$h/free_hugepages"
 	echo 1000 >"$h/resv_hugepages"
@@ -167,11 +173,15 @@ ids() { audit --json | jq -r '[.findings[].id] | join(" ")'; }
 	echo 0 >"$h/resv_hugepages"
 	run ids
 	assert_output ""
-	# 1 GiB pages, which this kernel was not given
-	sed -i "s|<hugepages/>|<hugepages><page size='1' unit='G'/></hugepages>|" "$XML"
+	# 16 MiB pages, which an x86 kernel does not have
+	sed -i "s|<hugepages/>|<hugepages><page size='16' unit='M'/></hugepages>|" "$XML"
 	run audit
 	assert_failure 1
-	assert_line --partial "win10: error: <hugepages> of 1048576 KiB, which this kernel does not have"
+	assert_line --partial "win10: error: <hugepages> of 16384 KiB, which this kernel does not have"
+	# each guest cell on the host node <numatune> binds it to: that node's pool counts
+	sed -i "s|<page size='16' unit='M'/>|<page size='1' unit='G'/>|; s|<vcpu |<numatune><memory mode='strict' nodeset='0'/></numatune>\n  &|" "$XML"
+	run audit
+	assert_line "win10: error: <hugepages>: its memory needs 8 pages of 1048576 KiB on node 0, and 0 are free: QEMU cannot get its memory [hugepages-unavailable]"
 }
 
 @test "pin-no-such-cpu: a vcpupin to a CPU the host does not have" {

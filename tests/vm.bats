@@ -213,3 +213,28 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		sim_down
 	done
 }
+
+@test "6. vm-hugepages: a domain's huge pages reserved and given back; the kernel granting fewer is put back" {
+	for K in $(kernels); do
+		assert_equal "$(out s6-0.total)" 0
+		# 256 MiB of 2 MiB pages: 128, as /proc/meminfo counts them
+		assert_equal "$(rc s6-reserve)" 0
+		assert_equal "$(out s6-1.total)" 128
+		# bound to node 0 by <numatune>: written to that node's pool
+		assert_equal "$(rc s6-reserve-node)" 0
+		assert_equal "$(out s6-2.total)" 160
+		assert_equal "$(out s6-2.node0)" 160
+		assert_equal "$(jq -c '[.pools[] | select(.size_kib == 2048 and .node == null) | .pages, [.domains[] | .domain, .added]]' "$RESULTS/$K/s6-status.out")" \
+			'[160,["small",128,"node",32]]'
+		# 4 GiB on a 2 GiB guest: the kernel grants what it can, without an error;
+		# vm-hugepages reads it back, says so, and puts the count back
+		assert_equal "$(rc s6-short)" 1
+		run out s6-short.err
+		assert_output --regexp '^vm-hugepages: large: 2048 pages of 2 MiB needed, 0 free: the kernel could add only [0-9]+ of the 2048 more \(memory short or too fragmented\)$'
+		assert_equal "$(out s6-3.total)" 160
+		assert_equal "$(rc s6-release-node)" 0
+		assert_equal "$(rc s6-release)" 0
+		assert_equal "$(out s6-4.total)" 0
+		[ ! -e "$RESULTS/$K/s6-remembered" ]
+	done
+}

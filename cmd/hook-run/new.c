@@ -169,6 +169,39 @@ static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enu
 	return 0;
 }
 
+/*
+ * A domain backed by huge pages gets scripts of their own, each reading the
+ * XML hook-run gives every script: before the devices' (a shortage fails
+ * the start before the screen goes), given back after them.
+ */
+static int huge_scripts(const char *guest, char **reserve, char **release)
+{
+	char root[PATH_MAX * 4 + 8];
+	const char *what[] = { "before QEMU asks for them", "after the VM is gone" };
+	const char *cmd[] = { "reserve", "release" };
+	char **out[] = { reserve, release };
+	size_t len;
+
+	if (vu_shell_word(root, sizeof(root), vu_sysroot()) < 0) {
+		vu_err("%s: path too long for a script", vu_sysroot());
+		return -ENAMETOOLONG;
+	}
+	for (int i = 0; i < 2; i++) {
+		FILE *f = open_memstream(out[i], &len);
+
+		fprintf(f,
+			"#!/bin/sh\n# %s: its huge pages, %s. Written by hook-run new; yours to edit.\n",
+			guest, what[i]);
+		if (i == 0)
+			fputs("# Fails the start, saying why, when the kernel cannot give them all.\n", f);
+		if (*vu_sysroot())
+			fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
+		fprintf(f, "vm-hugepages %s --domain-xml -\n", cmd[i]);
+		fclose(f);
+	}
+	return 0;
+}
+
 /* The GPU among the domain's devices: the first display controller, else the first device. */
 static const struct vu_dev *domain_gpu(const struct vu_devs *devs, const struct vu_domxml *x)
 {
@@ -191,6 +224,7 @@ static const struct vu_dev *domain_gpu(const struct vu_devs *devs, const struct 
 int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 {
 	char base[PATH_MAX], path[PATH_MAX * 2], *start = NULL, *release = NULL;
+	char *huge_start = NULL, *huge_release = NULL;
 	enum hostdevs hd = HOSTDEVS_UNKNOWN;
 	const struct vu_dev *gpu = NULL;
 	struct vu_domxml x;
@@ -225,29 +259,50 @@ int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 		    "%s passes no PCI device yet: add the GPU's functions as host devices (iommu-groups --virsh names them)",
 		    guest);
 	}
+	if (x.hugepages && huge_scripts(guest, &huge_start, &huge_release) < 0) {
+		vu_domxml_free(&x);
+		vu_devs_free(&devs);
+		return VU_EXIT_FAIL;
+	}
 	vu_domxml_free(&x);
 	if (!gpu && !(gpu = pick_gpu(&devs, gpu_arg))) {
+		free(huge_start);
+		free(huge_release);
 		vu_devs_free(&devs);
 		return VU_EXIT_FAIL;
 	}
 	if (gpu->group < 0) {
 		vu_dev_err_no_group(gpu);
+		free(huge_start);
+		free(huge_release);
 		vu_devs_free(&devs);
 		return VU_EXIT_FAIL;
 	}
 	/* The GPU with the host's screen: the display has to be handed over first. */
 	err = scripts(guest, gpu, vu_dev_boot_vga(gpu), hd, &start, &release);
 	vu_devs_free(&devs);
-	if (err)
+	if (err) {
+		free(huge_start);
+		free(huge_release);
 		return VU_EXIT_FAIL;
+	}
 	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
 	snprintf(path, sizeof(path), "%s/qemu.d/%s/prepare/begin/50-vfio-utils", base, guest);
 	err = write_script(path, start, force);
 	snprintf(path, sizeof(path), "%s/qemu.d/%s/release/end/50-vfio-utils", base, guest);
 	if (!err)
 		err = write_script(path, release, force);
+	if (!err && huge_start) {
+		snprintf(path, sizeof(path), "%s/qemu.d/%s/prepare/begin/40-hugepages", base, guest);
+		err = write_script(path, huge_start, force);
+		snprintf(path, sizeof(path), "%s/qemu.d/%s/release/end/60-hugepages", base, guest);
+		if (!err)
+			err = write_script(path, huge_release, force);
+	}
 	free(start);
 	free(release);
+	free(huge_start);
+	free(huge_release);
 	if (err)
 		return VU_EXIT_FAIL;
 	vu_report("check them with: hook-run check");

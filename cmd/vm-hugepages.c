@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vm-hugepages: reserve the huge pages a domain's XML asks for before QEMU starts; give them back. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "domxml.h"
+#include "hugepages.h"
+#include "msg.h"
+#include "opts.h"
+#include "out.h"
+#include "state.h"
+#include "sysfs.h"
+
+enum {
+	OPT_DOMAIN_XML = VU_OPT_CMD,
+	OPT_DROP_CACHES,
+	OPT_TIMEOUT,
+};
+
+#define STATE "hugepages"
+/* A domain's pools are the fields of its one record. */
+#define NEEDS_MAX VU_STATE_FIELDS
+#define SIZES_MAX 8
+
+static noreturn void usage(void)
+{
+	fputs("Usage: vm-hugepages [options] [status]\n"
+	      "       vm-hugepages [options] reserve --domain-xml FILE|-\n"
+	      "       vm-hugepages [options] release [--domain-xml FILE|- | DOMAIN]\n"
+	      "\n"
+	      "Reserve the huge pages a libvirt domain's <memoryBacking> asks for, per page\n"
+	      "size and NUMA node, before QEMU starts (libvirt's prepare hook), and give back\n"
+	      "exactly what was added when it stops (release). Short of pages, nothing stays\n"
+	      "changed and the exit status is 1, so that libvirt does not start the domain.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status             each page size and node: pages, free, reserved, surplus,\n"
+	      "                     and the domains holding them (the default)\n"
+	      "  reserve            add to the pools what the domain needs and is not free\n"
+	      "  release            give back what reserve added for the domain\n"
+	      "\n"
+	      "Options:\n"
+	      "      --domain-xml FILE  the domain's XML ('-': stdin, as a hook gets it)\n"
+	      "      --drop-caches  reserve: drop the page cache first, for more free memory\n"
+	      "      --timeout SECONDS  wait at most this long for another run (20)\n"
+	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
+	      "      --json         print the report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
+	      "Exit status: 0 done (or nothing to do), 1 fewer pages than needed or a write\n"
+	      "failed (nothing left changed), 2 usage error.\n"
+	      "See vm-hugepages(8).\n",
+	      stdout);
+	vu_exit(VU_EXIT_OK);
+}
+
+/* "2 MiB", "1 GiB": a page size as people say it. */
+static const char *size_text(unsigned long kib, char *buf, size_t size)
+{
+	if (kib >= 1048576 && kib % 1048576 == 0)
+		snprintf(buf, size, "%lu GiB", kib / 1048576);
+	else if (kib >= 1024 && kib % 1024 == 0)
+		snprintf(buf, size, "%lu MiB", kib / 1024);
+	else
+		snprintf(buf, size, "%lu KiB", kib);
+	return buf;
+}
+
+/* " on node 0", or "" for the whole pool. */
+static const char *where(int node, char *buf, size_t size)
+{
+	if (node < 0)
+		snprintf(buf, size, "%s", "");
+	else
+		snprintf(buf, size, " on node %d", node);
+	return buf;
+}
+
+/* A pool as a state field's name: "2048kB@0", "1048576kB@all". */
+static void field_name(unsigned long kib, int node, char *buf, size_t size)
+{
+	if (node < 0)
+		snprintf(buf, size, "%lukB@all", kib);
+	else
+		snprintf(buf, size, "%lukB@%d", kib, node);
+}
+
+static int field_parse(const char *name, unsigned long *kib, int *node)
+{
+	char *end;
+
+	*kib = strtoul(name, &end, 10);
+	if (!*kib || strncmp(end, "kB@", 3) != 0)
+		return -EINVAL;
+	if (strcmp(end + 3, "all") == 0) {
+		*node = -1;
+		return 0;
+	}
+	*node = (int)strtol(end + 3, &end, 10);
+	return *end || *node < 0 ? -EINVAL : 0;
+}
+
+/* A field's value, "NEEDED:ADDED": 0 or -EINVAL. */
+static int field_value(const char *v, unsigned long *needed, unsigned long *added)
+{
+	char *end;
+
+	errno = 0;
+	*needed = strtoul(v, &end, 10);
+	if (end == v || *end != ':')
+		return -EINVAL;
+	v = end + 1;
+	*added = strtoul(v, &end, 10);
+	return end == v || *end || errno ? -EINVAL : 0;
+}
+
+/* The pool's own pages, which a write to nr_hugepages sets: surplus ones go as they are freed. */
+static unsigned long persistent(const struct vu_hugepool *p)
+{
+	return p->nr > p->surplus ? p->nr - p->surplus : 0;
+}
+
+/* The pool of KIB on NODE, reported when it cannot be read. */
+static int read_pool(const char *domain, unsigned long kib, int node, struct vu_hugepool *p)
+{
+	char sz[32], at[32];
+	int err = vu_huge_read(kib, node, p);
+
+	if (err == -ENOENT)
+		vu_err("%s: no huge pages of %s%s: this kernel has no such pool", domain,
+		       size_text(kib, sz, sizeof(sz)), where(node, at, sizeof(at)));
+	else if (err < 0)
+		vu_errc(err, "%s: cannot read the pool of %s%s", domain,
+			size_text(kib, sz, sizeof(sz)), where(node, at, sizeof(at)));
+	return err;
+}
+
+/* Set the pool's own pages to COUNT and read back what the kernel made of it. */
+static int set_pool(const char *domain, unsigned long kib, int node, unsigned long count,
+		    struct vu_hugepool *after)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if ((err = vu_huge_write(kib, node, count)) < 0) {
+		vu_huge_path(path, sizeof(path), kib, node, "nr_hugepages");
+		vu_errc(err, "%s: cannot write %lu to %s", domain, count, vu_unrooted(path));
+		return err;
+	}
+	return vu_dry_run ? 0 : read_pool(domain, kib, node, after);
+}
+
+static struct vu_rec *pool_rec(struct vu_list *l, unsigned long kib, int node)
+{
+	struct vu_rec *r = vu_list_obj(l);
+
+	vu_rec_int(r, "size_kib", (long long)kib);
+	if (node < 0)
+		vu_rec_null(r, "node");
+	else
+		vu_rec_int(r, "node", node);
+	return r;
+}
+
+/* What seed 003 does where the domain has no huge pages: room for transparent ones. */
+static int make_room(bool drop)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (drop) {
+		vu_act_command("sync");
+		if (!vu_dry_run)
+			sync();
+		if ((err = vu_path(path, sizeof(path), "/proc/sys/vm/drop_caches")) < 0 ||
+		    (err = vu_act_write(path, "3")) < 0) {
+			vu_errc(err, "/proc/sys/vm/drop_caches: cannot write");
+			return err;
+		}
+	}
+	/* A kernel without CONFIG_COMPACTION has no such file: the pages come as they can. */
+	if (!vu_existsf("/proc/sys/vm/compact_memory"))
+		return 0;
+	if ((err = vu_path(path, sizeof(path), "/proc/sys/vm/compact_memory")) < 0 ||
+	    (err = vu_act_write(path, "1")) < 0)
+		vu_errc(err, "/proc/sys/vm/compact_memory: cannot write");
+	return err;
+}
+
+/* Put back pools [0, N) of NEED to their counts before this run. */
+static void put_back(const char *domain, const struct vu_hugeneed *need, const unsigned long *before,
+		     const unsigned long *added, size_t n)
+{
+	struct vu_hugepool p;
+
+	for (size_t i = n; i-- > 0;)
+		if (added[i] && set_pool(domain, need[i].kib, need[i].node, before[i], &p) == 0)
+			vu_report("%s: put the pool of %s back to %lu pages", domain,
+				  size_text(need[i].kib, (char[32]){ 0 }, 32), before[i]);
+}
+
+struct plan {
+	const char *domain; /* as the XML names it */
+	char key[VU_STATE_TEXT];
+	struct vu_hugeneed need[NEEDS_MAX];
+	size_t n;
+	unsigned long before[NEEDS_MAX], add[NEEDS_MAX], added[NEEDS_MAX];
+	struct vu_rec *rec[NEEDS_MAX]; /* each pool's in the report */
+};
+
+/* A domain libvirt runs: it keeps the live XML in /run/libvirt/qemu while it does. */
+static bool running(const char *key)
+{
+	char name[1024];
+
+	vu_state_unkey(key, name, sizeof(name));
+	return vu_existsf("/run/libvirt/qemu/%s.xml", name);
+}
+
+/*
+ * Pages of KIB that reserve set aside for other domains not running yet:
+ * free now, but theirs once their QEMU starts. NODE -1 counts every node's;
+ * a node counts its own and those of whole-pool needs, which may land on it.
+ */
+static unsigned long claimed(const struct vu_records *recs, const char *self, unsigned long kib,
+			     int node)
+{
+	unsigned long sum = 0;
+
+	for (size_t i = 0; i < recs->n; i++) {
+		if (strcmp(recs->v[i].key, self) == 0 || running(recs->v[i].key))
+			continue;
+		for (int k = 0; k < recs->v[i].nf; k++) {
+			unsigned long fkib, needed, added;
+			int fnode;
+
+			if (field_parse(recs->v[i].f[k].name, &fkib, &fnode) == 0 && fkib == kib &&
+			    (node < 0 || fnode < 0 || fnode == node) &&
+			    field_value(recs->v[i].f[k].value, &needed, &added) == 0)
+				sum += needed;
+		}
+	}
+	return sum;
+}
+
+/*
+ * How many pages each pool lacks: what is free, promised to no mapping and
+ * set aside for no other domain is this one's.
+ */
+static int count_lack(struct plan *p, const struct vu_records *recs, struct vu_list *out,
+		      bool *any)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct vu_hugeneed *nd = &p->need[i];
+		struct vu_hugepool pool, all;
+		unsigned long avail;
+			struct vu_rec *r;
+
+		if (read_pool(p->domain, nd->kib, nd->node, &pool) < 0 ||
+		    read_pool(p->domain, nd->kib, -1, &all) < 0)
+			return -ENOENT;
+		avail = all.free > all.resv ? all.free - all.resv : 0;
+		avail = avail > claimed(recs, p->key, nd->kib, -1)
+			    ? avail - claimed(recs, p->key, nd->kib, -1)
+			    : 0;
+		/* A node knows no reservations: no more than the whole pool has unpromised. */
+		if (nd->node >= 0) {
+			unsigned long mine = pool.free > claimed(recs, p->key, nd->kib, nd->node)
+						 ? pool.free - claimed(recs, p->key, nd->kib, nd->node)
+						 : 0;
+
+			avail = mine < avail ? mine : avail;
+		}
+		p->before[i] = persistent(&pool);
+		p->add[i] = nd->pages > avail ? nd->pages - avail : 0;
+		*any = *any || p->add[i];
+		r = p->rec[i] = pool_rec(out, nd->kib, nd->node);
+		vu_rec_int(r, "needed", (long long)nd->pages);
+		vu_rec_int(r, "free", (long long)avail);
+	}
+	return 0;
+}
+
+/* The record of what reserve added, per pool: "NEEDED:ADDED". */
+static int remember(struct vu_records *recs, const struct plan *p)
+{
+	struct vu_record r = { .nf = (int)p->n };
+
+	snprintf(r.key, sizeof(r.key), "%s", p->key);
+	for (size_t i = 0; i < p->n; i++) {
+		field_name(p->need[i].kib, p->need[i].node, r.f[i].name, sizeof(r.f[i].name));
+		snprintf(r.f[i].value, sizeof(r.f[i].value), "%lu:%lu", p->need[i].pages,
+			 p->add[i]);
+	}
+	if (!vu_records_put(recs, &r))
+		return -ENOMEM;
+	return vu_state_save(STATE, recs);
+}
+
+static int reserve(struct plan *p, struct vu_records *recs, bool drop, struct vu_list *out)
+{
+	char sz[32], at[32];
+	bool any = false;
+	int status = VU_EXIT_OK;
+	size_t i;
+
+	if (vu_records_find(recs, p->key)) {
+		vu_report("%s: its huge pages are reserved already", p->domain);
+		return VU_EXIT_OK;
+	}
+	if (count_lack(p, recs, out, &any) < 0)
+		return VU_EXIT_FAIL;
+	/* Compacted first: the kernel finds more contiguous memory for what it must add. */
+	if (any && make_room(drop) < 0)
+		return VU_EXIT_FAIL;
+	/* Remembered first, on disk: killed during a write, release still gives it back. */
+	if (remember(recs, p) < 0)
+		return VU_EXIT_FAIL;
+	for (i = 0; i < p->n && status == VU_EXIT_OK; i++) {
+		struct vu_hugeneed *nd = &p->need[i];
+		struct vu_rec *r = p->rec[i];
+		struct vu_hugepool after;
+		unsigned long got;
+
+		size_text(nd->kib, sz, sizeof(sz));
+		where(nd->node, at, sizeof(at));
+		if (!p->add[i]) {
+			vu_report("%s: %lu pages of %s%s, free already", p->domain, nd->pages, sz, at);
+			vu_rec_int(r, "added", 0);
+			vu_rec_str(r, "result", "free");
+			continue;
+		}
+		if (set_pool(p->domain, nd->kib, nd->node, p->before[i] + p->add[i], &after) < 0) {
+			vu_rec_str(r, "result", "failed");
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		if (vu_dry_run) {
+			vu_rec_int(r, "added", (long long)p->add[i]);
+			vu_rec_str(r, "result", "planned");
+			continue;
+		}
+		got = persistent(&after) > p->before[i] ? persistent(&after) - p->before[i] : 0;
+		p->added[i] = got;
+		vu_rec_int(r, "added", (long long)got);
+		if (got < p->add[i]) {
+			vu_err("%s: %lu pages of %s%s needed, %lu free: the kernel could add only %lu of the %lu more (memory short or too fragmented)",
+			       p->domain, nd->pages, sz, at, nd->pages - p->add[i], got, p->add[i]);
+			vu_rec_str(r, "result", "short");
+			p->added[i] = got;
+			status = VU_EXIT_FAIL;
+			i++;
+			break;
+		}
+		vu_report("%s: %lu pages of %s%s: %lu were free, %lu added", p->domain, nd->pages,
+			  sz, at, nd->pages - got, got);
+		vu_rec_str(r, "result", "reserved");
+	}
+	if (status != VU_EXIT_OK) {
+		/* Nothing half-done: every pool as it was, nothing remembered. */
+		put_back(p->domain, p->need, p->before, p->added, i);
+		vu_records_del(recs, p->key);
+	}
+	return status;
+}
+
+static int release(const char *domain, const char *key, struct vu_records *recs,
+		   struct vu_list *out)
+{
+	struct vu_record *rec = vu_records_find(recs, key);
+	int status = VU_EXIT_OK;
+
+	if (!rec) {
+		vu_report("%s: no huge pages reserved: nothing to give back", domain);
+		return VU_EXIT_OK;
+	}
+	for (int i = rec->nf; i-- > 0;) {
+		struct vu_hugepool pool, after;
+		unsigned long kib, needed = 0, added = 0, target;
+		char sz[32], at[32];
+		struct vu_rec *r;
+		int node;
+
+		if (field_parse(rec->f[i].name, &kib, &node) < 0 ||
+		    field_value(rec->f[i].value, &needed, &added) < 0) {
+			vu_err("%s: /run/vfio-utils/%s: '%s=%s' is no pool: left alone", domain,
+			       STATE, rec->f[i].name, rec->f[i].value);
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		r = pool_rec(out, kib, node);
+		vu_rec_int(r, "needed", (long long)needed);
+		size_text(kib, sz, sizeof(sz));
+		where(node, at, sizeof(at));
+		if (!added) {
+			vu_rec_int(r, "released", 0);
+			vu_rec_str(r, "result", "none added");
+			continue;
+		}
+		if (read_pool(domain, kib, node, &pool) < 0) {
+			vu_rec_str(r, "result", "failed");
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		/*
+		 * Exactly what reserve added: the host's own pages and another
+		 * domain's stay. Pages still in use become surplus, freed with them.
+		 */
+		target = persistent(&pool) > added ? persistent(&pool) - added : 0;
+		if (set_pool(domain, kib, node, target, &after) < 0) {
+			vu_rec_str(r, "result", "failed");
+			status = VU_EXIT_FAIL;
+			continue;
+		}
+		vu_rec_int(r, "released", (long long)added);
+		vu_rec_str(r, "result", vu_dry_run ? "planned" : "released");
+		if (!vu_dry_run)
+			vu_report("%s: %lu pages of %s%s given back", domain, added, sz, at);
+		/* Given back: not again, whatever fails after. */
+		snprintf(rec->f[i].value, sizeof(rec->f[i].value), "%lu:0", needed);
+	}
+	if (status == VU_EXIT_OK)
+		vu_records_del(recs, key);
+	return status;
+}
+
+/* The domains remembered for the pool of KIB on NODE. */
+static void holders(struct vu_rec *r, const struct vu_records *recs, unsigned long kib, int node)
+{
+	struct vu_list *l = vu_rec_list(r, "domains");
+	char want[VU_STATE_TEXT];
+
+	field_name(kib, node, want, sizeof(want));
+	for (size_t i = 0; i < recs->n; i++)
+		for (int k = 0; k < recs->v[i].nf; k++) {
+			unsigned long needed = 0, added = 0;
+			struct vu_rec *d;
+
+			if (strcmp(recs->v[i].f[k].name, want) != 0 ||
+			    field_value(recs->v[i].f[k].value, &needed, &added) < 0)
+				continue;
+			d = vu_list_obj(l);
+			vu_rec_str(d, "domain", recs->v[i].key);
+			vu_rec_int(d, "pages", (long long)needed);
+			vu_rec_int(d, "added", (long long)added);
+		}
+}
+
+static int status_of(const struct vu_records *recs, struct vu_rec *doc)
+{
+	struct vu_list *pools = vu_rec_list(doc, "pools");
+	unsigned long sizes[SIZES_MAX];
+	size_t n = vu_huge_sizes(sizes, SIZES_MAX);
+	struct vu_set nodes;
+
+	vu_rec_int(doc, "default_size_kib", (long long)vu_huge_default_kib());
+	if (n == 0) {
+		vu_err("this kernel has no huge pages (no /sys/kernel/mm/hugepages)");
+		return VU_EXIT_FAIL;
+	}
+	vu_huge_nodes(&nodes);
+	for (size_t s = 0; s < n; s++)
+		for (int node = -1; node <= vu_set_last(&nodes); node++) {
+			struct vu_hugepool p;
+			struct vu_rec *r;
+
+			/* A kernel without NUMA has only the whole pool. */
+			if ((node >= 0 && !vu_set_has(&nodes, node)) ||
+			    vu_huge_read(sizes[s], node, &p) < 0)
+				continue;
+			r = pool_rec(pools, sizes[s], node);
+			vu_rec_int(r, "pages", (long long)p.nr);
+			vu_rec_int(r, "free", (long long)p.free);
+			if (node < 0)
+				vu_rec_int(r, "reserved", (long long)p.resv);
+			else
+				vu_rec_null(r, "reserved");
+			vu_rec_int(r, "surplus", (long long)p.surplus);
+			holders(r, recs, sizes[s], node);
+		}
+	return VU_EXIT_OK;
+}
+
+static void status_text(const struct vu_rec *doc)
+{
+	const struct vu_list *l = vu_rec_l(doc, "pools");
+
+	printf("%-8s %-5s %8s %8s %8s %8s  %s\n", "SIZE", "NODE", "PAGES", "FREE", "RESERVED",
+	       "SURPLUS", "DOMAINS");
+	for (size_t i = 0; i < vu_list_len(l); i++) {
+		const struct vu_rec *r = vu_list_rec(l, i);
+		const struct vu_list *d = vu_rec_l(r, "domains");
+		char sz[32], node[16], resv[24];
+
+		size_text((unsigned long)vu_rec_i(r, "size_kib"), sz, sizeof(sz));
+		if (vu_rec_has(r, "node"))
+			snprintf(node, sizeof(node), "%lld", vu_rec_i(r, "node"));
+		else
+			snprintf(node, sizeof(node), "all");
+		if (vu_rec_has(r, "reserved"))
+			snprintf(resv, sizeof(resv), "%lld", vu_rec_i(r, "reserved"));
+		else
+			snprintf(resv, sizeof(resv), "-");
+		printf("%-8s %-5s %8lld %8lld %8s %8lld  ", sz, node, vu_rec_i(r, "pages"),
+		       vu_rec_i(r, "free"), resv, vu_rec_i(r, "surplus"));
+		for (size_t k = 0; k < vu_list_len(d); k++) {
+			const struct vu_rec *h = vu_list_rec(d, k);
+
+			printf("%s%s (%lld, %lld added)", k ? ", " : "", vu_rec_s(h, "domain"),
+			       vu_rec_i(h, "pages"), vu_rec_i(h, "added"));
+		}
+		printf("%s\n", vu_list_len(d) ? "" : "-");
+	}
+}
+
+/* The plan of DOMAIN_XML: its name and needs; without huge pages, n is 0. */
+static int read_plan(const char *file, struct vu_domxml *x, struct plan *p)
+{
+	unsigned long def = vu_huge_default_kib();
+	int n;
+
+	memset(p, 0, sizeof(*p));
+	if (vu_domxml_read(file, x) < 0)
+		return -EINVAL;
+	if (!x->name[0]) {
+		vu_err("%s: the domain has no <name>", strcmp(file, "-") ? file : "standard input");
+		return -EINVAL;
+	}
+	p->domain = x->name;
+	vu_state_key(x->name, p->key);
+	if ((n = vu_huge_needs(x, def, x->name, p->need, NEEDS_MAX)) < 0)
+		return n;
+	if (n > 0 && !def && x->npages == 0) {
+		vu_err("%s: <hugepages> of the default size, and this kernel has no huge pages",
+		       x->name);
+		return -ENOENT;
+	}
+	p->n = (size_t)n;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
+		{ "drop-caches", no_argument, NULL, OPT_DROP_CACHES },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct vu_subcmd cmds[] = {
+		{ "status", 0, 0 },
+		{ "reserve", 0, 0 },
+		{ "release", 0, 1 },
+		{ NULL, 0, 0 },
+	};
+	struct vu_records recs = { 0 };
+	const struct vu_subcmd *cmd;
+	const char *xml = NULL, *name = NULL;
+	struct vu_domxml x = { 0 };
+	struct vu_list *pools;
+	struct vu_rec *doc;
+	struct plan *p;
+	bool json = false, drop = false;
+	int opt, status, lock, timeout_ms = 20000;
+
+	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_DOMAIN_XML:
+			xml = optarg;
+			break;
+		case OPT_DROP_CACHES:
+			drop = true;
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
+			break;
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
+	if (optind < argc)
+		name = argv[optind];
+	if (strcmp(cmd->name, "reserve") == 0 && !xml)
+		vu_usage_error("reserve needs the domain: --domain-xml FILE|-");
+	if (strcmp(cmd->name, "release") == 0 && !xml == !name)
+		vu_usage_error("release needs the domain: --domain-xml FILE|- or its name");
+	if (strcmp(cmd->name, "status") == 0 && xml)
+		vu_usage_error("--domain-xml goes with reserve and release");
+	if (drop && strcmp(cmd->name, "reserve") != 0)
+		vu_usage_error("--drop-caches goes with reserve");
+	vu_common_done();
+
+	doc = vu_out_new("vm-hugepages", json);
+	if (!(p = calloc(1, sizeof(*p)))) {
+		vu_errc(ENOMEM, "cannot plan");
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	}
+	if (xml && read_plan(xml, &x, p) < 0) {
+		vu_domxml_free(&x);
+		free(p);
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	}
+	if (name) {
+		p->domain = name;
+		vu_state_key(name, p->key);
+	}
+	if (p->domain)
+		vu_rec_str(doc, "domain", p->domain);
+	pools = vu_rec_list(doc, "pools");
+	if (strcmp(cmd->name, "reserve") == 0 && p->n == 0) {
+		/* Seed 003's way for a domain without huge pages: room for transparent ones. */
+		vu_report("%s: no <hugepages>: dropping caches and compacting memory for transparent huge pages",
+			  p->domain);
+		status = make_room(true) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
+		vu_domxml_free(&x);
+		free(p);
+		return vu_out_finish(doc, NULL, status);
+	}
+	if (strcmp(cmd->name, "status") == 0) {
+		/* Read without the lock: a report, which a change under way may outdate anyway. */
+		status = vu_state_load(STATE, &recs) < 0 && !recs.damaged ? VU_EXIT_FAIL
+									 : status_of(&recs, doc);
+		vu_records_free(&recs);
+		free(p);
+		return vu_out_finish(doc, status_text, status);
+	}
+	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	if (lock < 0 && !vu_dry_run) {
+		vu_domxml_free(&x);
+		free(p);
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	}
+	/*
+	 * Damaged, what reserve added is unknown: reserve would write over it;
+	 * release keeps it aside and gives back nothing (the pools' counts can
+	 * be set by hand).
+	 */
+	if (recs.damaged && strcmp(cmd->name, "reserve") == 0) {
+		vu_domxml_free(&x);
+		free(p);
+		return vu_out_finish(
+		    doc, NULL, vu_state_refuse_damaged(STATE, &recs, lock, "vm-hugepages release"));
+	}
+	if (recs.damaged) {
+		vu_err("%s: what reserve added is unknown: nothing given back", p->domain);
+		if (!vu_dry_run)
+			vu_state_keep_aside(STATE, &recs);
+		status = VU_EXIT_FAIL;
+	} else if (strcmp(cmd->name, "reserve") == 0) {
+		status = reserve(p, &recs, drop, pools);
+	} else {
+		status = release(p->domain, p->key, &recs, pools);
+	}
+	if (vu_state_end(STATE, &recs, lock) < 0)
+		status = VU_EXIT_FAIL;
+	vu_domxml_free(&x);
+	free(p);
+	return vu_out_finish(doc, NULL, status);
+}
