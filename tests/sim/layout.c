@@ -876,10 +876,41 @@ static void init_files(struct t_node *root, struct machine *m)
 	}
 }
 
+/* CPU C's SMT sibling (itself without SMT), as x86 numbers threads: N and N + half. */
+static int sibling(const struct machine *m, int c)
+{
+	if (m->no_smt || m->ncpus < 2 || m->ncpus % 2)
+		return c;
+	return (c + m->ncpus / 2) % m->ncpus;
+}
+
+/* The cgroup v2 tree: systemd's slices with their cpusets, empty (all CPUs) as it leaves them. */
+static void cgroups(struct t_node *root, const struct machine *m)
+{
+	static const char *const units[] = { "init.scope", "system.slice", "user.slice",
+					     "machine.slice" };
+	const char *dir = "/sys/fs/cgroup";
+
+	attr(root, dir, "cgroup.controllers", RO, K_PLAIN, NULL, "cpuset cpu io memory pids\n");
+	attr(root, dir, "cgroup.subtree_control", RW, K_PLAIN, NULL,
+	     strcmp(m->init, "systemd") == 0 ? "cpuset cpu io memory pids\n" : "\n");
+	for (size_t i = 0; strcmp(m->init, "systemd") == 0 && i < sizeof(units) / sizeof(*units);
+	     i++) {
+		char cg[PATH_MAX];
+		struct t_node *eff;
+
+		snprintf(cg, sizeof(cg), "%s/%s", dir, units[i]);
+		eff = attr(root, cg, "cpuset.cpus.effective", RO, K_PLAIN, NULL, "0-%d\n",
+			   m->ncpus - 1);
+		attr(root, cg, "cpuset.cpus", RW, K_CPUSET, eff, "\n");
+	}
+}
+
 /* The logical CPUs, as libvirt reads them to place QEMU. */
 static void cpus(struct t_node *root, const struct machine *m)
 {
 	const char *dir = "/sys/devices/system/cpu";
+	char mask[VU_MASK_MAX];
 
 	attr(root, dir, "online", RO, K_PLAIN, NULL, "0-%d\n", m->ncpus - 1);
 	attr(root, dir, "present", RO, K_PLAIN, NULL, "0-%d\n", m->ncpus - 1);
@@ -890,9 +921,44 @@ static void cpus(struct t_node *root, const struct machine *m)
 		snprintf(cpu, sizeof(cpu), "%s/cpu%d", dir, c);
 		if (c > 0)
 			attr(root, cpu, "online", RW, K_PLAIN, NULL, "1\n");
+		snprintf(cpu, sizeof(cpu), "%s/cpu%d/topology", dir, c);
+		if (sibling(m, c) == c)
+			attr(root, cpu, "thread_siblings_list", RO, K_PLAIN, NULL, "%d\n", c);
 		else
-			t_mkdir(root, cpu);
+			attr(root, cpu, "thread_siblings_list", RO, K_PLAIN, NULL, "%d,%d\n",
+			     c < sibling(m, c) ? c : sibling(m, c), c < sibling(m, c) ? sibling(m, c) : c);
 	}
+	/* Unbound workqueues run anywhere: every CPU, as the kernel's %*pb prints a mask. */
+	layout_mask(m->ncpus, mask, sizeof(mask));
+	attr(root, "/sys/devices/virtual/workqueue", "cpumask", RW, K_WQ_CPUMASK, NULL, "%s\n",
+	     mask);
+	cgroups(root, m);
+}
+
+void layout_mask_bits(const bool *bits, int ncpus, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	/* 32-bit words, the highest first, comma-separated, the first as wide as its CPUs need. */
+	for (int w = (ncpus - 1) / 32; w >= 0; w--) {
+		int n = ncpus - w * 32 > 32 ? 32 : ncpus - w * 32;
+		unsigned long v = 0;
+
+		for (int b = 0; b < n; b++)
+			v |= (unsigned long)bits[w * 32 + b] << b;
+		len += (size_t)snprintf(buf + len, size - len, "%s%0*lx", len ? "," : "",
+					len ? 8 : (n + 3) / 4, v);
+	}
+}
+
+void layout_mask(int ncpus, char *buf, size_t size)
+{
+	bool all[8192];
+
+	for (int c = 0; c < ncpus; c++)
+		all[c] = true;
+	layout_mask_bits(all, ncpus, buf, size);
 }
 
 /* An attribute as ATTR makes it, its contents changed in place when it is there. */

@@ -29,7 +29,15 @@ enum sim_kind {
 	K_HUGE_NR_NODE, /* a node's nr_hugepages; obj: its struct m_hnode */
 	K_COMPACT,	/* /proc/sys/vm/compact_memory */
 	K_DROP_CACHES,	/* /proc/sys/vm/drop_caches */
+	K_WQ_CPUMASK,	/* /sys/devices/virtual/workqueue/cpumask */
+	K_CPUSET,	/* a cgroup's cpuset.cpus; obj: its cpuset.cpus.effective node */
 };
+
+/* A mask of NCPUS CPUs, all set, as the kernel prints cpumasks ("ff", "ffffffff,ffffffff"). */
+#define VU_MASK_MAX 2400
+void layout_mask(int ncpus, char *buf, size_t size);
+/* The same for the CPUs BITS[0..NCPUS) holds. */
+void layout_mask_bits(const bool *bits, int ncpus, char *buf, size_t size);
 
 /* The whole tree as the machine boots. */
 void layout_build(struct t_node *root, struct machine *m);

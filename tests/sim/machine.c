@@ -541,6 +541,10 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		if (n < 1 || n > 1024)
 			return perr(p, "cpus: expected a number of CPUs, 1 to 1024");
 		m->ncpus = (int)n;
+	} else if (strcmp(kw, "smt") == 0) {
+		if (!(w = next_word(&s)) || (strcmp(w, "on") != 0 && strcmp(w, "off") != 0))
+			return perr(p, "smt: expected on or off");
+		m->no_smt = strcmp(w, "off") == 0;
 	} else if (strcmp(kw, "memory") == 0 || strcmp(kw, "nodes") == 0) {
 		char *end = NULL;
 		unsigned long long v = (w = next_word(&s)) ? strtoull(w, &end, 10) : 0;

@@ -397,6 +397,71 @@ static int write_fault(struct sim *s, struct t_node *n)
 	return 0;
 }
 
+/*
+ * The unbound workqueues' cpumask: hex words as the kernel prints them; CPUs
+ * it does not have dropped, and none left at all is EINVAL.
+ */
+static int wq_cpumask(struct sim *s, struct t_node *n, const char *val)
+{
+	bool bits[8192] = { false }, any = false;
+	char out[VU_MASK_MAX + 2];
+	int bit = 0;
+
+	for (const char *c = val + strlen(val); c-- > val;) {
+		int v;
+
+		if (*c == ',') {
+			bit = (bit + 31) / 32 * 32;
+			continue;
+		}
+		if (!isxdigit((unsigned char)*c))
+			return -EINVAL;
+		v = isdigit((unsigned char)*c) ? *c - '0' : tolower((unsigned char)*c) - 'a' + 10;
+		for (int b = 0; b < 4; b++, bit++)
+			if (v >> b & 1 && bit < s->m->ncpus)
+				any = bits[bit] = true;
+	}
+	if (!any)
+		return -EINVAL;
+	layout_mask_bits(bits, s->m->ncpus, out, sizeof(out) - 1);
+	snprintf(out + strlen(out), 2, "\n");
+	t_set_data(n, out, strlen(out));
+	return 0;
+}
+
+/* cpuset.cpus: a list of CPUs the machine has ("" for its parent's); effective follows. */
+static int cpuset_write(struct sim *s, struct t_node *n, const char *val)
+{
+	struct t_node *eff = n->obj;
+	const char *c = val;
+	char buf[4096];
+
+	while (*c) {
+		char *end;
+		long lo = strtol(c, &end, 10), hi;
+
+		if (end == c || lo < 0 || lo >= s->m->ncpus)
+			return -EINVAL;
+		if (*end == '-') {
+			c = end + 1;
+			hi = strtol(c, &end, 10);
+			if (end == c || hi < lo || hi >= s->m->ncpus)
+				return -EINVAL;
+		}
+		c = end;
+		if (*c == ',')
+			c++;
+		else if (*c)
+			return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s\n", val);
+	t_set_data(n, buf, strlen(buf));
+	if (!*val)
+		snprintf(buf, sizeof(buf), "0-%d\n", s->m->ncpus - 1);
+	t_set_data(eff, buf, strlen(buf));
+	return 0;
+}
+
 /* nr_hugepages: a count, as kstrtoul takes it; fewer granted is no error. */
 static int huge_write(struct sim *s, struct t_node *n, const char *val)
 {
@@ -530,6 +595,10 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	case K_PLAT_OVERRIDE:
 		t_set_data(n, buf, len);
 		return (int)len;
+	case K_WQ_CPUMASK:
+		return wq_cpumask(s, n, val) < 0 ? -EINVAL : (int)len;
+	case K_CPUSET:
+		return cpuset_write(s, n, val) < 0 ? -EINVAL : (int)len;
 	case K_HUGE_NR:
 	case K_HUGE_NR_NODE:
 		return huge_write(s, n, val) < 0 ? -EINVAL : (int)len;
