@@ -33,7 +33,7 @@ ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP
 B          := build
 # Section 1 for everyone, section 8 (sbin) for what configures the system.
 COMMANDS_1 := iommu-groups vfio-audit
-COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages
+COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus
 COMMANDS   := $(COMMANDS_1) $(COMMANDS_8)
 MANPAGES   := $(COMMANDS_1:%=$(B)/man/%.1) $(COMMANDS_8:%=$(B)/man/%.8) $(B)/man/vfio-utils.7
 COMMON_SRC := $(wildcard common/*.c)

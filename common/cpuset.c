@@ -109,3 +109,52 @@ int vu_set_last(const struct vu_set *set)
 			return w * 64 + 63 - __builtin_clzll(set->bits[w]);
 	return -1;
 }
+
+int vu_set_parse_mask(const char *s, struct vu_set *set)
+{
+	size_t len = strcspn(s, "\n");
+	int bit = 0;
+
+	memset(set, 0, sizeof(*set));
+	if (!len)
+		return -EINVAL;
+	for (const char *c = s + len; c-- > s;) {
+		int v;
+
+		if (*c == ',') {
+			bit = (bit + 31) / 32 * 32;
+			continue;
+		}
+		if (!isxdigit((unsigned char)*c) || bit >= VU_SET_MAX)
+			return -EINVAL;
+		v = isdigit((unsigned char)*c) ? *c - '0' : tolower((unsigned char)*c) - 'a' + 10;
+		for (int b = 0; b < 4; b++, bit++)
+			if (v >> b & 1)
+				vu_set_add(set, bit);
+	}
+	return 0;
+}
+
+int vu_set_format_mask(const struct vu_set *set, int nbits, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (!size || nbits < 1 || nbits > VU_SET_MAX)
+		return -ENOSPC;
+	buf[0] = '\0';
+	for (int w = (nbits - 1) / 32; w >= 0; w--) {
+		int n = nbits - w * 32 > 32 ? 32 : nbits - w * 32, k;
+		unsigned long v = 0;
+
+		for (int b = 0; b < n; b++)
+			v |= (unsigned long)vu_set_has(set, w * 32 + b) << b;
+		k = snprintf(buf + len, size - len, "%s%0*lx", len ? "," : "", len ? 8 : (n + 3) / 4,
+			     v);
+		if (k < 0 || (size_t)k >= size - len) {
+			buf[0] = '\0';
+			return -ENOSPC;
+		}
+		len += (size_t)k;
+	}
+	return 0;
+}

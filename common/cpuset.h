@@ -21,6 +21,13 @@ struct vu_set {
 int vu_set_parse(const char *s, struct vu_set *set);
 /* SET in the kernel's list syntax ("0-3,8"; "" when empty). -ENOSPC when it does not fit. */
 int vu_set_format(const struct vu_set *set, char *buf, size_t size);
+/*
+ * A cpumask as the kernel prints and takes it ("ff", "0000000f,ffffffff":
+ * 32-bit words in hex, the highest first): 0 or -EINVAL.
+ */
+int vu_set_parse_mask(const char *s, struct vu_set *set);
+/* SET as such a mask of NBITS CPUs. -ENOSPC when it does not fit. */
+int vu_set_format_mask(const struct vu_set *set, int nbits, char *buf, size_t size);
 bool vu_set_has(const struct vu_set *set, int i);
 void vu_set_add(struct vu_set *set, int i);
 /* Members: the count, and the highest (-1 when empty). */

@@ -91,10 +91,18 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json vm-hugepages status
 	json vm-hugepages release hp
 	json vm-hugepages reserve --domain-xml "$BATS_TEST_TMPDIR/big.xml"
+	# vm-cpus: the CPUs, a domain isolated and given back, one that leaves the host none
+	printf "<domain><name>pin</name><cputune><vcpupin vcpu='0' cpuset='3'/></cputune></domain>" >"$BATS_TEST_TMPDIR/pin.xml"
+	json vm-cpus
+	json vm-cpus -n isolate --domain-xml "$BATS_TEST_TMPDIR/pin.xml"
+	json vm-cpus isolate --domain-xml "$BATS_TEST_TMPDIR/pin.xml"
+	json vm-cpus status
+	json vm-cpus release pin
+	json vm-cpus isolate --cpus 0-7 --domain-xml "$BATS_TEST_TMPDIR/pin.xml"
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 43
-	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-hugepages vtcon "
-	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages "
+	assert_equal "$(wc -l <"$DOCS")" 49
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-cpus vm-hugepages vtcon "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus "
 	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "2 2 0 "
 	run schema-check <"$DOCS"
 	assert_success
@@ -102,7 +110,7 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 }
 
 @test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
-	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run vm-hugepages; do
+	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run vm-hugepages vm-cpus; do
 		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
 			fail "$c: its --json entry does not name vfio-utils(7)"
 		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"

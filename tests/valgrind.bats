@@ -84,6 +84,20 @@ clean() {
 	clean
 }
 
+@test "vm-cpus: status, isolate two domains, a refusal, release, JSON" {
+	sim_up "$SINGLE"
+	printf "<domain><name>a</name><cputune><vcpupin vcpu='0' cpuset='2'/><emulatorpin cpuset='3'/></cputune></domain>" >"$BATS_TEST_TMPDIR/a.xml"
+	vg --sim 0 vm-cpus --json
+	vg --sim 0 vm-cpus isolate --domain-xml "$BATS_TEST_TMPDIR/a.xml"
+	vg --sim 0 vm-cpus isolate --cpus 5 --domain-xml - <<<"<domain><name>b</name></domain>"
+	vg --sim 1 vm-cpus isolate --cpus 0-7 --domain-xml - <<<"<domain><name>c</name></domain>"
+	vg --sim 0 vm-cpus status
+	vg --sim 0 vm-cpus release a
+	vg --sim 0 vm-cpus release --json b
+	vg --sim 2 vm-cpus isolate
+	clean
+}
+
 @test "vfio-bind and vfio-unbind: a group there and back, --domain-xml, --json, a refusal" {
 	sim_up "$SINGLE"
 	vg --sim 0 vfio-bind --group 09:00.0

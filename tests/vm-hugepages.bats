@@ -243,13 +243,13 @@ echo 32 > $SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	assert_equal "$(pool 2048)" 0
 }
 
-@test "hook-run new writes the huge page scripts for a domain backed by them; they reserve and give back" {
+@test "hook-run new writes the huge page (and CPU) scripts for a domain backed (and pinned) by them; they reserve and give back" {
 	[ -e /usr/lib/x86_64-linux-gnu/libvirt.so.0 ] || skip "libvirt is not installed"
 	sim_up $SINGLE
 	cat >"$BATS_TEST_TMPDIR/node.xml" <<-'EOF'
 		<node>
 		  <domain type="test"><name>win10</name><memory unit='MiB'>512</memory>
-		    <memoryBacking><hugepages/></memoryBacking><os><type>hvm</type></os>
+		    <memoryBacking><hugepages/></memoryBacking><vcpu>2</vcpu><cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune><os><type>hvm</type></os>
 		    <devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='9' slot='0' function='0'/></source></hostdev></devices></domain>
 		  <domain type="test"><name>plain</name><memory unit='MiB'>512</memory><os><type>hvm</type></os></domain>
 		</node>
@@ -262,6 +262,9 @@ echo 32 > $SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	assert_line "wrote /etc/libvirt/hooks/qemu.d/win10/release/end/60-hugepages"
 	assert_equal "$(tail -1 "$q/win10/prepare/begin/40-hugepages")" "vm-hugepages reserve --domain-xml -"
 	assert_equal "$(tail -1 "$q/win10/release/end/60-hugepages")" "vm-hugepages release --domain-xml -"
+	# pinned: the host kept off its CPUs, by vm-cpus
+	assert_equal "$(tail -1 "$q/win10/prepare/begin/45-cpus")" "vm-cpus isolate --domain-xml -"
+	assert_equal "$(tail -1 "$q/win10/release/end/55-cpus")" "vm-cpus release --domain-xml -"
 	# each gets the XML on stdin from hook-run, as every script does
 	virsh -c "test://$BATS_TEST_TMPDIR/node.xml" dumpxml win10 >"$BATS_TEST_TMPDIR/win10.xml"
 	PATH=$BUILD:$PATH "$q/win10/prepare/begin/40-hugepages" <"$BATS_TEST_TMPDIR/win10.xml"
@@ -271,6 +274,6 @@ echo 32 > $SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	# a domain without huge pages gets none
 	run on_sim hook-run -c "test://$BATS_TEST_TMPDIR/node.xml" new --gpu 09:00.0 plain
 	assert_success
-	[ ! -e "$q/plain/prepare/begin/40-hugepages" ]
+	[ ! -e "$q/plain/prepare/begin/40-hugepages" ] && [ ! -e "$q/plain/prepare/begin/45-cpus" ]
 	[ -e "$q/plain/prepare/begin/50-vfio-utils" ]
 }

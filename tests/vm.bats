@@ -239,3 +239,25 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		[ ! -e "$RESULTS/$K/s6-remembered" ]
 	done
 }
+
+@test "7. vm-cpus without systemd: the kernel keeps the host's cgroup and workqueues off the VM's CPU, and gives it back" {
+	for K in $(kernels); do
+		# two CPUs: the VM pinned to 1, the host keeps 0
+		assert_equal "$(out s7-0.cg)" 0-1
+		assert_equal "$(out s7-0.allowed)" 0-1
+		assert_equal "$(rc s7-isolate)" 0
+		assert_equal "$(out s7-isolate.out)" "pinned: CPUs for the VM: 1; the host keeps 0"
+		assert_equal "$(out s7-1.cg)" 0
+		assert_equal "$(out s7-1.allowed)" 0
+		# the kernel's mask: only CPU 0's bit of the possible CPUs
+		[ $((16#$(out s7-1.wq | tr -d ,))) = 1 ]
+		assert_equal "$(jq -c '[.host_cpus, [.domains[] | .domain, .cpus]]' "$RESULTS/$K/s7-status.out")" '["0",["pinned","1"]]'
+		assert_equal "$(rc s7-release)" 0
+		assert_equal "$(out s7-2.cg)" 0-1
+		assert_equal "$(out s7-2.allowed)" 0-1
+		assert_equal "$(out s7-2.wq)" "$(out s7-0.wq)"
+		run out s7-remembered
+		refute_line cpus
+		refute_line cpus-host
+	done
+}

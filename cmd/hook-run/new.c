@@ -170,16 +170,18 @@ static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enu
 }
 
 /*
- * A domain backed by huge pages gets scripts of their own, each reading the
- * XML hook-run gives every script: before the devices' (a shortage fails
- * the start before the screen goes), given back after them.
+ * A domain backed by huge pages, or pinned to CPUs, gets scripts of their
+ * own, each reading the XML hook-run gives every script: before the
+ * devices' (a shortage fails the start before the screen goes), undone
+ * after them. WHAT names it, CMD the command, TAKE and GIVE its verbs.
  */
-static int huge_scripts(const char *guest, char **reserve, char **release)
+static int pair_scripts(const char *guest, const char *what, const char *cmd, const char *take,
+			const char *give, char **start, char **release)
 {
 	char root[PATH_MAX * 4 + 8];
-	const char *what[] = { "before QEMU asks for them", "after the VM is gone" };
-	const char *cmd[] = { "reserve", "release" };
-	char **out[] = { reserve, release };
+	const char *when[] = { "before QEMU starts", "after the VM is gone" };
+	const char *verb[] = { take, give };
+	char **out[] = { start, release };
 	size_t len;
 
 	if (vu_shell_word(root, sizeof(root), vu_sysroot()) < 0) {
@@ -189,14 +191,13 @@ static int huge_scripts(const char *guest, char **reserve, char **release)
 	for (int i = 0; i < 2; i++) {
 		FILE *f = open_memstream(out[i], &len);
 
-		fprintf(f,
-			"#!/bin/sh\n# %s: its huge pages, %s. Written by hook-run new; yours to edit.\n",
-			guest, what[i]);
+		fprintf(f, "#!/bin/sh\n# %s: %s, %s. Written by hook-run new; yours to edit.\n",
+			guest, what, when[i]);
 		if (i == 0)
-			fputs("# Fails the start, saying why, when the kernel cannot give them all.\n", f);
+			fputs("# Fails the start, saying why, when it cannot be done whole.\n", f);
 		if (*vu_sysroot())
 			fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
-		fprintf(f, "vm-hugepages %s --domain-xml -\n", cmd[i]);
+		fprintf(f, "%s %s --domain-xml -\n", cmd, verb[i]);
 		fclose(f);
 	}
 	return 0;
@@ -221,10 +222,51 @@ static const struct vu_dev *domain_gpu(const struct vu_devs *devs, const struct 
 	return first;
 }
 
+/* The scripts a domain's resources get besides its devices': each pair's start, release. */
+struct extra {
+	char *s[2][2];
+};
+
+static void extra_free(struct extra *e)
+{
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 2; k++)
+			free(e->s[i][k]);
+}
+
+/* Huge pages reserved before the devices go (40), given back after they return (60); CPUs 45, 55. */
+static int extra_scripts(const char *guest, const struct vu_domxml *x, struct extra *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (x->hugepages && pair_scripts(guest, "its huge pages", "vm-hugepages", "reserve",
+					 "release", &e->s[0][0], &e->s[0][1]) < 0)
+		return -ENOMEM;
+	if (x->pins[0] && pair_scripts(guest, "the host kept off its CPUs", "vm-cpus", "isolate",
+				       "release", &e->s[1][0], &e->s[1][1]) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int extra_write(const char *base, const char *guest, const struct extra *e, bool force)
+{
+	static const char *const names[2][2] = { { "prepare/begin/40-hugepages",
+						   "release/end/60-hugepages" },
+						 { "prepare/begin/45-cpus", "release/end/55-cpus" } };
+	char path[PATH_MAX * 2];
+	int err = 0;
+
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 2 && !err && e->s[i][k]; k++) {
+			snprintf(path, sizeof(path), "%s/qemu.d/%s/%s", base, guest, names[i][k]);
+			err = write_script(path, e->s[i][k], force);
+		}
+	return err;
+}
+
 int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 {
 	char base[PATH_MAX], path[PATH_MAX * 2], *start = NULL, *release = NULL;
-	char *huge_start = NULL, *huge_release = NULL;
+	struct extra extra;
 	enum hostdevs hd = HOSTDEVS_UNKNOWN;
 	const struct vu_dev *gpu = NULL;
 	struct vu_domxml x;
@@ -259,22 +301,21 @@ int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 		    "%s passes no PCI device yet: add the GPU's functions as host devices (iommu-groups --virsh names them)",
 		    guest);
 	}
-	if (x.hugepages && huge_scripts(guest, &huge_start, &huge_release) < 0) {
+	if (extra_scripts(guest, &x, &extra) < 0) {
+		extra_free(&extra);
 		vu_domxml_free(&x);
 		vu_devs_free(&devs);
 		return VU_EXIT_FAIL;
 	}
 	vu_domxml_free(&x);
 	if (!gpu && !(gpu = pick_gpu(&devs, gpu_arg))) {
-		free(huge_start);
-		free(huge_release);
+		extra_free(&extra);
 		vu_devs_free(&devs);
 		return VU_EXIT_FAIL;
 	}
 	if (gpu->group < 0) {
 		vu_dev_err_no_group(gpu);
-		free(huge_start);
-		free(huge_release);
+		extra_free(&extra);
 		vu_devs_free(&devs);
 		return VU_EXIT_FAIL;
 	}
@@ -282,8 +323,7 @@ int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 	err = scripts(guest, gpu, vu_dev_boot_vga(gpu), hd, &start, &release);
 	vu_devs_free(&devs);
 	if (err) {
-		free(huge_start);
-		free(huge_release);
+		extra_free(&extra);
 		return VU_EXIT_FAIL;
 	}
 	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
@@ -292,17 +332,11 @@ int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 	snprintf(path, sizeof(path), "%s/qemu.d/%s/release/end/50-vfio-utils", base, guest);
 	if (!err)
 		err = write_script(path, release, force);
-	if (!err && huge_start) {
-		snprintf(path, sizeof(path), "%s/qemu.d/%s/prepare/begin/40-hugepages", base, guest);
-		err = write_script(path, huge_start, force);
-		snprintf(path, sizeof(path), "%s/qemu.d/%s/release/end/60-hugepages", base, guest);
-		if (!err)
-			err = write_script(path, huge_release, force);
-	}
+	if (!err)
+		err = extra_write(base, guest, &extra, force);
 	free(start);
 	free(release);
-	free(huge_start);
-	free(huge_release);
+	extra_free(&extra);
 	if (err)
 		return VU_EXIT_FAIL;
 	vu_report("check them with: hook-run check");

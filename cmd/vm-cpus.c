@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vm-cpus: keep the host's own work off the CPUs a domain is pinned to while it runs. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+
+#include "act.h"
+#include "cpuset.h"
+#include "domxml.h"
+#include "msg.h"
+#include "opts.h"
+#include "out.h"
+#include "run.h"
+#include "state.h"
+#include "sysfs.h"
+#include "util.h"
+
+enum {
+	OPT_DOMAIN_XML = VU_OPT_CMD,
+	OPT_CPUS,
+	OPT_TIMEOUT,
+};
+
+/* The domains and their CPUs; what the host had before the first, to put back after the last. */
+#define STATE "cpus"
+#define SAVED "cpus-host"
+#define WQ "/sys/devices/virtual/workqueue/cpumask"
+#define LIST_MAX 4096
+
+/* Where systemd runs the host's own work: its slices, and PID 1's scope. */
+static const char *const units[] = { "init.scope", "system.slice", "user.slice" };
+
+static noreturn void usage(void)
+{
+	fputs("Usage: vm-cpus [options] [status]\n"
+	      "       vm-cpus [options] isolate --domain-xml FILE|- [--cpus LIST]\n"
+	      "       vm-cpus [options] release [--domain-xml FILE|- | DOMAIN]\n"
+	      "\n"
+	      "Keep the host's own work (systemd's slices, or the cgroups without systemd, and\n"
+	      "the unbound workqueues) off the CPUs a domain is pinned to while it runs, and\n"
+	      "give them back when it stops. Several domains: the union, given back by the last.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status             the CPUs, the domains' and the host's (the default)\n"
+	      "  isolate            confine the host to the CPUs the domain does not use\n"
+	      "  release            give the domain's CPUs back to the host\n"
+	      "\n"
+	      "Options:\n"
+	      "      --domain-xml FILE  the domain's XML ('-': stdin, as a hook gets it)\n"
+	      "      --cpus LIST    the domain's CPUs, instead of its <cputune> pins\n"
+	      "      --timeout SECONDS  wait at most this long for another run (20)\n"
+	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
+	      "      --json         print the report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
+	      "Exit status: 0 done (or nothing to do), 1 a change failed (every one undone),\n"
+	      "2 usage error.\n"
+	      "See vm-cpus(8).\n",
+	      stdout);
+	vu_exit(VU_EXIT_OK);
+}
+
+static int read_set(const char *path, struct vu_set *set)
+{
+	char buf[LIST_MAX];
+	int err;
+
+	if ((err = vu_readf(buf, sizeof(buf), "%s", path)) < 0 ||
+	    (err = vu_set_parse(buf, set)) < 0)
+		vu_errc(err, "%s: cannot read a CPU list", path);
+	return err < 0 ? err : 0;
+}
+
+static void format(const struct vu_set *set, char *buf, size_t size)
+{
+	if (vu_set_format(set, buf, size) < 0)
+		snprintf(buf, size, "?");
+}
+
+/* A list as the state file's alphabet holds it: "0-3,8" as "0-3+8", and back. */
+static const char *swap(const char *list, char from, char to, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", list);
+	for (char *c = buf; *c; c++)
+		if (*c == from)
+			*c = to;
+	return buf;
+}
+
+static bool remember(struct vu_records *recs, const char *key, const char *list)
+{
+	char v[LIST_MAX];
+
+	return vu_records_set(recs, key, "cpus", swap(list, ',', '+', v, sizeof(v)), (char *)NULL);
+}
+
+/* A remembered list, "" for none ("-"). */
+static const char *recalled(const struct vu_record *r, char *buf, size_t size)
+{
+	const char *v = vu_record_get(r, "cpus");
+
+	return swap(v && strcmp(v, "-") != 0 ? v : "", '+', ',', buf, size);
+}
+
+/* CPUS and each one's SMT siblings: a core's threads share it, host and VM alike. */
+static void with_siblings(struct vu_set *cpus)
+{
+	struct vu_set add = *cpus;
+
+	for (int c = 0; c <= vu_set_last(cpus); c++) {
+		char list[256];
+		struct vu_set sib;
+
+		if (!vu_set_has(cpus, c) ||
+		    vu_readf(list, sizeof(list), "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list",
+			     c) < 0 ||
+		    vu_set_parse(list, &sib) < 0)
+			continue;
+		for (int s = 0; s <= vu_set_last(&sib); s++)
+			if (vu_set_has(&sib, s))
+				vu_set_add(&add, s);
+	}
+	*cpus = add;
+}
+
+/* What the kernel command line isolates already (isolcpus=, nohz_full=): "" for nothing. */
+static void kernel_isolated(char *buf, size_t size)
+{
+	char cmdline[4096];
+
+	buf[0] = '\0';
+	if (vu_readf(cmdline, sizeof(cmdline), "/proc/cmdline") < 0)
+		return;
+	for (char *w = strtok(cmdline, " \t"); w; w = strtok(NULL, " \t"))
+		if (strncmp(w, "isolcpus=", 9) == 0 || strncmp(w, "nohz_full=", 10) == 0) {
+			snprintf(buf, size, "%s", w);
+			return;
+		}
+}
+
+static bool systemd(void)
+{
+	return vu_existsf("/run/systemd/system");
+}
+
+/* The cgroups the host's work runs in without systemd: the root's children, the VMs' aside. */
+static int host_cgroups(struct vu_names *out)
+{
+	char dir[PATH_MAX];
+	struct vu_names all;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = vu_path(dir, sizeof(dir), "/sys/fs/cgroup")) < 0 ||
+	    (err = vu_listdir(dir, &all)) < 0)
+		return err;
+	for (size_t i = 0; i < all.n && !err; i++)
+		if (strncmp(all.v[i], "machine", 7) != 0 &&
+		    vu_existsf("/sys/fs/cgroup/%s/cpuset.cpus", all.v[i]))
+			err = vu_names_add(out, all.v[i]);
+	vu_names_free(&all);
+	return err;
+}
+
+/* Confine one systemd unit (LIST "" gives it every CPU again). */
+static int set_unit(const char *unit, const char *list)
+{
+	char prop[LIST_MAX + 16], out[256];
+	char *argv[] = { "systemctl", "set-property", "--runtime", (char *)unit, prop, NULL };
+	int st;
+
+	snprintf(prop, sizeof(prop), "AllowedCPUs=%s", list);
+	vu_act_command("systemctl set-property --runtime %s %s", unit, prop);
+	if (vu_dry_run)
+		return 0;
+	if ((st = vu_run(argv, out, sizeof(out))) != 0) {
+		vu_err("%s: systemctl set-property %s failed (%s %d)", unit, prop,
+		       st < 0 ? "cannot run:" : "exit status", st < 0 ? -st : st);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A unit's AllowedCPUs as systemd has it: "" for none set (every CPU). */
+static int unit_allowed(const char *unit, char *buf, size_t size)
+{
+	char *argv[] = { "systemctl", "show", "-P", "AllowedCPUs", (char *)unit, NULL };
+
+	if (vu_run(argv, buf, size) != 0) {
+		vu_err("%s: systemctl show -P AllowedCPUs failed", unit);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Write a list to a cgroup's cpuset.cpus, or a mask to the workqueues', and read it back. */
+static int write_read(const char *attr, const char *val, const struct vu_set *want, bool mask)
+{
+	char path[PATH_MAX], buf[LIST_MAX];
+	struct vu_set now;
+	int err;
+
+	if ((err = vu_path(path, sizeof(path), "%s", attr)) < 0 ||
+	    (err = vu_act_write(path, val)) < 0) {
+		vu_errc(err, "%s: cannot write '%s'", attr, val);
+		return err;
+	}
+	if (vu_dry_run || !want)
+		return 0;
+	if ((err = vu_read(path, buf, sizeof(buf))) < 0 ||
+	    (err = mask ? vu_set_parse_mask(buf, &now) : vu_set_parse(buf, &now)) < 0) {
+		vu_errc(err, "%s: cannot read back", attr);
+		return err;
+	}
+	if (memcmp(&now, want, sizeof(now)) != 0) {
+		vu_err("%s: wrote '%s', the kernel has '%s'", attr, val, buf);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The workqueues on SET, as a mask of the possible CPUs. */
+static int set_workqueues(const struct vu_set *set)
+{
+	char mask[VU_SET_MAX / 4 + VU_SET_MAX / 32 + 2];
+	struct vu_set possible;
+
+	if (!vu_existsf(WQ))
+		return 0; /* a kernel without it: nothing runs there to move */
+	if (read_set("/sys/devices/system/cpu/possible", &possible) < 0 ||
+	    vu_set_format_mask(set, vu_set_last(&possible) + 1, mask, sizeof(mask)) < 0)
+		return -EINVAL;
+	return write_read(WQ, mask, set, true);
+}
+
+/*
+ * What the host has now, remembered before the first change: each unit's
+ * (or cgroup's) CPUs and the workqueues' mask, as lists ("-": every CPU).
+ */
+static int save_host(struct vu_records *saved)
+{
+	char list[LIST_MAX], attr[PATH_MAX];
+	struct vu_set set;
+	struct vu_names cg;
+	int err = 0;
+
+	if (vu_existsf(WQ)) {
+		if ((err = vu_readf(list, sizeof(list), WQ)) < 0 ||
+		    (err = vu_set_parse_mask(list, &set)) < 0) {
+			vu_errc(err, "%s: cannot read", WQ);
+			return err;
+		}
+		format(&set, list, sizeof(list));
+		if (!remember(saved, "workqueues", list))
+			return -EINVAL;
+	}
+	if (systemd()) {
+		for (size_t i = 0; i < VU_ARRAY_SIZE(units); i++)
+			if ((err = unit_allowed(units[i], list, sizeof(list))) < 0 ||
+			    !remember(saved, units[i], list))
+				return err < 0 ? err : -EINVAL;
+		return 0;
+	}
+	if ((err = host_cgroups(&cg)) < 0) {
+		vu_errc(err, "/sys/fs/cgroup: cannot list");
+		return err;
+	}
+	for (size_t i = 0; i < cg.n && !err; i++) {
+		snprintf(attr, sizeof(attr), "/sys/fs/cgroup/%s/cpuset.cpus", cg.v[i]);
+		if ((err = vu_readf(list, sizeof(list), "%s", attr)) < 0)
+			vu_errc(err, "%s: cannot read", attr);
+		else if (!remember(saved, cg.v[i], list))
+			err = -EINVAL;
+	}
+	vu_names_free(&cg);
+	return err;
+}
+
+/* Give the host HOST (NULL: what SAVED says it had). */
+static int apply(const struct vu_set *host, const struct vu_records *saved)
+{
+	char list[LIST_MAX], attr[PATH_MAX];
+	int status = 0;
+
+	if (host)
+		format(host, list, sizeof(list));
+	for (size_t i = 0; i < saved->n; i++) {
+		const char *name = saved->v[i].key;
+		char was[LIST_MAX];
+		const char *val = host ? list : recalled(&saved->v[i], was, sizeof(was));
+		struct vu_set want;
+
+		if (strcmp(name, "workqueues") == 0) {
+			if (vu_set_parse(val, &want) < 0 || (!*val && read_set("/sys/devices/system/cpu/possible", &want) < 0) ||
+			    set_workqueues(&want) < 0)
+				status = -EIO;
+		} else if (systemd()) {
+			if (set_unit(name, val) < 0)
+				status = -EIO;
+		} else {
+			snprintf(attr, sizeof(attr), "/sys/fs/cgroup/%s/cpuset.cpus", name);
+			if (vu_set_parse(val, &want) < 0 || write_read(attr, val, *val ? &want : NULL, false) < 0)
+				status = -EIO;
+		}
+	}
+	return status;
+}
+
+/* Every CPU the remembered domains hold. */
+static void domains_cpus(const struct vu_records *recs, struct vu_set *all)
+{
+	memset(all, 0, sizeof(*all));
+	for (size_t i = 0; i < recs->n; i++) {
+		char l[LIST_MAX];
+		struct vu_set s;
+
+		if (vu_set_parse(recalled(&recs->v[i], l, sizeof(l)), &s) >= 0)
+			for (int c = 0; c <= vu_set_last(&s); c++)
+				if (vu_set_has(&s, c))
+					vu_set_add(all, c);
+	}
+}
+
+/* ONLINE less every CPU the domains hold: what the host keeps. */
+static void host_of(const struct vu_set *online, const struct vu_records *recs, struct vu_set *host)
+{
+	struct vu_set vm;
+
+	domains_cpus(recs, &vm);
+	*host = *online;
+	for (int c = 0; c <= vu_set_last(&vm); c++)
+		if (vu_set_has(&vm, c))
+			host->bits[c / 64] &= ~(1ULL << (c % 64));
+}
+
+struct run {
+	const char *domain;
+	char key[VU_STATE_TEXT];
+	struct vu_set cpus; /* the domain's, siblings included */
+	struct vu_rec *doc;
+};
+
+static int isolate(struct run *r, struct vu_records *recs, struct vu_records *saved)
+{
+	struct vu_set online, host;
+	char list[LIST_MAX], hostl[LIST_MAX];
+	bool first = recs->n == 0;
+
+	if (read_set("/sys/devices/system/cpu/online", &online) < 0)
+		return VU_EXIT_FAIL;
+	with_siblings(&r->cpus);
+	format(&r->cpus, list, sizeof(list));
+	vu_rec_str(r->doc, "cpus", list);
+	for (int c = 0; c <= vu_set_last(&r->cpus); c++)
+		if (vu_set_has(&r->cpus, c) && !vu_set_has(&online, c)) {
+			vu_err("%s: CPU %d is not online (online: %s)", r->domain, c,
+			       (format(&online, hostl, sizeof(hostl)), hostl));
+			return VU_EXIT_FAIL;
+		}
+	if (!remember(recs, r->key, list))
+		return VU_EXIT_FAIL;
+	host_of(&online, recs, &host);
+	format(&host, hostl, sizeof(hostl));
+	vu_rec_str(r->doc, "host_cpus", hostl);
+	if (vu_set_count(&host) == 0) {
+		vu_err("%s: its CPUs %s, with those of the other domains, leave the host none: at least one stays the host's",
+		       r->domain, list);
+		vu_records_del(recs, r->key);
+		return VU_EXIT_FAIL;
+	}
+	/* The host as it was, remembered before the first change. */
+	if (first && (save_host(saved) < 0 || vu_state_save(SAVED, saved) < 0)) {
+		vu_records_del(recs, r->key);
+		return VU_EXIT_FAIL;
+	}
+	if (vu_state_save(STATE, recs) < 0 || apply(&host, saved) < 0) {
+		/* Nothing half-done: the host as before this domain. */
+		vu_records_del(recs, r->key);
+		host_of(&online, recs, &host);
+		apply(recs->n ? &host : NULL, saved);
+		if (!recs->n)
+			saved->n = 0;
+		return VU_EXIT_FAIL;
+	}
+	vu_report("%s: CPUs for the VM: %s; the host keeps %s", r->domain, list, hostl);
+	return VU_EXIT_OK;
+}
+
+static int release(struct run *r, struct vu_records *recs, struct vu_records *saved)
+{
+	struct vu_set online, host;
+	char hostl[LIST_MAX];
+
+	if (!vu_records_find(recs, r->key)) {
+		vu_report("%s: no CPUs isolated: nothing to give back", r->domain);
+		return VU_EXIT_OK;
+	}
+	if (read_set("/sys/devices/system/cpu/online", &online) < 0)
+		return VU_EXIT_FAIL;
+	vu_records_del(recs, r->key);
+	if (recs->n) {
+		host_of(&online, recs, &host);
+		format(&host, hostl, sizeof(hostl));
+		if (apply(&host, saved) < 0)
+			return VU_EXIT_FAIL;
+		vu_report("%s: its CPUs given back; the host keeps %s for the other domains", r->domain,
+			  hostl);
+	} else {
+		if (apply(NULL, saved) < 0)
+			return VU_EXIT_FAIL;
+		format(&online, hostl, sizeof(hostl));
+		vu_report("%s: its CPUs given back; the host has %s again", r->domain, hostl);
+		saved->n = 0;
+	}
+	vu_rec_str(r->doc, "host_cpus", hostl);
+	return VU_EXIT_OK;
+}
+
+static int status_of(const struct vu_records *recs, struct vu_rec *doc)
+{
+	struct vu_list *l = vu_rec_list(doc, "domains");
+	struct vu_set online, host;
+	char list[LIST_MAX], k[256];
+
+	if (read_set("/sys/devices/system/cpu/online", &online) < 0)
+		return VU_EXIT_FAIL;
+	format(&online, list, sizeof(list));
+	vu_rec_str(doc, "cpus", list);
+	host_of(&online, recs, &host);
+	format(&host, list, sizeof(list));
+	vu_rec_str(doc, "host_cpus", list);
+	kernel_isolated(k, sizeof(k));
+	vu_rec_str(doc, "isolated_by_kernel", k[0] ? k : NULL);
+	for (size_t i = 0; i < recs->n; i++) {
+		struct vu_rec *d = vu_list_obj(l);
+
+		vu_rec_str(d, "domain", recs->v[i].key);
+		vu_rec_str(d, "cpus", recalled(&recs->v[i], list, sizeof(list)));
+	}
+	return VU_EXIT_OK;
+}
+
+static void status_text(const struct vu_rec *doc)
+{
+	const struct vu_list *l = vu_rec_l(doc, "domains");
+
+	printf("CPUs:   %s\nhost:   %s\n", vu_rec_s(doc, "cpus"), vu_rec_s(doc, "host_cpus"));
+	if (vu_rec_has(doc, "isolated_by_kernel"))
+		printf("kernel: %s\n", vu_rec_s(doc, "isolated_by_kernel"));
+	for (size_t i = 0; i < vu_list_len(l); i++)
+		printf("%s: %s\n", vu_rec_s(vu_list_rec(l, i), "domain"),
+		       vu_rec_s(vu_list_rec(l, i), "cpus"));
+}
+
+/* The domain's CPUs: --cpus, else its pins; 0, 1 (none: nothing to do) or -EINVAL. */
+static int domain_cpus(const char *xml, const char *cpus, struct vu_domxml *x, struct run *r)
+{
+	if (xml) {
+		if (vu_domxml_read(xml, x) < 0)
+			return -EINVAL;
+		if (!x->name[0]) {
+			vu_err("%s: the domain has no <name>",
+			       strcmp(xml, "-") ? xml : "standard input");
+			return -EINVAL;
+		}
+		r->domain = x->name;
+	}
+	vu_state_key(r->domain, r->key);
+	if (cpus && vu_set_parse(cpus, &r->cpus) <= 0)
+		vu_usage_error("--cpus %s: not a list of CPUs like 2-7,10", cpus);
+	if (!cpus && x->pins[0] && vu_set_parse(x->pins, &r->cpus) < 0) {
+		vu_err("%s: <cputune> pins '%s' are not lists of CPUs", r->domain, x->pins);
+		return -EINVAL;
+	}
+	return vu_set_count(&r->cpus) ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct vu_subcmd cmds[] = {
+		{ "status", 0, 0 },
+		{ "isolate", 0, 0 },
+		{ "release", 0, 1 },
+		{ NULL, 0, 0 },
+	};
+	struct vu_records recs = { 0 }, saved = { 0 };
+	const char *xml = NULL, *cpus = NULL;
+	const struct vu_subcmd *cmd;
+	struct vu_domxml x = { 0 };
+	struct run r = { 0 };
+	char k[256];
+	bool json = false;
+	int opt, status, lock, timeout_ms = 20000, none;
+
+	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_DOMAIN_XML:
+			xml = optarg;
+			break;
+		case OPT_CPUS:
+			cpus = optarg;
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
+			break;
+		case 'n':
+			vu_dry_run = true;
+			break;
+		case VU_OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
+	r.domain = optind < argc ? argv[optind] : NULL;
+	if (strcmp(cmd->name, "isolate") == 0 && !xml)
+		vu_usage_error("isolate needs the domain: --domain-xml FILE|-");
+	if (strcmp(cmd->name, "release") == 0 && !xml == !r.domain)
+		vu_usage_error("release needs the domain: --domain-xml FILE|- or its name");
+	if (strcmp(cmd->name, "status") == 0 && xml)
+		vu_usage_error("--domain-xml goes with isolate and release");
+	if (cpus && strcmp(cmd->name, "isolate") != 0)
+		vu_usage_error("--cpus goes with isolate");
+	vu_common_done();
+
+	r.doc = vu_out_new("vm-cpus", json);
+	if (strcmp(cmd->name, "status") == 0) {
+		status = vu_state_load(STATE, &recs) < 0 && !recs.damaged ? VU_EXIT_FAIL
+									 : status_of(&recs, r.doc);
+		vu_records_free(&recs);
+		return vu_out_finish(r.doc, status_text, status);
+	}
+	if ((none = domain_cpus(xml, cpus, &x, &r)) < 0) {
+		vu_domxml_free(&x);
+		return vu_out_finish(r.doc, NULL, VU_EXIT_FAIL);
+	}
+	vu_rec_str(r.doc, "domain", r.domain);
+	kernel_isolated(k, sizeof(k));
+	if (strcmp(cmd->name, "isolate") == 0 && (none || k[0])) {
+		if (k[0])
+			vu_report("%s: the kernel command line isolates CPUs already (%s): nothing changed",
+				  r.domain, k);
+		else
+			vu_report("%s: no <cputune> pins (nor --cpus): no CPUs of its own to isolate",
+				  r.domain);
+		vu_domxml_free(&x);
+		return vu_out_finish(r.doc, NULL, VU_EXIT_OK);
+	}
+	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	if (lock < 0 && !vu_dry_run) {
+		vu_domxml_free(&x);
+		return vu_out_finish(r.doc, NULL, VU_EXIT_FAIL);
+	}
+	/* Read under the lock too: a damaged one gives nothing to put back. */
+	if (recs.damaged || (vu_state_load(SAVED, &saved) < 0 && !saved.damaged) || saved.damaged) {
+		vu_records_free(&saved);
+		vu_domxml_free(&x);
+		return vu_out_finish(r.doc, NULL,
+				     vu_state_refuse_damaged(recs.damaged ? STATE : SAVED, &recs, lock,
+							     "mv /run/vfio-utils/cpus* aside"));
+	}
+	status = strcmp(cmd->name, "isolate") == 0 ? isolate(&r, &recs, &saved)
+						   : release(&r, &recs, &saved);
+	if (vu_state_save(SAVED, &saved) < 0)
+		status = VU_EXIT_FAIL;
+	vu_records_free(&saved);
+	if (vu_state_end(STATE, &recs, lock) < 0)
+		status = VU_EXIT_FAIL;
+	vu_domxml_free(&x);
+	return vu_out_finish(r.doc, NULL, status);
+}
