@@ -277,14 +277,25 @@ static int save_host(struct vu_records *saved)
 	return err;
 }
 
-/* Give the host HOST (NULL: what SAVED says it had). */
+/*
+ * Give the host HOST (NULL: what SAVED says it had). A cgroup with tasks
+ * cannot be given an empty cpuset.cpus (its parent's) back: the kernel says
+ * ENOSPC, and systemd, resetting AllowedCPUs=, writes "" and only warns. So
+ * an empty one gets its parent's CPUs, all of them, written out; systemd's
+ * property is reset after that, which leaves them.
+ */
 static int apply(const struct vu_set *host, const struct vu_records *saved)
 {
-	char list[LIST_MAX], attr[PATH_MAX];
+	char list[LIST_MAX], all[LIST_MAX], attr[PATH_MAX];
 	int status = 0;
 
 	if (host)
 		format(host, list, sizeof(list));
+	if (!host && vu_readf(all, sizeof(all), "/sys/fs/cgroup/cpuset.cpus.effective") < 0 &&
+	    vu_readf(all, sizeof(all), "/sys/devices/system/cpu/online") < 0) {
+		vu_err("/sys/devices/system/cpu/online: cannot read");
+		return -EIO;
+	}
 	for (size_t i = 0; i < saved->n; i++) {
 		const char *name = saved->v[i].key;
 		char was[LIST_MAX];
@@ -292,15 +303,15 @@ static int apply(const struct vu_set *host, const struct vu_records *saved)
 		struct vu_set want;
 
 		if (strcmp(name, "workqueues") == 0) {
-			if (vu_set_parse(val, &want) < 0 || (!*val && read_set("/sys/devices/system/cpu/possible", &want) < 0) ||
-			    set_workqueues(&want) < 0)
+			if (vu_set_parse(val, &want) <= 0 || set_workqueues(&want) < 0)
 				status = -EIO;
 		} else if (systemd()) {
-			if (set_unit(name, val) < 0)
+			if (set_unit(name, *val ? val : all) < 0 || (!*val && set_unit(name, "") < 0))
 				status = -EIO;
 		} else {
+			val = *val ? val : all;
 			snprintf(attr, sizeof(attr), "/sys/fs/cgroup/%s/cpuset.cpus", name);
-			if (vu_set_parse(val, &want) < 0 || write_read(attr, val, *val ? &want : NULL, false) < 0)
+			if (vu_set_parse(val, &want) < 0 || write_read(attr, val, &want, false) < 0)
 				status = -EIO;
 		}
 	}

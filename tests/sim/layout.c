@@ -892,6 +892,7 @@ static void cgroups(struct t_node *root, const struct machine *m)
 	const char *dir = "/sys/fs/cgroup";
 
 	attr(root, dir, "cgroup.controllers", RO, K_PLAIN, NULL, "cpuset cpu io memory pids\n");
+	attr(root, dir, "cpuset.cpus.effective", RO, K_PLAIN, NULL, "0-%d\n", m->ncpus - 1);
 	attr(root, dir, "cgroup.subtree_control", RW, K_PLAIN, NULL,
 	     strcmp(m->init, "systemd") == 0 ? "cpuset cpu io memory pids\n" : "\n");
 	for (size_t i = 0; strcmp(m->init, "systemd") == 0 && i < sizeof(units) / sizeof(*units);

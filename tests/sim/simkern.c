@@ -429,7 +429,7 @@ static int wq_cpumask(struct sim *s, struct t_node *n, const char *val)
 	return 0;
 }
 
-/* cpuset.cpus: a list of CPUs the machine has ("" for its parent's); effective follows. */
+/* cpuset.cpus: a list of CPUs the machine has; effective follows. */
 static int cpuset_write(struct sim *s, struct t_node *n, const char *val)
 {
 	struct t_node *eff = n->obj;
@@ -454,10 +454,11 @@ static int cpuset_write(struct sim *s, struct t_node *n, const char *val)
 		else if (*c)
 			return -EINVAL;
 	}
+	/* Each slice has tasks: the kernel refuses them none (6.1 and 6.12 say ENOSPC). */
+	if (!*val)
+		return -ENOSPC;
 	snprintf(buf, sizeof(buf), "%s\n", val);
 	t_set_data(n, buf, strlen(buf));
-	if (!*val)
-		snprintf(buf, sizeof(buf), "0-%d\n", s->m->ncpus - 1);
 	t_set_data(eff, buf, strlen(buf));
 	return 0;
 }
@@ -598,7 +599,7 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 	case K_WQ_CPUMASK:
 		return wq_cpumask(s, n, val) < 0 ? -EINVAL : (int)len;
 	case K_CPUSET:
-		return cpuset_write(s, n, val) < 0 ? -EINVAL : (int)len;
+		return (err = cpuset_write(s, n, val)) < 0 ? err : (int)len;
 	case K_HUGE_NR:
 	case K_HUGE_NR_NODE:
 		return huge_write(s, n, val) < 0 ? -EINVAL : (int)len;
