@@ -857,7 +857,7 @@ int main(int argc, char **argv)
 	};
 	struct vu_rec *doc;
 	const char *what;
-	bool isolate = false, json = false;
+	bool isolate = false;
 	int opt, st, timeout_ms = 20000;
 	struct dm dm = { 0 };
 
@@ -871,12 +871,6 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			timeout_ms = vu_timeout_opt(optarg);
 			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -886,7 +880,7 @@ int main(int argc, char **argv)
 	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "stop", "start", NULL });
 	vu_common_done();
 
-	doc = vu_out_new("dm-ctl", json);
+	doc = vu_out_new("dm-ctl", vu_opt_json);
 	if (strcmp(what, "status") == 0) {
 		if (detect_for(&dm, isolate) < 0)
 			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
@@ -895,7 +889,7 @@ int main(int argc, char **argv)
 	}
 	st = change(what, isolate, timeout_ms);
 	/* What the display manager is now, for --json. */
-	if (json && detect_for(&dm, isolate) == 0)
+	if (vu_opt_json && detect_for(&dm, isolate) == 0)
 		status(&dm, doc);
 	return vu_out_finish(doc, NULL, st);
 }

@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 	struct vu_list *out;
 	struct vu_rec *doc;
 	const char *what;
-	bool json = false, damaged;
+	bool damaged;
 	struct fb *fbs;
 	size_t n;
 	int opt, st, lock, timeout_ms = 20000;
@@ -359,12 +359,6 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			timeout_ms = vu_timeout_opt(optarg);
 			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -374,7 +368,7 @@ int main(int argc, char **argv)
 	what = vu_subcommand(argc, argv, (const char *const[]){ "status", "unbind", "bind", NULL });
 	vu_common_done();
 
-	doc = vu_out_new("efifb", json);
+	doc = vu_out_new("efifb", vu_opt_json);
 	if (strcmp(what, "status") == 0) {
 		if (find_fbs(&fbs, &n) < 0)
 			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);

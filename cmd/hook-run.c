@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 	};
 	const char *uri = "qemu:///system", *gpu = NULL, *libvirt;
 	const struct vu_subcmd *cmd;
-	bool force = false, uri_given = false, json = false;
+	bool force = false, uri_given = false;
 	int opt;
 
 	/*
@@ -297,12 +297,6 @@ int main(int argc, char **argv)
 		case OPT_FORCE:
 			force = true;
 			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -310,7 +304,7 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = vu_subcommand_args(argc, argv, cmds, " (or libvirt's four arguments)");
-	if (json && cmd - cmds != 2)
+	if (vu_opt_json && cmd - cmds != 2)
 		vu_usage_error("--json goes with list");
 	vu_common_done();
 	/* Below a sysroot the host's libvirt knows another machine: asked only when named. */
@@ -321,7 +315,7 @@ int main(int argc, char **argv)
 	case 1:
 		return hr_check(uri);
 	case 2:
-		return hr_list(optind < argc ? argv[optind] : NULL, libvirt, json);
+		return hr_list(optind < argc ? argv[optind] : NULL, libvirt, vu_opt_json);
 	default:
 		return hr_new(argv[optind], gpu, force, libvirt);
 	}

@@ -21,7 +21,7 @@ enum mode { LIST, IDS, VIRSH, CHECK, STATUS };
 
 struct ctx {
 	enum mode mode;
-	bool gpu, driver, json, all;
+	bool gpu, driver, all;
 	struct vu_devs devs;
 	struct vu_groups groups;
 	struct pci_access *pacc;
@@ -689,9 +689,6 @@ int main(int argc, char **argv)
 			c.mode = STATUS;
 			modes++;
 			break;
-		case VU_OPT_JSON:
-			c.json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -710,7 +707,7 @@ int main(int argc, char **argv)
 	vu_common_done();
 	annotate = c.driver;
 
-	doc = vu_out_new("iommu-groups", c.json);
+	doc = vu_out_new("iommu-groups", vu_opt_json);
 	if (vu_devs_scan(&c.devs) < 0 || vu_groups_scan(&c.devs, &c.groups) < 0)
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	domains = c.devs.domains;
@@ -720,7 +717,7 @@ int main(int argc, char **argv)
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	}
 	/* Only the annotated outputs need to know what the host uses. */
-	if (c.driver || c.json || c.mode == CHECK)
+	if (c.driver || vu_opt_json || c.mode == CHECK)
 		vu_inuse_scan(&c.inuse);
 	c.pacc = vu_pci_open();
 

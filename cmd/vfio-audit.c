@@ -552,7 +552,7 @@ int main(int argc, char **argv)
 	};
 	const char *uri = NULL, *file = NULL;
 	struct audit a = { .errors = 0 };
-	bool json = false, strict = false;
+	bool strict = false;
 	struct domain *doms = NULL;
 	struct vu_list *names;
 	struct vu_rec *doc;
@@ -572,9 +572,6 @@ int main(int argc, char **argv)
 		case OPT_STRICT:
 			strict = true;
 			break;
-		case VU_OPT_JSON:
-			json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -585,7 +582,7 @@ int main(int argc, char **argv)
 		vu_usage_error("--domain-xml audits that file: no DOMAIN or --connect with it");
 	vu_common_done();
 
-	doc = vu_out_new("vfio-audit", json);
+	doc = vu_out_new("vfio-audit", vu_opt_json);
 	names = vu_rec_list(doc, "domains");
 	a.findings = vu_rec_list(doc, "findings");
 	vu_path(a.hooks, sizeof(a.hooks), "/etc/libvirt/hooks");

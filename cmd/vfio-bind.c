@@ -26,7 +26,7 @@ enum {
 };
 
 struct opts {
-	bool group, all, unload, force, json;
+	bool group, all, unload, force;
 	int timeout_ms;
 	const char *xml;
 };
@@ -468,12 +468,6 @@ int main(int argc, char **argv)
 		case 'f':
 			o.force = true;
 			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			o.json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -483,7 +477,7 @@ int main(int argc, char **argv)
 	if (optind == argc && !o.xml)
 		vu_usage_error("no devices: name them, or give --domain-xml");
 	vu_common_done();
-	doc = vu_out_new("vfio-bind", o.json);
+	doc = vu_out_new("vfio-bind", vu_opt_json);
 	vu_rec_list(doc, "devices");
 	vu_rec_list(doc, "unloaded");
 

@@ -25,7 +25,7 @@ enum {
 };
 
 struct opts {
-	bool restore, all, unload_vfio, force, json;
+	bool restore, all, unload_vfio, force;
 	int timeout_ms;
 	const char *xml;
 };
@@ -332,12 +332,6 @@ int main(int argc, char **argv)
 		case 'f':
 			o.force = true;
 			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			o.json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -349,7 +343,7 @@ int main(int argc, char **argv)
 	if (!o.restore && !o.xml && optind == argc && !o.unload_vfio)
 		vu_usage_error("no devices: name them, or use --restore or --domain-xml");
 	vu_common_done();
-	doc = vu_out_new("vfio-unbind", o.json);
+	doc = vu_out_new("vfio-unbind", vu_opt_json);
 	vu_rec_list(doc, "devices");
 
 	if (vu_devs_scan(&devs) < 0)

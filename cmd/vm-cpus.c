@@ -510,7 +510,6 @@ int main(int argc, char **argv)
 	struct vu_domxml x = { 0 };
 	struct run r = { 0 };
 	char k[256];
-	bool json = false;
 	int opt, status, lock, timeout_ms = 20000, none;
 
 	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
@@ -525,12 +524,6 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TIMEOUT:
 			timeout_ms = vu_timeout_opt(optarg);
-			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			json = true;
 			break;
 		case 'h':
 			usage();
@@ -550,7 +543,7 @@ int main(int argc, char **argv)
 		vu_usage_error("--cpus goes with isolate");
 	vu_common_done();
 
-	r.doc = vu_out_new("vm-cpus", json);
+	r.doc = vu_out_new("vm-cpus", vu_opt_json);
 	if (strcmp(cmd->name, "status") == 0) {
 		status = vu_state_load(STATE, &recs) < 0 && !recs.damaged ? VU_EXIT_FAIL
 									 : status_of(&recs, r.doc);

@@ -567,7 +567,7 @@ int main(int argc, char **argv)
 	struct vu_list *pools;
 	struct vu_rec *doc;
 	struct plan *p;
-	bool json = false, drop = false;
+	bool drop = false;
 	int opt, status, lock, timeout_ms = 20000;
 
 	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
@@ -582,12 +582,6 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TIMEOUT:
 			timeout_ms = vu_timeout_opt(optarg);
-			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			json = true;
 			break;
 		case 'h':
 			usage();
@@ -608,7 +602,7 @@ int main(int argc, char **argv)
 		vu_usage_error("--drop-caches goes with reserve");
 	vu_common_done();
 
-	doc = vu_out_new("vm-hugepages", json);
+	doc = vu_out_new("vm-hugepages", vu_opt_json);
 	if (!(p = calloc(1, sizeof(*p)))) {
 		vu_errc(ENOMEM, "cannot plan");
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);

@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 	struct vu_list *consoles;
 	struct vu_rec *doc;
 	const char *what;
-	bool all = false, json = false;
+	bool all = false;
 	struct console *c;
 	size_t n;
 	int opt, status, lock, timeout_ms = 20000;
@@ -296,12 +296,6 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			timeout_ms = vu_timeout_opt(optarg);
 			break;
-		case 'n':
-			vu_dry_run = true;
-			break;
-		case VU_OPT_JSON:
-			json = true;
-			break;
 		case 'h':
 			usage();
 		default:
@@ -313,7 +307,7 @@ int main(int argc, char **argv)
 		vu_usage_error("--all goes with bind");
 	vu_common_done();
 
-	doc = vu_out_new("vtcon", json);
+	doc = vu_out_new("vtcon", vu_opt_json);
 	consoles = vu_rec_list(doc, "consoles");
 	if (strcmp(what, "list") == 0) {
 		if (read_consoles(&c, &n) < 0)

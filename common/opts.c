@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act.h"
 #include "opts.h"
 #include "msg.h"
 #include "sysfs.h"
 
 static const char *sysroot_opt;
+bool vu_opt_json;
 
 bool vu_common_opt(int c, const char *arg)
 {
@@ -23,6 +25,12 @@ bool vu_common_opt(int c, const char *arg)
 		return true;
 	case 'q':
 		vu_verbosity = VU_QUIET;
+		return true;
+	case 'n':
+		vu_dry_run = true;
+		return true;
+	case VU_OPT_JSON:
+		vu_opt_json = true;
 		return true;
 	case 'V':
 		vu_print_version();

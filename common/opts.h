@@ -28,7 +28,13 @@ enum {
 	"  -h, --help         show this help and exit\n"                            \
 	"  -V, --version      show the version and exit\n"
 
-/* --sysroot, -v, -q and -V; false for an option the command must handle. */
+/* --json, where the command takes it. */
+extern bool vu_opt_json;
+
+/*
+ * --sysroot, -v, -q, -V, and -n and --json where the command's options have
+ * them; false for an option the command must handle.
+ */
 bool vu_common_opt(int c, const char *arg);
 /*
  * After option parsing: take the sysroot from the option or from
