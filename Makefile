@@ -33,7 +33,7 @@ ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP
 B          := build
 # Section 1 for everyone, section 8 (sbin) for what configures the system.
 COMMANDS_1 := iommu-groups vfio-audit
-COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus
+COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio
 COMMANDS   := $(COMMANDS_1) $(COMMANDS_8)
 MANPAGES   := $(COMMANDS_1:%=$(B)/man/%.1) $(COMMANDS_8:%=$(B)/man/%.8) $(B)/man/vfio-utils.7
 COMMON_SRC := $(wildcard common/*.c)
@@ -72,7 +72,7 @@ FUZZ_SRC_machine := tests/sim/machine.c tests/sim/memory.c
 SIM_SRC    := tests/sim/machine.c tests/sim/memory.c tests/sim/tree.c tests/sim/layout.c
 SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs.c
 # What the tests build beside the commands: the simulator, its helpers, the replayers.
-TESTBINS   := $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall \
+TESTBINS   := $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall $(B)/vcpus \
               $(FUZZERS:%=$(B)/replay/fuzz-%)
 
 .PHONY: all tests check test san install uninstall deps deps-build deps-test demo clean \
@@ -113,6 +113,9 @@ $(B)/simfs: $(SIMFS_SRC:%.c=$(B)/%.o)
 
 $(B)/kmodcall: $(B)/tests/sim/kmodcall.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lkmod
+
+$(B)/vcpus: $(B)/tests/sim/vcpus.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread
 
 # Preloaded into every process under sim exec (bash, the stand-ins): never
 # instrumented, so that it also loads into programs built without sanitizers.

@@ -99,10 +99,21 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json vm-cpus status
 	json vm-cpus release pin
 	json vm-cpus isolate --cpus 0-7 --domain-xml "$BATS_TEST_TMPDIR/pin.xml"
+	# vm-prio: a QEMU's vCPU threads, set, put back, and a domain that does not run
+	"$BUILD/vcpus" 2 >"$BATS_TEST_TMPDIR/vcpus.pid" &
+	until [ -s "$BATS_TEST_TMPDIR/vcpus.pid" ]; do sleep 0.05; done
+	mkdir -p "$SIMROOT/run/libvirt/qemu"
+	cp "$BATS_TEST_TMPDIR/vcpus.pid" "$SIMROOT/run/libvirt/qemu/w.pid"
+	json vm-prio
+	json vm-prio -n set w
+	json vm-prio set --fifo 3 w
+	json vm-prio reset w
+	json vm-prio set nosuch
+	kill "$(cat "$BATS_TEST_TMPDIR/vcpus.pid")"
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 49
-	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-cpus vm-hugepages vtcon "
-	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus "
+	assert_equal "$(wc -l <"$DOCS")" 54
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-cpus vm-hugepages vm-prio vtcon "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus vm-prio "
 	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "2 2 0 "
 	run schema-check <"$DOCS"
 	assert_success
@@ -110,7 +121,7 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 }
 
 @test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
-	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run vm-hugepages vm-cpus; do
+	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run vm-hugepages vm-cpus vm-prio; do
 		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
 			fail "$c: its --json entry does not name vfio-utils(7)"
 		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"

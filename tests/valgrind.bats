@@ -98,6 +98,23 @@ clean() {
 	clean
 }
 
+@test "vm-prio: status, set, --fifo, reset, a domain that does not run" {
+	sim_up "$SINGLE"
+	"$BUILD/vcpus" 2 >"$BATS_TEST_TMPDIR/pid" &
+	until [ -s "$BATS_TEST_TMPDIR/pid" ]; do sleep 0.05; done
+	mkdir -p "$SIMROOT/run/libvirt/qemu"
+	cp "$BATS_TEST_TMPDIR/pid" "$SIMROOT/run/libvirt/qemu/w.pid"
+	vg --sim 0 vm-prio --json
+	vg --sim 0 vm-prio set --domain-xml - <<<"<domain><name>w</name></domain>"
+	vg --sim 0 vm-prio set --fifo 2 w
+	vg --sim 0 vm-prio status
+	vg --sim 0 vm-prio reset --json w
+	vg --sim 1 vm-prio set nosuch
+	vg --sim 2 vm-prio set --nice 99 w
+	kill "$(cat "$BATS_TEST_TMPDIR/pid")"
+	clean
+}
+
 @test "vfio-bind and vfio-unbind: a group there and back, --domain-xml, --json, a refusal" {
 	sim_up "$SINGLE"
 	vg --sim 0 vfio-bind --group 09:00.0

@@ -265,6 +265,9 @@ echo 32 > $SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	# pinned: the host kept off its CPUs, by vm-cpus
 	assert_equal "$(tail -1 "$q/win10/prepare/begin/45-cpus")" "vm-cpus isolate --domain-xml -"
 	assert_equal "$(tail -1 "$q/win10/release/end/55-cpus")" "vm-cpus release --domain-xml -"
+	# and its vCPU threads' priority once QEMU runs
+	assert_equal "$(tail -1 "$q/win10/started/begin/50-prio")" "vm-prio set --domain-xml -"
+	assert_equal "$(tail -1 "$q/win10/release/end/50-prio")" "vm-prio reset --domain-xml -"
 	# each gets the XML on stdin from hook-run, as every script does
 	virsh -c "test://$BATS_TEST_TMPDIR/node.xml" dumpxml win10 >"$BATS_TEST_TMPDIR/win10.xml"
 	PATH=$BUILD:$PATH "$q/win10/prepare/begin/40-hugepages" <"$BATS_TEST_TMPDIR/win10.xml"

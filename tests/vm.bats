@@ -261,3 +261,27 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		refute_line cpus-host
 	done
 }
+
+@test "8. vm-prio: the kernel gives a QEMU's vCPU threads, and only them, the priority set, and back" {
+	for K in $(kernels); do
+		run out s8-0.threads
+		assert_line "CPU 0/TCG 0 0 0"
+		assert_line "CPU 1/TCG 0 0 0"
+		assert_equal "$(rc s8-set)" 0
+		assert_equal "$(out s8-set.out)" "prio: 2 vCPU threads at nice -10"
+		run out s8-1.threads
+		assert_line "CPU 0/TCG -10 0 0"
+		assert_line "CPU 1/TCG -10 0 0"
+		# QEMU's other threads keep theirs
+		refute_line --regexp '^[^C].* -10 0 0$'
+		assert_equal "$(rc s8-fifo)" 0
+		# SCHED_FIFO 5; the nice value stays as it was set (the kernel keeps it for fair policies)
+		run out s8-2.threads
+		assert_line "CPU 0/TCG -10 5 1"
+		assert_line "CPU 1/TCG -10 5 1"
+		assert_equal "$(jq -c '[.domains[] | .domain, [.vcpus[] | .vcpu, .policy, .priority]]' "$RESULTS/$K/s8-status.out")" \
+			'["prio",[0,"fifo",5,1,"fifo",5]]'
+		assert_equal "$(rc s8-reset)" 0
+		diff "$RESULTS/$K/s8-0.threads" "$RESULTS/$K/s8-3.threads"
+	done
+}

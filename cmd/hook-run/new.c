@@ -11,6 +11,7 @@
 
 #include "act.h"
 #include "device.h"
+#include "util.h"
 #include "domxml.h"
 #include "hooks.h"
 #include "msg.h"
@@ -169,18 +170,35 @@ static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enu
 	return 0;
 }
 
+/* A resource's pair of scripts: what it is, its command, and where each goes. */
+struct pair {
+	const char *what, *cmd, *take, *give, *when;
+	const char *paths[2];
+};
+
 /*
- * A domain backed by huge pages, or pinned to CPUs, gets scripts of their
- * own, each reading the XML hook-run gives every script: before the
- * devices' (a shortage fails the start before the screen goes), undone
- * after them. WHAT names it, CMD the command, TAKE and GIVE its verbs.
+ * Huge pages reserved before the devices go (40) and given back after they
+ * return (60); the host kept off a pinned domain's CPUs (45, 55); its vCPU
+ * threads' priority once QEMU runs (started), put back at release.
  */
-static int pair_scripts(const char *guest, const char *what, const char *cmd, const char *take,
-			const char *give, char **start, char **release)
+static const struct pair pairs[] = {
+	{ "its huge pages", "vm-hugepages", "reserve", "release", "before QEMU starts",
+	  { "prepare/begin/40-hugepages", "release/end/60-hugepages" } },
+	{ "the host kept off its CPUs", "vm-cpus", "isolate", "release", "before QEMU starts",
+	  { "prepare/begin/45-cpus", "release/end/55-cpus" } },
+	{ "its vCPU threads' priority", "vm-prio", "set", "reset", "once its QEMU runs",
+	  { "started/begin/50-prio", "release/end/50-prio" } },
+};
+
+/*
+ * Each pair's scripts, reading the XML hook-run gives every script: the
+ * first fails the start, saying why, when it cannot be done whole.
+ */
+static int pair_scripts(const char *guest, const struct pair *p, char **start, char **release)
 {
 	char root[PATH_MAX * 4 + 8];
-	const char *when[] = { "before QEMU starts", "after the VM is gone" };
-	const char *verb[] = { take, give };
+	const char *when[] = { p->when, "after the VM is gone" };
+	const char *verb[] = { p->take, p->give };
 	char **out[] = { start, release };
 	size_t len;
 
@@ -192,12 +210,12 @@ static int pair_scripts(const char *guest, const char *what, const char *cmd, co
 		FILE *f = open_memstream(out[i], &len);
 
 		fprintf(f, "#!/bin/sh\n# %s: %s, %s. Written by hook-run new; yours to edit.\n",
-			guest, what, when[i]);
+			guest, p->what, when[i]);
 		if (i == 0)
 			fputs("# Fails the start, saying why, when it cannot be done whole.\n", f);
 		if (*vu_sysroot())
 			fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
-		fprintf(f, "%s %s --domain-xml -\n", cmd, verb[i]);
+		fprintf(f, "%s %s --domain-xml -\n", p->cmd, verb[i]);
 		fclose(f);
 	}
 	return 0;
@@ -224,40 +242,36 @@ static const struct vu_dev *domain_gpu(const struct vu_devs *devs, const struct 
 
 /* The scripts a domain's resources get besides its devices': each pair's start, release. */
 struct extra {
-	char *s[2][2];
+	char *s[VU_ARRAY_SIZE(pairs)][2];
 };
 
 static void extra_free(struct extra *e)
 {
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < VU_ARRAY_SIZE(pairs); i++)
 		for (int k = 0; k < 2; k++)
 			free(e->s[i][k]);
 }
 
-/* Huge pages reserved before the devices go (40), given back after they return (60); CPUs 45, 55. */
+/* Huge pages for a domain backed by them; CPUs and priority for a pinned one. */
 static int extra_scripts(const char *guest, const struct vu_domxml *x, struct extra *e)
 {
+	bool wants[] = { x->hugepages, x->pins[0] != '\0', x->pins[0] != '\0' };
+
 	memset(e, 0, sizeof(*e));
-	if (x->hugepages && pair_scripts(guest, "its huge pages", "vm-hugepages", "reserve",
-					 "release", &e->s[0][0], &e->s[0][1]) < 0)
-		return -ENOMEM;
-	if (x->pins[0] && pair_scripts(guest, "the host kept off its CPUs", "vm-cpus", "isolate",
-				       "release", &e->s[1][0], &e->s[1][1]) < 0)
-		return -ENOMEM;
+	for (size_t i = 0; i < VU_ARRAY_SIZE(pairs); i++)
+		if (wants[i] && pair_scripts(guest, &pairs[i], &e->s[i][0], &e->s[i][1]) < 0)
+			return -ENOMEM;
 	return 0;
 }
 
 static int extra_write(const char *base, const char *guest, const struct extra *e, bool force)
 {
-	static const char *const names[2][2] = { { "prepare/begin/40-hugepages",
-						   "release/end/60-hugepages" },
-						 { "prepare/begin/45-cpus", "release/end/55-cpus" } };
 	char path[PATH_MAX * 2];
 	int err = 0;
 
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < VU_ARRAY_SIZE(pairs); i++)
 		for (int k = 0; k < 2 && !err && e->s[i][k]; k++) {
-			snprintf(path, sizeof(path), "%s/qemu.d/%s/%s", base, guest, names[i][k]);
+			snprintf(path, sizeof(path), "%s/qemu.d/%s/%s", base, guest, pairs[i].paths[k]);
 			err = write_script(path, e->s[i][k], force);
 		}
 	return err;

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vm-prio: raise the scheduling priority of a running domain's vCPU threads, and put it back. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "act.h"
+#include "domxml.h"
+#include "msg.h"
+#include "opts.h"
+#include "out.h"
+#include "state.h"
+#include "sysfs.h"
+
+enum {
+	OPT_DOMAIN_XML = VU_OPT_CMD,
+	OPT_NICE,
+	OPT_FIFO,
+	OPT_TIMEOUT,
+};
+
+#define STATE "prio"
+#define VCPUS_MAX 1024
+
+static noreturn void usage(void)
+{
+	fputs("Usage: vm-prio [options] [status]\n"
+	      "       vm-prio [options] set [--nice N | --fifo PRIO] [--domain-xml FILE|- | DOMAIN]\n"
+	      "       vm-prio [options] reset [--domain-xml FILE|- | DOMAIN]\n"
+	      "\n"
+	      "Raise the scheduling priority of a running domain's vCPU threads (libvirt's\n"
+	      "started hook: they exist then), found by QEMU's names for them in the process\n"
+	      "libvirt records, and put back what they had.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status             each running domain's vCPU threads and their priority (the default)\n"
+	      "  set                renice them (or make them real-time with --fifo)\n"
+	      "  reset              give them back the priority they had\n"
+	      "\n"
+	      "Options:\n"
+	      "      --domain-xml FILE  the domain's XML ('-': stdin, as a hook gets it)\n"
+	      "      --nice N       set: the nice value, -20 to 19 (-10)\n"
+	      "      --fifo PRIO    set: SCHED_FIFO at PRIO, 1 to 99, instead\n"
+	      "      --timeout SECONDS  wait at most this long for another run (20)\n"
+	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
+	      "      --json         print the report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
+	      "Exit status: 0 done (or nothing to do), 1 the domain does not run or a thread\n"
+	      "did not change (every one put back), 2 usage error.\n"
+	      "See vm-prio(8).\n",
+	      stdout);
+	vu_exit(VU_EXIT_OK);
+}
+
+/* A thread's scheduling, as the kernel has it. */
+struct prio {
+	int policy; /* SCHED_OTHER, SCHED_FIFO, ... */
+	int rt;	    /* its real-time priority, 0 for the others */
+	int nice;
+};
+
+static const char *policy_name(int policy)
+{
+	switch (policy) {
+	case SCHED_OTHER:
+		return "other";
+	case SCHED_FIFO:
+		return "fifo";
+	case SCHED_RR:
+		return "rr";
+	case SCHED_BATCH:
+		return "batch";
+	case SCHED_IDLE:
+		return "idle";
+	default:
+		return "?";
+	}
+}
+
+static int policy_of(const char *name)
+{
+	static const int all[] = { SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		if (strcmp(name, policy_name(all[i])) == 0)
+			return all[i];
+	return -1;
+}
+
+static int get_prio(int tid, struct prio *p)
+{
+	struct sched_param sp = { 0 };
+
+	memset(p, 0, sizeof(*p));
+	errno = 0;
+	p->nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (errno || (p->policy = sched_getscheduler(tid)) < 0 || sched_getparam(tid, &sp) < 0)
+		return -errno;
+	p->rt = sp.sched_priority;
+	return 0;
+}
+
+/* Set TID to P: the policy first (a real-time one takes no nice), read back. */
+static int set_prio(int tid, const struct prio *p)
+{
+	struct sched_param sp = { .sched_priority = p->rt };
+	struct prio now = { 0 };
+
+	if (p->policy == SCHED_FIFO || p->policy == SCHED_RR)
+		vu_act_command("chrt %s -p %d %d", p->policy == SCHED_FIFO ? "-f" : "-r", p->rt, tid);
+	else
+		vu_act_command("renice -n %d -p %d", p->nice, tid);
+	if (vu_dry_run)
+		return 0;
+	if (sched_setscheduler(tid, p->policy, &sp) < 0 ||
+	    ((p->policy == SCHED_OTHER || p->policy == SCHED_BATCH) &&
+	     setpriority(PRIO_PROCESS, (id_t)tid, p->nice) < 0))
+		return -errno;
+	if (get_prio(tid, &now) < 0)
+		return -errno;
+	return now.policy == p->policy && now.rt == p->rt &&
+		       (p->policy != SCHED_OTHER || now.nice == p->nice)
+		   ? 0
+		   : -EIO;
+}
+
+struct vcpu {
+	int index, tid;
+};
+
+/*
+ * The vCPU threads of PID, by QEMU's names for them ("CPU 0/KVM", "CPU 1/TCG"),
+ * in vCPU order: how many, or -errno.
+ */
+static int vcpus(int pid, struct vcpu *out, int max)
+{
+	char dir[PATH_MAX];
+	struct vu_names tasks;
+	int n = 0, err;
+
+	if ((err = vu_path(dir, sizeof(dir), "/proc/%d/task", pid)) < 0 ||
+	    (err = vu_listdir(dir, &tasks)) < 0)
+		return err;
+	for (size_t i = 0; i < tasks.n && n < max; i++) {
+		char comm[64], *end;
+		long index;
+
+		if (vu_readf(comm, sizeof(comm), "/proc/%d/task/%s/comm", pid, tasks.v[i]) < 0 ||
+		    strncmp(comm, "CPU ", 4) != 0)
+			continue;
+		index = strtol(comm + 4, &end, 10);
+		if (end == comm + 4 || *end != '/' || index < 0)
+			continue;
+		out[n].index = (int)index;
+		out[n++].tid = (int)strtol(tasks.v[i], NULL, 10);
+	}
+	vu_names_free(&tasks);
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && out[k - 1].index > out[k].index; k--) {
+			struct vcpu t = out[k];
+
+			out[k] = out[k - 1];
+			out[k - 1] = t;
+		}
+	return n;
+}
+
+/* The QEMU libvirt runs DOMAIN in: its PID from /run/libvirt/qemu/DOMAIN.pid, else -ESRCH. */
+static int qemu_pid(const char *domain)
+{
+	char buf[32];
+	long pid;
+
+	if (vu_readf(buf, sizeof(buf), "/run/libvirt/qemu/%s.pid", domain) < 0 ||
+	    (pid = strtol(buf, NULL, 10)) <= 0 || !vu_existsf("/proc/%ld/task", pid))
+		return -ESRCH;
+	return (int)pid;
+}
+
+static void vcpu_rec(struct vu_list *l, const struct vcpu *v, const struct prio *p,
+		     const char *result)
+{
+	struct vu_rec *r = vu_list_obj(l);
+
+	vu_rec_int(r, "vcpu", v->index);
+	vu_rec_int(r, "tid", v->tid);
+	vu_rec_str(r, "policy", policy_name(p->policy));
+	vu_rec_int(r, "priority", p->rt);
+	vu_rec_int(r, "nice", p->nice);
+	if (result)
+		vu_rec_str(r, "result", result);
+}
+
+/* Give every vCPU of V P (the first N of them), reporting each in OUT. */
+static int apply(const char *domain, const struct vcpu *v, int n, const struct prio *p,
+		 struct vu_list *out, const char *done)
+{
+	int status = VU_EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		int err = set_prio(v[i].tid, p);
+
+		if (err < 0) {
+			vu_errc(err, "%s: vCPU %d (thread %d): cannot set %s", domain, v[i].index,
+				v[i].tid, policy_name(p->policy));
+			status = VU_EXIT_FAIL;
+		}
+		vcpu_rec(out, &v[i], p, err < 0 ? "failed" : vu_dry_run ? "planned" : done);
+	}
+	return status;
+}
+
+static int set(const char *domain, const char *key, const struct prio *want,
+	       struct vu_records *recs, struct vu_list *out)
+{
+	struct vcpu *v = calloc(VCPUS_MAX, sizeof(*v));
+	struct prio was = { 0 };
+	char pid_s[16], nice_s[16], rt_s[16];
+	int pid, n, status;
+
+	if (!v)
+		return VU_EXIT_FAIL;
+	if ((pid = qemu_pid(domain)) < 0 || (n = vcpus(pid, v, VCPUS_MAX)) <= 0 ||
+	    get_prio(v[0].tid, &was) < 0) {
+		vu_err("%s: %s", domain,
+		       pid < 0 ? "not running (no QEMU in /run/libvirt/qemu): set it in the started hook"
+			       : "its QEMU has no vCPU threads");
+		free(v);
+		return VU_EXIT_FAIL;
+	}
+	/* Remembered first, once: a second set keeps what the threads had before the first. */
+	snprintf(pid_s, sizeof(pid_s), "%d", pid);
+	snprintf(nice_s, sizeof(nice_s), "%d", was.nice);
+	snprintf(rt_s, sizeof(rt_s), "%d", was.rt);
+	if (!vu_records_find(recs, key) &&
+	    (!vu_records_set(recs, key, "pid", pid_s, "policy", policy_name(was.policy), "priority",
+			     rt_s, "nice", nice_s, (char *)NULL) ||
+	     vu_state_save(STATE, recs) < 0)) {
+		free(v);
+		return VU_EXIT_FAIL;
+	}
+	status = apply(domain, v, n, want, out, "set");
+	if (status != VU_EXIT_OK) {
+		apply(domain, v, n, &was, vu_rec_list(NULL, NULL), "reset");
+		vu_records_del(recs, key);
+	} else if (want->policy == SCHED_FIFO) {
+		vu_report("%s: %d vCPU threads real-time (SCHED_FIFO %d)", domain, n, want->rt);
+	} else {
+		vu_report("%s: %d vCPU threads at nice %d", domain, n, want->nice);
+	}
+	free(v);
+	return status;
+}
+
+static int reset(const char *domain, const char *key, struct vu_records *recs,
+		 struct vu_list *out)
+{
+	struct vu_record *r = vu_records_find(recs, key);
+	struct vcpu *v;
+	struct prio was;
+	int pid, n, status;
+
+	if (!r) {
+		vu_report("%s: no priority set: nothing to put back", domain);
+		return VU_EXIT_OK;
+	}
+	was.policy = policy_of(vu_record_get(r, "policy") ? vu_record_get(r, "policy") : "");
+	was.rt = (int)strtol(vu_record_get(r, "priority") ? vu_record_get(r, "priority") : "0",
+			     NULL, 10);
+	was.nice =
+	    (int)strtol(vu_record_get(r, "nice") ? vu_record_get(r, "nice") : "0", NULL, 10);
+	pid = qemu_pid(domain);
+	/* Its QEMU gone (the release hook), or another one since: its threads went with it. */
+	if (pid < 0 || pid != (int)strtol(vu_record_get(r, "pid"), NULL, 10)) {
+		vu_report("%s: its QEMU is gone, and its threads' priority with it", domain);
+		vu_records_del(recs, key);
+		return VU_EXIT_OK;
+	}
+	if (was.policy < 0 || !(v = calloc(VCPUS_MAX, sizeof(*v))))
+		return VU_EXIT_FAIL;
+	n = vcpus(pid, v, VCPUS_MAX);
+	status = apply(domain, v, n > 0 ? n : 0, &was, out, "reset");
+	if (status == VU_EXIT_OK) {
+		vu_report("%s: %d vCPU threads back to %s, nice %d", domain, n > 0 ? n : 0,
+			  policy_name(was.policy), was.nice);
+		vu_records_del(recs, key);
+	}
+	free(v);
+	return status;
+}
+
+static int status_of(struct vu_rec *doc)
+{
+	struct vu_list *l = vu_rec_list(doc, "domains");
+	struct vcpu *v = calloc(VCPUS_MAX, sizeof(*v));
+	char dir[PATH_MAX];
+	struct vu_names pids;
+
+	if (!v)
+		return VU_EXIT_FAIL;
+	if (vu_path(dir, sizeof(dir), "/run/libvirt/qemu") < 0 || vu_listdir(dir, &pids) < 0)
+		pids = (struct vu_names){ 0 };
+	for (size_t i = 0; i < pids.n; i++) {
+		size_t len = strlen(pids.v[i]);
+		struct vu_rec *d;
+		struct vu_list *vl;
+		int pid, n;
+
+		if (len < 5 || strcmp(pids.v[i] + len - 4, ".pid") != 0)
+			continue;
+		pids.v[i][len - 4] = '\0';
+		if ((pid = qemu_pid(pids.v[i])) < 0)
+			continue;
+		d = vu_list_obj(l);
+		vu_rec_str(d, "domain", pids.v[i]);
+		vu_rec_int(d, "pid", pid);
+		vl = vu_rec_list(d, "vcpus");
+		n = vcpus(pid, v, VCPUS_MAX);
+		for (int k = 0; k < n; k++) {
+			struct prio p;
+
+			if (get_prio(v[k].tid, &p) == 0)
+				vcpu_rec(vl, &v[k], &p, NULL);
+		}
+	}
+	vu_names_free(&pids);
+	free(v);
+	return VU_EXIT_OK;
+}
+
+static void status_text(const struct vu_rec *doc)
+{
+	const struct vu_list *l = vu_rec_l(doc, "domains");
+
+	for (size_t i = 0; i < vu_list_len(l); i++) {
+		const struct vu_rec *d = vu_list_rec(l, i);
+		const struct vu_list *vl = vu_rec_l(d, "vcpus");
+
+		printf("%s (QEMU %lld):\n", vu_rec_s(d, "domain"), vu_rec_i(d, "pid"));
+		for (size_t k = 0; k < vu_list_len(vl); k++) {
+			const struct vu_rec *r = vu_list_rec(vl, k);
+
+			printf("  vCPU %-3lld thread %-8lld %-5s priority %-3lld nice %lld\n",
+			       vu_rec_i(r, "vcpu"), vu_rec_i(r, "tid"), vu_rec_s(r, "policy"),
+			       vu_rec_i(r, "priority"), vu_rec_i(r, "nice"));
+		}
+	}
+}
+
+/* An integer option within [LO, HI], else a usage error naming it. */
+static int int_opt(const char *opt, const char *s, int lo, int hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v < lo || v > hi)
+		vu_usage_error("%s %s: expected a number from %d to %d", opt, s, lo, hi);
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
+		{ "nice", required_argument, NULL, OPT_NICE },
+		{ "fifo", required_argument, NULL, OPT_FIFO },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct vu_subcmd cmds[] = {
+		{ "status", 0, 0 },
+		{ "set", 0, 1 },
+		{ "reset", 0, 1 },
+		{ NULL, 0, 0 },
+	};
+	struct prio want = { SCHED_OTHER, 0, -10 };
+	struct vu_records recs = { 0 };
+	const struct vu_subcmd *cmd;
+	const char *xml = NULL, *domain = NULL;
+	struct vu_domxml x = { 0 };
+	char key[VU_STATE_TEXT];
+	bool nice = false;
+	struct vu_rec *doc;
+	int opt, status, lock, timeout_ms = 20000;
+
+	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_DOMAIN_XML:
+			xml = optarg;
+			break;
+		case OPT_NICE:
+			want.nice = int_opt("--nice", optarg, -20, 19);
+			nice = true;
+			break;
+		case OPT_FIFO:
+			want.rt = int_opt("--fifo", optarg, 1, 99);
+			want.policy = SCHED_FIFO;
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
+	domain = optind < argc ? argv[optind] : NULL;
+	if (strcmp(cmd->name, "status") != 0 && !xml == !domain)
+		vu_usage_error("%s needs the domain: --domain-xml FILE|- or its name", cmd->name);
+	if (strcmp(cmd->name, "status") == 0 && xml)
+		vu_usage_error("--domain-xml goes with set and reset");
+	if (nice && want.policy == SCHED_FIFO)
+		vu_usage_error("--nice or --fifo, not both");
+	if ((nice || want.policy == SCHED_FIFO) && strcmp(cmd->name, "set") != 0)
+		vu_usage_error("--nice and --fifo go with set");
+	vu_common_done();
+
+	doc = vu_out_new("vm-prio", vu_opt_json);
+	if (strcmp(cmd->name, "status") == 0)
+		return vu_out_finish(doc, status_text, status_of(doc));
+	if (xml) {
+		if (vu_domxml_read(xml, &x) < 0 || !x.name[0]) {
+			if (!x.name[0])
+				vu_err("%s: the domain has no <name>",
+				       strcmp(xml, "-") ? xml : "standard input");
+			vu_domxml_free(&x);
+			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+		}
+		domain = x.name;
+	}
+	vu_rec_str(doc, "domain", domain);
+	vu_state_key(domain, key);
+	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	if (lock < 0 && !vu_dry_run) {
+		vu_domxml_free(&x);
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	}
+	if (recs.damaged) {
+		vu_domxml_free(&x);
+		return vu_out_finish(
+		    doc, NULL, vu_state_refuse_damaged(STATE, &recs, lock, "rm /run/vfio-utils/prio"));
+	}
+	status = strcmp(cmd->name, "set") == 0
+		     ? set(domain, key, &want, &recs, vu_rec_list(doc, "vcpus"))
+		     : reset(domain, key, &recs, vu_rec_list(doc, "vcpus"));
+	if (vu_state_end(STATE, &recs, lock) < 0)
+		status = VU_EXIT_FAIL;
+	vu_domxml_free(&x);
+	return vu_out_finish(doc, NULL, status);
+}
