@@ -2,6 +2,7 @@
 /* The machine model projected into sysfs, procfs and /dev as the kernel lays them out. */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,35 @@ void layout_dev_path(const struct machine *m, int dev, char *buf, size_t size)
 	snprintf(buf + len, size - len, "/%s", name);
 }
 
+/*
+ * The attribute DIR/NAME holding FMT's text: made anew (IN_PLACE false), or
+ * with its contents changed in place where it is there already, so that an
+ * open file keeps its inode.
+ */
+static struct t_node *vattr(struct t_node *root, const char *dir, const char *name, mode_t mode,
+			    int kind, void *obj, bool in_place, const char *fmt, va_list ap)
+    __attribute__((format(printf, 8, 0)));
+
+static struct t_node *vattr(struct t_node *root, const char *dir, const char *name, mode_t mode,
+			    int kind, void *obj, bool in_place, const char *fmt, va_list ap)
+{
+	char path[PATH_MAX], *data;
+	struct t_node *n;
+	int len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((len = vasprintf(&data, fmt, ap)) < 0)
+		abort();
+	if (!in_place || !(n = t_lookup(root, path)) || n->type != T_FILE) {
+		n = t_file(root, path, mode, "", 0);
+		n->kind = kind;
+		n->obj = obj;
+	}
+	t_set_data(n, data, (size_t)len);
+	free(data);
+	return n;
+}
+
 static struct t_node *attr(struct t_node *root, const char *dir, const char *name, mode_t mode,
 			   int kind, void *obj, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
@@ -38,21 +68,12 @@ static struct t_node *attr(struct t_node *root, const char *dir, const char *nam
 static struct t_node *attr(struct t_node *root, const char *dir, const char *name, mode_t mode,
 			   int kind, void *obj, const char *fmt, ...)
 {
-	char path[PATH_MAX], *data;
 	struct t_node *n;
 	va_list ap;
-	int len;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	va_start(ap, fmt);
-	len = vasprintf(&data, fmt, ap);
+	n = vattr(root, dir, name, mode, kind, obj, false, fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		abort();
-	n = t_file(root, path, mode, data, (size_t)len);
-	free(data);
-	n->kind = kind;
-	n->obj = obj;
 	return n;
 }
 
@@ -962,31 +983,18 @@ void layout_mask(int ncpus, char *buf, size_t size)
 	layout_mask_bits(all, ncpus, buf, size);
 }
 
-/* An attribute as ATTR makes it, its contents changed in place when it is there. */
+/* An attribute as attr makes it, its contents changed in place when it is there. */
 static void memattr(struct t_node *root, const char *dir, const char *name, mode_t mode, int kind,
 		    void *obj, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 static void memattr(struct t_node *root, const char *dir, const char *name, mode_t mode, int kind,
 		    void *obj, const char *fmt, ...)
 {
-	char path[PATH_MAX], *data;
-	struct t_node *n;
 	va_list ap;
-	int len;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	va_start(ap, fmt);
-	len = vasprintf(&data, fmt, ap);
+	vattr(root, dir, name, mode, kind, obj, true, fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		abort();
-	if (!(n = t_lookup(root, path)) || n->type != T_FILE) {
-		n = t_file(root, path, mode, "", 0);
-		n->kind = kind;
-		n->obj = obj;
-	}
-	t_set_data(n, data, (size_t)len);
-	free(data);
 }
 
 void layout_memory(struct t_node *root, struct machine *m)
