@@ -468,13 +468,8 @@ static void status_text(const struct vu_rec *doc)
 static int domain_cpus(const char *xml, const char *cpus, struct vu_domxml *x, struct run *r)
 {
 	if (xml) {
-		if (vu_domxml_read(xml, x) < 0)
+		if (vu_domxml_read_named(xml, x) < 0)
 			return -EINVAL;
-		if (!x->name[0]) {
-			vu_err("%s: the domain has no <name>",
-			       strcmp(xml, "-") ? xml : "standard input");
-			return -EINVAL;
-		}
 		r->domain = x->name;
 	}
 	vu_state_key(r->domain, r->key);

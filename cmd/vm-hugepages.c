@@ -524,12 +524,8 @@ static int read_plan(const char *file, struct vu_domxml *x, struct plan *p)
 	int n;
 
 	memset(p, 0, sizeof(*p));
-	if (vu_domxml_read(file, x) < 0)
+	if (vu_domxml_read_named(file, x) < 0)
 		return -EINVAL;
-	if (!x->name[0]) {
-		vu_err("%s: the domain has no <name>", strcmp(file, "-") ? file : "standard input");
-		return -EINVAL;
-	}
 	p->domain = x->name;
 	vu_state_key(x->name, p->key);
 	if ((n = vu_huge_needs(x, def, x->name, p->need, NEEDS_MAX)) < 0)

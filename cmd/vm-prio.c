@@ -431,13 +431,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd->name, "status") == 0)
 		return vu_out_finish(doc, status_text, status_of(doc));
 	if (xml) {
-		if (vu_domxml_read(xml, &x) < 0 || !x.name[0]) {
-			if (!x.name[0])
-				vu_err("%s: the domain has no <name>",
-				       strcmp(xml, "-") ? xml : "standard input");
-			vu_domxml_free(&x);
+		if (vu_domxml_read_named(xml, &x) < 0)
 			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-		}
 		domain = x.name;
 	}
 	vu_rec_str(doc, "domain", domain);

@@ -454,6 +454,20 @@ int vu_domxml_read(const char *file, struct vu_domxml *out)
 	return err;
 }
 
+int vu_domxml_read_named(const char *file, struct vu_domxml *out)
+{
+	int err = vu_domxml_read(file, out);
+
+	if (err < 0)
+		return err;
+	if (!out->name[0]) {
+		vu_err("%s: the domain has no <name>", strcmp(file, "-") ? file : "standard input");
+		vu_domxml_free(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void vu_domxml_free(struct vu_domxml *x)
 {
 	for (size_t i = 0; x->rom && i < x->npci; i++)

@@ -53,6 +53,11 @@ struct vu_domxml {
  * XML, -errno when it cannot be read.
  */
 int vu_domxml_read(const char *file, struct vu_domxml *out);
+/*
+ * The same, for a command that remembers the domain by name: one without a
+ * <name> is reported too, -EINVAL (OUT freed).
+ */
+int vu_domxml_read_named(const char *file, struct vu_domxml *out);
 /* The same for a document in memory; SHOWN names it in messages. */
 int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_domxml *out);
 void vu_domxml_free(struct vu_domxml *x);
