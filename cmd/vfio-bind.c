@@ -296,7 +296,7 @@ static void reload_removed(struct vu_vfio *v, const struct vu_names *plan, const
 		vu_act_command("%s %s", vu_act_modprobe(), plan->v[i]);
 		if (vu_dry_run)
 			continue;
-		if ((err = vu_mod_load_timeout(v->kmod, plan->v[i], NULL, v->timeout_ms)) < 0 &&
+		if ((err = vu_mod_load_timeout(v->kmod, plan->v[i], NULL, v->timeout_ms, NULL, NULL)) < 0 &&
 		    err != -EEXIST)
 			vu_errc(err, "%s: cannot load it again (vfio-unbind --restore tries again)",
 				plan->v[i]);

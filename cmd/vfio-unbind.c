@@ -114,7 +114,7 @@ static int reload_modules(struct vu_vfio *v)
 		if (st == VU_MOD_UNLOADED) {
 			vu_act_command("%s %s", vu_act_modprobe(), name);
 			if (!vu_dry_run)
-				err = vu_mod_load_timeout(v->kmod, name, NULL, v->timeout_ms);
+				err = vu_mod_load_timeout(v->kmod, name, NULL, v->timeout_ms, NULL, NULL);
 		}
 		if (err < 0) {
 			vu_errc(err, "%s: cannot load it again", name);
@@ -199,6 +199,9 @@ static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const stru
 
 	if (!all && v->inserted.n == 0)
 		return VU_EXIT_OK;
+	/* What a load left to the kernel inserts after this run would stay unknown. */
+	if (!vu_dry_run && vu_vfio_pending_load(v) < 0)
+		return VU_EXIT_FAIL;
 	if (user) {
 		if (all)
 			vu_err(
@@ -378,7 +381,7 @@ int main(int argc, char **argv)
 	}
 	if (o.restore && remembered(&v, &devs, fallback, &targets, &n) < 0)
 		status = VU_EXIT_FAIL;
-	if (o.restore && n == 0 && v.modules.n == 0)
+	if (o.restore && n == 0 && v.modules.n == 0 && v.inserted.n == 0)
 		vu_report("nothing remembered: nothing to restore");
 	if (!(res = calloc(n + 1, sizeof(*res)))) {
 		vu_errc(ENOMEM, "cannot give devices back");

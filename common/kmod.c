@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -193,20 +194,29 @@ int vu_mod_load(struct vu_kmod *k, const char *what, struct vu_names *loaded)
 }
 
 int vu_mod_load_timeout(struct vu_kmod *k, const char *what, struct vu_names *loaded,
-			int timeout_ms)
+			int timeout_ms, int (*started)(void *arg, pid_t loader), void *arg)
 {
 	struct vu_names mine = { 0 };
-	char buf[4096];
+	char buf[4096], go;
 	int r = -1, w = -1, status, err;
 	pid_t pid;
 
 	if ((pid = vu_fork_detached(&r, &w)) < 0)
 		return pid;
 	if (pid == 0) {
+		/* The caller gone before it said go: nothing loaded that it does not know of. */
+		if (started && read(w, &go, 1) != 1)
+			_exit(ECANCELED);
 		err = vu_mod_load(k, what, &mine);
 		for (size_t i = 0; i < mine.n; i++)
 			dprintf(w, "%s\n", mine.v[i]);
 		_exit(-err);
+	}
+	if (started && ((err = started(arg, pid)) < 0 || send(r, "", 1, MSG_NOSIGNAL) != 1)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(r);
+		return err < 0 ? err : -EPIPE;
 	}
 	if ((status = vu_wait_read(pid, r, timeout_ms, buf, sizeof(buf), NULL)) < 0)
 		return status;

@@ -4,6 +4,7 @@
 #define VU_KMOD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "sysfs.h"
 
@@ -32,10 +33,13 @@ int vu_mod_load(struct vu_kmod *k, const char *what, struct vu_names *loaded);
  * The same with a deadline: a driver's probe can wait for a device lock a
  * stuck remove() holds. Done in a child holding nothing of ours; after
  * TIMEOUT_MS it is left to the kernel and -ETIMEDOUT returned (what it
- * inserted by then is not known).
+ * inserted by then is not known, and it may go on: a process killed in
+ * init_module ends only when the call returns). STARTED (or NULL) is called
+ * with the child's PID before it begins, for the caller to remember it; its
+ * error stops the child before it has loaded anything.
  */
 int vu_mod_load_timeout(struct vu_kmod *k, const char *what, struct vu_names *loaded,
-			int timeout_ms);
+			int timeout_ms, int (*started)(void *arg, pid_t loader), void *arg);
 /* Remove one module: -EWOULDBLOCK while other modules or processes hold it. */
 int vu_mod_unload(struct vu_kmod *k, const char *name);
 /* Loaded modules that use NAME (its holders in sysfs). */

@@ -9,12 +9,14 @@
 #include <poll.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "run.h"
+#include "sysfs.h"
 #include "util.h"
 
 extern char **environ;
@@ -104,7 +106,7 @@ pid_t vu_fork_detached(int *pipe_r, int *pipe_w)
 	int fds[2] = { -1, -1 }, null;
 	pid_t pid;
 
-	if (pipe_r && pipe2(fds, O_CLOEXEC) < 0)
+	if (pipe_r && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
 		return -errno;
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
@@ -137,6 +139,25 @@ pid_t vu_fork_detached(int *pipe_r, int *pipe_w)
 	close_range((unsigned)fds[1] + 1, ~0U, 0);
 	*pipe_w = fds[1];
 	return 0;
+}
+int vu_proc_wait_gone(pid_t pid, const char *comm, int timeout_ms)
+{
+	char name[64];
+	int pidfd, r;
+
+	/* Gone, or its PID is another program's now. */
+	if (pid <= 0 || vu_readf(name, sizeof(name), "/proc/%d/comm", (int)pid) < 0 ||
+	    strcmp(name, comm) != 0)
+		return 0;
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return errno == ESRCH ? 0 : -errno;
+	/* Readable once it has ended, reaped or not. */
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	return r == 0 ? -ETIMEDOUT : 0;
 }
 
 int vu_wait_read(pid_t pid, int fd, int timeout_ms, char *buf, size_t size, size_t *len)

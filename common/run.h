@@ -38,13 +38,19 @@ int vu_run_script(int fd, char *const argv[], const char *input, size_t len, int
  * not ended (it is left running, unreaped).
  */
 int vu_wait_timeout(pid_t pid, int timeout_ms);
+/*
+ * Wait at most TIMEOUT_MS for PID, any process, to end: 0 when it has (or
+ * the PID is no longer a process named COMM), -ETIMEDOUT, -errno.
+ */
+int vu_proc_wait_gone(pid_t pid, const char *comm, int timeout_ms);
 
 /*
  * fork() for work that may sleep in the kernel past a deadline: the child
  * holds nothing of the caller's, its standard streams on /dev/null and every
  * other descriptor closed (the state lock is an flock, which a copy would
- * keep taken, and libvirt's pipes) but *PIPE_W, the write end of a pipe
- * whose read end the parent keeps in *PIPE_R (both NULL: no pipe). As fork():
+ * keep taken, and libvirt's pipes) but *PIPE_W, its end of a socket pair
+ * whose other end the parent keeps in *PIPE_R (both NULL: none): the child
+ * writes its results there, and may read a word from the parent. As fork():
  * the child's PID, 0 in the child; -errno.
  */
 pid_t vu_fork_detached(int *pipe_r, int *pipe_w);

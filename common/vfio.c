@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "run.h"
 #include "holders.h"
 #include "msg.h"
 #include "sysfs.h"
@@ -125,31 +126,64 @@ const char *const vu_vfio_modules[] = { "vfio_pci",    "vfio_pci_core", "vfio_io
 					NULL };
 
 /*
- * Before a load, the vfio modules not loaded now are remembered as vfio-bind's,
- * in load order: killed in the middle of modprobe, a run leaves nothing loaded
- * that vfio-unbind does not know of (it skips those that are not loaded).
+ * The load's child is forked, not yet loading: the vfio modules not loaded now
+ * are remembered as vfio-bind's, in load order, with the child's PID. Killed
+ * in the middle of modprobe, or left to the kernel past the deadline, a run
+ * leaves nothing loaded that vfio-unbind does not know of, and vfio-unbind
+ * sees the load may still go on while that process lives.
  */
-static int remember_intent(struct vu_vfio *v)
+static int remember_intent(void *arg, pid_t loader)
 {
+	struct vu_vfio *v = arg;
+	char pid[16];
 	size_t n = 0;
 
+	snprintf(pid, sizeof(pid), "%d", (int)loader);
 	while (vu_vfio_modules[n])
 		n++;
 	for (size_t i = n; i-- > 0;)
 		if (vu_mod_state(v->kmod, vu_vfio_modules[i]) == VU_MOD_UNLOADED &&
-		    !vu_records_set(&v->inserted, vu_vfio_modules[i], "by", "vfio-bind",
-				    (char *)NULL))
+		    !vu_records_set(&v->inserted, vu_vfio_modules[i], "by", "vfio-bind", "pid",
+				    pid, (char *)NULL))
 			return -EINVAL;
+	v->loader = loader;
 	return vu_state_save(VU_STATE_LOADED, &v->inserted);
 }
 
-/* After it: only what the load inserted stays remembered, in its order. */
+/* After it: of this load's intent, only what it inserted stays remembered, in its order. */
 static void settle_intent(struct vu_vfio *v)
 {
-	for (size_t i = 0; vu_vfio_modules[i]; i++)
-		vu_records_del(&v->inserted, vu_vfio_modules[i]);
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", (int)v->loader);
+	for (size_t i = v->inserted.n; i-- > 0;) {
+		const char *p = vu_record_get(&v->inserted.v[i], "pid");
+
+		if (p && strcmp(p, pid) == 0)
+			vu_records_del(&v->inserted, v->inserted.v[i].key);
+	}
 	for (size_t i = 0; i < v->loaded.n; i++)
 		vu_records_set(&v->inserted, v->loaded.v[i], "by", "vfio-bind", (char *)NULL);
+}
+
+int vu_vfio_pending_load(const struct vu_vfio *v)
+{
+	for (size_t i = 0; i < v->inserted.n; i++) {
+		const char *p = vu_record_get(&v->inserted.v[i], "pid");
+		long pid = p ? strtol(p, NULL, 10) : 0;
+		int err;
+
+		if (pid > 0 && pid <= INT_MAX &&
+		    (err = vu_proc_wait_gone((pid_t)pid, "vfio-bind", v->timeout_ms)) < 0) {
+			if (err == -ETIMEDOUT)
+				vu_err("vfio-pci: a load of the vfio modules (PID %ld) is still in the kernel after %d s: they stay remembered; try again once it is done",
+				       pid, v->timeout_ms / 1000);
+			else
+				vu_errc(err, "vfio-pci: the load of PID %ld", pid);
+			return err;
+		}
+	}
+	return 0;
 }
 
 int vu_vfio_load(struct vu_vfio *v)
@@ -168,11 +202,15 @@ int vu_vfio_load(struct vu_vfio *v)
 	vu_act_command("%s vfio-pci", vu_act_modprobe());
 	if (vu_dry_run)
 		return 0;
-	if ((err = remember_intent(v)) < 0)
+	/* An earlier load left to the kernel: wait for it, not beside it. */
+	if ((err = vu_vfio_pending_load(v)) < 0)
 		return err;
-	err = vu_mod_load_timeout(v->kmod, "vfio-pci", loaded, v->timeout_ms);
+	if (vu_mod_state(v->kmod, "vfio_pci") == VU_MOD_LOADED)
+		return 0;
+	v->loader = 0;
+	err = vu_mod_load_timeout(v->kmod, "vfio-pci", loaded, v->timeout_ms, remember_intent, v);
 	/* Timed out, what the load inserted is not known: the intent stays remembered. */
-	if (err != -ETIMEDOUT)
+	if (err != -ETIMEDOUT && v->loader)
 		settle_intent(v);
 	if (err < 0) {
 		if (err == -ETIMEDOUT)
@@ -459,7 +497,7 @@ static int load_driver(struct vu_vfio *v, const struct vu_dev *d, const char *dr
 	if (vu_dry_run)
 		return 0;
 	/* Its probe takes the device lock of whatever it matches: a deadline. */
-	err = vu_mod_load_timeout(v->kmod, what, NULL, v->timeout_ms);
+	err = vu_mod_load_timeout(v->kmod, what, NULL, v->timeout_ms, NULL, NULL);
 	/* No module for the alias: some devices have no driver at all. */
 	if (err == -ENOENT && !driver)
 		return 0;

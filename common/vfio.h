@@ -4,6 +4,7 @@
 #define VU_VFIO_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "device.h"
 #include "kmod.h"
@@ -27,6 +28,7 @@ struct vu_vfio {
 	struct vu_records modules;
 	struct vu_records inserted; /* VU_STATE_LOADED, in load order */
 	struct vu_names loaded;	    /* modules this run inserted, for a rollback */
+	pid_t loader;		    /* the child that loads them */
 };
 
 /*
@@ -56,6 +58,12 @@ extern const char *const vu_vfio_modules[];
  * vfio-unbind to take out again.
  */
 int vu_vfio_load(struct vu_vfio *v);
+/*
+ * An earlier vfio-bind's load left to the kernel past its deadline (a
+ * remembered module with the PID of the process loading it): waited for, at
+ * most the timeout. 0 once none is at it, else reported, -ETIMEDOUT.
+ */
+int vu_vfio_pending_load(const struct vu_vfio *v);
 /* Remove, newest first, the modules vu_vfio_load inserted: a failed run leaves none. */
 void vu_vfio_unload_loaded(struct vu_vfio *v);
 /* Remember the driver and driver_override of each device not yet on vfio-pci, in one write. */

@@ -119,6 +119,17 @@ reader() {
 	echo "$reads $torn" >"$OUT/reads"
 }
 
+# Each failed command of the workers, its messages after it.
+failed_runs() {
+	local f n i
+	for f in "$OUT"/*.err; do
+		[ -e "$f" ] || continue
+		n=${f##*/} i=${n#*.} n=${n%%.*} i=${i%.err}
+		echo "worker $n, command $((i + 1)): $(sed -n "$((i + 1))p" "$OUT/$n.log")"
+		sed 's/^/  /' "$f"
+	done | awk '{ print }'
+}
+
 @test "every command at once: no deadlock, no torn state file, no device lost" {
 	local w pids=() status bad failures n i reads torn
 	reader &
@@ -152,6 +163,7 @@ reader() {
 	for cmd in "vfio-unbind --restore" "efifb bind" "vtcon bind" "dm-ctl start"; do
 		on_sim $cmd >/dev/null 2>&1 || true
 	done
-	diff <(echo "$before") <(machine_state) || fail "not back to the start"
+	diff <(echo "$before") <(machine_state) ||
+		fail "not back to the start; what failed, in each worker's order:"$'\n'"$(failed_runs)"
 	echo "# concurrency: $WORKERS workers, $n commands ($failures failed as documented), $reads state reads, 0 torn" >&3
 }

@@ -360,6 +360,42 @@ killed_at() {
 	wait $pid || true
 }
 
+@test "a module load past the deadline: the modprobe killed but still in the kernel keeps the modules remembered until it is done" {
+	sim_up $SINGLE
+	before=$(sim_snapshot)
+	sim ctl "$SIMROOT" fault module vfio load block
+	SECONDS=0
+	run vfio_bind --timeout 1 --group 09:00.0
+	assert_failure 1
+	[ "$SECONDS" -lt 10 ]
+	assert_line "vfio-bind: vfio-pci: loading the module did not finish in 1 s: left to the kernel"
+	assert_equal "$(driver_of 0000:09:00.0)" nvidia
+	# The killed loader is asleep in the kernel: the restore must not forget
+	# what it will have loaded.
+	run vfio_unbind --timeout 1 --restore
+	assert_failure 1
+	assert_line --regexp "^vfio-unbind: vfio-pci: a load of the vfio modules \(PID [0-9]+\) is still in the kernel after 1 s: they stay remembered; try again once it is done$"
+	run state loaded
+	assert_line --regexp "^vfio by=vfio-bind pid=[0-9]+$"
+	# Nor does a second vfio-bind load beside it.
+	run vfio_bind --timeout 1 --group 09:00.0
+	assert_failure 1
+	assert_line --regexp "^vfio-bind: vfio-pci: a load of the vfio modules \(PID [0-9]+\) is still in the kernel after 1 s: they stay remembered; try again once it is done$"
+	assert_equal "$(driver_of 0000:09:00.0)" nvidia
+	sim ctl "$SIMROOT" release writes
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^held write' "$SIMROOT/.simfs/control" || break
+		sleep 0.05
+	done
+	assert_equal "$(cat "$SIMROOT/sys/module/vfio/initstate")" live
+	# Done: the next restore takes out what it loaded.
+	run vfio_unbind --restore
+	assert_success
+	assert_line "unloaded vfio"
+	assert_equal "$(sim_snapshot)" "$before"
+	[ ! -e "$SIMROOT/run/vfio-utils/loaded" ]
+}
+
 @test "vfio-unbind --restore after kill -9 at every step of vfio-bind: every device ends with its driver" {
 	sim_up $SINGLE
 	before=$(sim_snapshot)
