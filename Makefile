@@ -33,7 +33,7 @@ ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP
 B          := build
 # Section 1 for everyone, section 8 (sbin) for what configures the system.
 COMMANDS_1 := iommu-groups vfio-audit
-COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio
+COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep
 COMMANDS   := $(COMMANDS_1) $(COMMANDS_8)
 MANPAGES   := $(COMMANDS_1:%=$(B)/man/%.1) $(COMMANDS_8:%=$(B)/man/%.8) $(B)/man/vfio-utils.7
 COMMON_SRC := $(wildcard common/*.c)
@@ -51,7 +51,8 @@ DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-compl
               libfuse3-dev fuse3 kmod libvirt-daemon-system libvirt-clients \
               qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind \
               cppcheck clang-tidy cpio xz-utils e2fsprogs iproute2 \
-              build-essential dpkg-dev debhelper fakeroot lintian rpm rpmlint debootstrap git
+              build-essential dpkg-dev debhelper fakeroot lintian rpm rpmlint debootstrap git \
+              systemd dbus
 # The same, by Fedora's and Arch's names.
 RPM_BUILD  := make gcc pkgconf-pkg-config pciutils-devel kmod-devel libxml2-devel libvirt-devel
 ARCH_BUILD := make gcc pkgconf pciutils kmod libxml2 libvirt

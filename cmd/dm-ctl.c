@@ -84,7 +84,7 @@ static bool set(char *dst, size_t size, const char *src, const char *suffix)
 
 static enum init detect_init(void)
 {
-	if (vu_existsf("/run/systemd/system"))
+	if (vu_systemd_booted())
 		return INIT_SYSTEMD;
 	if (vu_existsf("/run/openrc"))
 		return INIT_OPENRC;

@@ -139,11 +139,6 @@ static void kernel_isolated(char *buf, size_t size)
 		}
 }
 
-static bool systemd(void)
-{
-	return vu_existsf("/run/systemd/system");
-}
-
 /* The cgroups the host's work runs in without systemd: the root's children, the VMs' aside. */
 static int host_cgroups(struct vu_names *out)
 {
@@ -255,7 +250,7 @@ static int save_host(struct vu_records *saved)
 		if (!remember(saved, "workqueues", list))
 			return -EINVAL;
 	}
-	if (systemd()) {
+	if (vu_systemd_booted()) {
 		for (size_t i = 0; i < VU_ARRAY_SIZE(units); i++)
 			if ((err = unit_allowed(units[i], list, sizeof(list))) < 0 ||
 			    !remember(saved, units[i], list))
@@ -305,7 +300,7 @@ static int apply(const struct vu_set *host, const struct vu_records *saved)
 		if (strcmp(name, "workqueues") == 0) {
 			if (vu_set_parse(val, &want) <= 0 || set_workqueues(&want) < 0)
 				status = -EIO;
-		} else if (systemd()) {
+		} else if (vu_systemd_booted()) {
 			if (set_unit(name, *val ? val : all) < 0 || (!*val && set_unit(name, "") < 0))
 				status = -EIO;
 		} else {

@@ -68,6 +68,11 @@ int vu_run(char *const argv[], char *out, size_t size)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+bool vu_systemd_booted(void)
+{
+	return vu_existsf("/run/systemd/system");
+}
+
 void vu_std_fds(void)
 {
 	for (int fd = 0; fd < 3; fd++)

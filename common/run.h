@@ -3,6 +3,7 @@
 #ifndef VU_RUN_H
 #define VU_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -13,6 +14,9 @@
  * ended it, or -errno when it could not be run (-ENOENT: not installed).
  */
 int vu_run(char *const argv[], char *out, size_t size);
+
+/* Booted with systemd as init: its runtime directory exists (sd_booted(3)), below the sysroot. */
+bool vu_systemd_booted(void);
 
 /*
  * Standard input, output and error open, on /dev/null where one was closed:

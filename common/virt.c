@@ -120,8 +120,7 @@ const char *vu_virt_daemon(void)
 						  { "virtqemud.service", "virtqemud" },
 						  { "virtqemud.socket", "virtqemud" } };
 
-	/* systemd's own test that it runs the machine (sd_booted) */
-	if (!vu_existsf("/run/systemd/system"))
+	if (!vu_systemd_booted())
 		return NULL;
 	for (size_t i = 0; i < VU_ARRAY_SIZE(running); i++)
 		if (systemctl_says("is-active", running[i][0], "active"))

@@ -6,7 +6,7 @@
 
 load helpers
 
-COMMANDS=(iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio)
+COMMANDS=(iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep)
 
 setup_file() {
 	export STAGE=$BATS_FILE_TMPDIR/stage
@@ -115,7 +115,7 @@ man_pairs() {
 
 @test "every command --help lists its subcommands, and the man page describes them" {
 	local c w
-	for c in vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio; do
+	for c in vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep; do
 		run "$c" --help
 		for w in $(sed -n '/^Commands:/,/^$/s/^  \([a-z]*\).*/\1/p' <<<"$output"); do
 			grep -q "^\.B $w\$" "$(manpage "$c")" || fail "$c(8) does not describe $w"

@@ -12,6 +12,8 @@ load helpers
 setup() {
 	require_libvirt
 	require_sim
+	# the hooks' systemctl and systemd-run: the stand-ins, never the host's
+	PATH=$STANDINS:$PATH
 	HOOKS=$BATS_TEST_TMPDIR/hooks
 	mkdir -p "$HOOKS"
 	ln -s "$BUILD/hook-run" "$HOOKS/qemu"

@@ -8,7 +8,7 @@
 
 load helpers
 
-COMMANDS=(iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio)
+COMMANDS=(iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep)
 
 setup_file() {
 	local t
@@ -78,7 +78,7 @@ need() {
 	refute_output --regexp '^[EW]: '
 	run dpkg-deb -c "$deb"
 	assert_line --regexp ' \./usr/bin/iommu-groups$'
-	for c in vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio; do
+	for c in vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep; do
 		assert_line --regexp " \./usr/sbin/$c\$"
 		assert_line --regexp " \./usr/share/man/man8/$c\.8\.gz\$"
 	done

@@ -110,18 +110,26 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json vm-prio reset w
 	json vm-prio set nosuch
 	kill "$(cat "$BATS_TEST_TMPDIR/vcpus.pid")"
+	# vm-nosleep: held, listed, let go, and logind refusing the lock
+	json vm-nosleep -n hold w
+	json vm-nosleep hold w
+	json vm-nosleep status
+	json vm-nosleep release w
+	mkdir -p "$SIMROOT/run/standin"
+	touch "$SIMROOT/run/standin/inhibit-fails"
+	json vm-nosleep --timeout 1 hold w
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 54
-	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-cpus vm-hugepages vm-prio vtcon "
-	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus vm-prio "
-	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "2 2 0 "
+	assert_equal "$(wc -l <"$DOCS")" 59
+	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-cpus vm-hugepages vm-nosleep vm-prio vtcon "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus vm-prio vm-nosleep "
+	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "4 4 0 "
 	run schema-check <"$DOCS"
 	assert_success
 	assert_output ""
 }
 
 @test "each command's man page points --json to vfio-utils(7), and vfio-utils(7) to each" {
-	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run vm-hugepages vm-cpus vm-prio; do
+	for c in iommu-groups vfio-audit vtcon efifb dm-ctl vfio-bind vfio-unbind hook-run vm-hugepages vm-cpus vm-prio vm-nosleep; do
 		sed -n '/^\.B \\-\\-json$/,/^\.TP/p' "$TOP"/man/"$c".[18] | grep -q 'vfio\\-utils (7)' ||
 			fail "$c: its --json entry does not name vfio-utils(7)"
 		grep -q "^\.BR ${c//-/\\\\-} ([18])" "$TOP/man/vfio-utils.7" || fail "vfio-utils(7) does not name $c"

@@ -143,6 +143,18 @@ clean() {
 	clean
 }
 
+@test "vm-nosleep: hold, status, release, logind refusing, a dry run" {
+	sim_up "$SINGLE"
+	vg --sim 0 vm-nosleep -n hold w
+	vg --sim 0 vm-nosleep hold --domain-xml - <<<"<domain><name>w</name></domain>"
+	vg --sim 0 vm-nosleep --json status
+	vg --sim 0 vm-nosleep release --json w
+	touch "$SIMROOT/run/standin/inhibit-fails"
+	vg --sim 1 vm-nosleep --timeout 1 hold w
+	vg --sim 2 vm-nosleep hold
+	clean
+}
+
 @test "hook-run: libvirt's call with scripts, list, check, new" {
 	sim_up "$SINGLE"
 	vg --sim 0 hook-run new win10

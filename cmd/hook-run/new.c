@@ -177,11 +177,15 @@ struct pair {
 };
 
 /*
- * Huge pages reserved before the devices go (40) and given back after they
- * return (60); the host kept off a pinned domain's CPUs (45, 55); its vCPU
- * threads' priority once QEMU runs (started), put back at release.
+ * Host sleep held off first (05) and allowed again last (95): a host that
+ * sleeps under a running VM loses the devices passed through; huge pages
+ * reserved before the devices go (40) and given back after they return (60);
+ * the host kept off a pinned domain's CPUs (45, 55); its vCPU threads'
+ * priority once QEMU runs (started), put back at release.
  */
 static const struct pair pairs[] = {
+	{ "no host sleep while it runs", "vm-nosleep", "hold", "release", "before it starts",
+	  { "prepare/begin/05-nosleep", "release/end/95-nosleep" } },
 	{ "its huge pages", "vm-hugepages", "reserve", "release", "before QEMU starts",
 	  { "prepare/begin/40-hugepages", "release/end/60-hugepages" } },
 	{ "the host kept off its CPUs", "vm-cpus", "isolate", "release", "before QEMU starts",
@@ -252,10 +256,10 @@ static void extra_free(struct extra *e)
 			free(e->s[i][k]);
 }
 
-/* Huge pages for a domain backed by them; CPUs and priority for a pinned one. */
+/* No sleep for every domain; huge pages for one backed by them; CPUs and priority for a pinned one. */
 static int extra_scripts(const char *guest, const struct vu_domxml *x, struct extra *e)
 {
-	bool wants[] = { x->hugepages, x->pins[0] != '\0', x->pins[0] != '\0' };
+	bool wants[] = { true, x->hugepages, x->pins[0] != '\0', x->pins[0] != '\0' };
 
 	memset(e, 0, sizeof(*e));
 	for (size_t i = 0; i < VU_ARRAY_SIZE(pairs); i++)

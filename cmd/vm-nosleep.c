@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vm-nosleep: a logind sleep inhibitor that names a domain, in a transient unit, while it runs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <time.h>
+
+#include "act.h"
+#include "domxml.h"
+#include "msg.h"
+#include "opts.h"
+#include "out.h"
+#include "run.h"
+#include "state.h"
+#include "util.h"
+
+enum {
+	OPT_DOMAIN_XML = VU_OPT_CMD,
+	OPT_TIMEOUT,
+};
+
+#define STATE	 "nosleep"
+#define UNIT_MAX 256 /* systemd's UNIT_NAME_MAX, with the NUL */
+
+static noreturn void usage(void)
+{
+	fputs(
+	    "Usage: vm-nosleep [options] [status]\n"
+	    "       vm-nosleep [options] hold|release [--domain-xml FILE|- | DOMAIN]\n"
+	    "\n"
+	    "Keep the host from sleeping while a domain runs: a logind sleep inhibitor\n"
+	    "that names it, held by a transient systemd unit (no process is left as the\n"
+	    "hook's child), and gone again at release.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  status             the inhibitors vm-nosleep holds, as logind lists them (the default)\n"
+	    "  hold               start the domain's unit, and wait until logind lists its inhibitor\n"
+	    "  release            stop it\n"
+	    "\n"
+	    "Options:\n"
+	    "      --domain-xml FILE  the domain's XML ('-': stdin, as a hook gets it)\n"
+	    "      --timeout SECONDS  wait at most this long for logind, and for another run (20)\n"
+	    "  -n, --dry-run      print the commands that would do it, change nothing\n"
+	    "      --json         print the report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
+	    "Exit status: 0 done (or nothing to do), 1 the inhibitor could not be taken or\n"
+	    "let go (its unit stopped), 2 usage error.\n"
+	    "See vm-nosleep(8).\n",
+	    stdout);
+	vu_exit(VU_EXIT_OK);
+}
+
+/*
+ * The domain's unit: "vfio-utils-nosleep-NAME.service", NAME escaped as
+ * systemd-escape does (bytes outside [A-Za-z0-9:_.], and a leading '.', as
+ * \xNN), so that any libvirt name gives one unit; -ENAMETOOLONG past systemd's
+ * limit.
+ */
+static int unit_name(const char *domain, char *buf, size_t size)
+{
+	static const char prefix[] = "vfio-utils-nosleep-", suffix[] = ".service";
+	size_t len = sizeof(prefix) - 1;
+
+	if (size < UNIT_MAX)
+		return -ENAMETOOLONG;
+	memcpy(buf, prefix, len);
+	for (const unsigned char *p = (const unsigned char *)domain; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || *p == ':' || *p == '_' ||
+			     (*p == '.' && p != (const unsigned char *)domain);
+
+		if (len + 4 + sizeof(suffix) > UNIT_MAX)
+			return -ENAMETOOLONG;
+		len += plain ? (size_t)snprintf(buf + len, size - len, "%c", *p)
+			     : (size_t)snprintf(buf + len, size - len, "\\x%02x", *p);
+	}
+	memcpy(buf + len, suffix, sizeof(suffix));
+	return 0;
+}
+
+/* What systemctl says of UNIT's PROPERTY (show -P), "" when it cannot tell. */
+static void unit_show(const char *unit, const char *property, char *buf, size_t size)
+{
+	char *argv[] = { "systemctl", "show", "-P", (char *)property, (char *)unit, NULL };
+
+	if (vu_run(argv, buf, size) != 0)
+		buf[0] = '\0';
+}
+
+static bool unit_active(const char *unit)
+{
+	char state[64];
+
+	unit_show(unit, "ActiveState", state, sizeof(state));
+	return strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 ||
+	       strcmp(state, "reloading") == 0;
+}
+
+/*
+ * Whether logind lists a sleep inhibitor taken by PID ("systemd-inhibit
+ * --list": who, UID, user, PID, command, what, why, mode), and its line.
+ */
+static bool listed(long pid, char *line, size_t size)
+{
+	char *argv[] = { "systemd-inhibit", "--list", "--no-legend", "--no-pager", NULL };
+	char out[16384], *save = NULL;
+
+	if (pid <= 0 || vu_run(argv, out, sizeof(out)) != 0)
+		return false;
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char copy[512], *f[6], *fsave = NULL;
+		int n = 0;
+
+		snprintf(copy, sizeof(copy), "%s", l);
+		for (char *w = strtok_r(copy, " \t", &fsave); w && n < 6;
+		     w = strtok_r(NULL, " \t", &fsave))
+			f[n++] = w;
+		if (n == 6 && strtol(f[3], NULL, 10) == pid && strstr(f[5], "sleep")) {
+			if (line)
+				snprintf(line, size, "%s", l);
+			return true;
+		}
+	}
+	return false;
+}
+
+static long main_pid(const char *unit)
+{
+	char buf[32];
+
+	unit_show(unit, "MainPID", buf, sizeof(buf));
+	return strtol(buf, NULL, 10);
+}
+
+static int stop_unit(const char *unit)
+{
+	char *argv[] = { "systemctl", "stop", (char *)unit, NULL };
+	int st;
+
+	vu_act_command("systemctl stop %s", unit);
+	if (vu_dry_run)
+		return 0;
+	if ((st = vu_run(argv, NULL, 0)) != 0 || unit_active(unit)) {
+		vu_err("%s: systemctl stop failed (%s %d)", unit,
+		       st < 0 ? "cannot run:" : "exit status", st < 0 ? -st : st);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int hold(const char *domain, const char *key, const char *unit, int timeout_ms,
+		struct vu_records *recs, struct vu_rec *doc)
+{
+	char desc[512], why[512], line[512] = "";
+	char *argv[] = { "systemd-run", "--quiet",	   "--collect",	    "--property=Type=exec",
+			 "--unit",	(char *)unit,	   "--description", desc,
+			 "--",		"systemd-inhibit", "--what=sleep",  "--who=vfio-utils",
+			 why,		"--mode=block",	   "sleep",	    "infinity",
+			 NULL };
+	double deadline = vu_now() + timeout_ms / 1000.0;
+	struct timespec tick = { 0, 50L * 1000 * 1000 };
+	long pid = 0;
+	int st;
+
+	snprintf(desc, sizeof(desc), "vfio-utils: no host sleep while the VM \"%s\" runs", domain);
+	snprintf(why, sizeof(why), "--why=the VM \"%s\" is running", domain);
+	if (unit_active(unit)) {
+		vu_report("%s: %s already holds sleep off", domain, unit);
+		vu_rec_str(doc, "result", "held");
+		return vu_records_set(recs, key, "by", "vm-nosleep", (char *)NULL) ? VU_EXIT_OK
+										   : VU_EXIT_FAIL;
+	}
+	vu_act_command(
+	    "systemd-run --quiet --collect --property=Type=exec --unit %s --description '%s' -- systemd-inhibit --what=sleep --who=vfio-utils '%s' --mode=block sleep infinity",
+	    unit, desc, why);
+	if (vu_dry_run) {
+		vu_rec_str(doc, "result", "planned");
+		return VU_EXIT_OK;
+	}
+	/* Remembered first: a run killed from here on leaves a unit release knows of. */
+	if (!vu_records_set(recs, key, "by", "vm-nosleep", (char *)NULL) ||
+	    vu_state_save(STATE, recs) < 0)
+		return VU_EXIT_FAIL;
+	if ((st = vu_run(argv, NULL, 0)) != 0) {
+		vu_err("%s: systemd-run failed (%s %d): sleep is not held off", domain,
+		       st < 0 ? "cannot run:" : "exit status", st < 0 ? -st : st);
+		vu_records_del(recs, key);
+		vu_rec_str(doc, "result", "failed");
+		return VU_EXIT_FAIL;
+	}
+	/* The unit has started systemd-inhibit; logind lists the lock once it has it. */
+	while (!listed(pid = main_pid(unit), line, sizeof(line)) && vu_now() < deadline &&
+	       unit_active(unit))
+		nanosleep(&tick, NULL);
+	if (!listed(pid, line, sizeof(line))) {
+		vu_err("%s: logind did not list the inhibitor of %s within %d s: the unit stopped",
+		       domain, unit, timeout_ms / 1000);
+		if (stop_unit(unit) == 0)
+			vu_records_del(recs, key);
+		vu_rec_str(doc, "result", "failed");
+		return VU_EXIT_FAIL;
+	}
+	vu_rec_int(doc, "pid", pid);
+	vu_rec_str(doc, "result", "held");
+	vu_report("%s: sleep held off by %s (PID %ld)", domain, unit, pid);
+	return VU_EXIT_OK;
+}
+
+static int release(const char *domain, const char *key, const char *unit, struct vu_records *recs,
+		   struct vu_rec *doc)
+{
+	if (!unit_active(unit)) {
+		vu_report("%s: no inhibitor held: nothing to let go", domain);
+		vu_rec_str(doc, "result", "unchanged");
+		vu_records_del(recs, key);
+		return VU_EXIT_OK;
+	}
+	if (stop_unit(unit) < 0) {
+		vu_rec_str(doc, "result", "failed");
+		return VU_EXIT_FAIL;
+	}
+	vu_rec_str(doc, "result", vu_dry_run ? "planned" : "released");
+	if (!vu_dry_run) {
+		vu_records_del(recs, key);
+		vu_report("%s: sleep allowed again (%s stopped)", domain, unit);
+	}
+	return VU_EXIT_OK;
+}
+
+/* Each remembered domain: its unit, whether it runs, and logind's line for its inhibitor. */
+static int status_of(struct vu_rec *doc)
+{
+	struct vu_list *l = vu_rec_list(doc, "domains");
+	struct vu_records recs = { 0 };
+	int status = VU_EXIT_OK;
+
+	if (vu_state_load(STATE, &recs) < 0 && !recs.damaged)
+		return VU_EXIT_FAIL;
+	if (recs.damaged) {
+		vu_err("/run/vfio-utils/" STATE ": damaged: the domains it names are not known");
+		status = VU_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < recs.n; i++) {
+		char domain[VU_STATE_TEXT], unit[UNIT_MAX], line[512] = "";
+		struct vu_rec *r = vu_list_obj(l);
+		bool active;
+		long pid;
+
+		vu_state_unkey(recs.v[i].key, domain, sizeof(domain));
+		vu_rec_str(r, "domain", domain);
+		if (unit_name(domain, unit, sizeof(unit)) < 0)
+			continue;
+		active = unit_active(unit);
+		pid = active ? main_pid(unit) : 0;
+		vu_rec_str(r, "unit", unit);
+		vu_rec_bool(r, "active", active);
+		vu_rec_bool(r, "inhibitor", active && listed(pid, line, sizeof(line)));
+		if (pid > 0)
+			vu_rec_int(r, "pid", pid);
+	}
+	vu_records_free(&recs);
+	return status;
+}
+
+static void status_text(const struct vu_rec *doc)
+{
+	const struct vu_list *l = vu_rec_l(doc, "domains");
+
+	for (size_t i = 0; i < vu_list_len(l); i++) {
+		const struct vu_rec *r = vu_list_rec(l, i);
+
+		printf("%s: %s %s, %s\n", vu_rec_s(r, "domain"), vu_rec_s(r, "unit"),
+		       vu_rec_b(r, "active") ? "active" : "inactive",
+		       vu_rec_b(r, "inhibitor") ? "sleep inhibited" : "no inhibitor listed");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, VU_OPT_JSON },
+		VU_LONGOPTS_COMMON,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct vu_subcmd cmds[] = {
+		{ "status", 0, 0 },
+		{ "hold", 0, 1 },
+		{ "release", 0, 1 },
+		{ NULL, 0, 0 },
+	};
+	struct vu_records recs = { 0 };
+	const struct vu_subcmd *cmd;
+	const char *xml = NULL, *domain = NULL;
+	struct vu_domxml x = { 0 };
+	char key[VU_STATE_TEXT], unit[UNIT_MAX];
+	struct vu_rec *doc;
+	int opt, status, lock, timeout_ms = 20000;
+
+	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
+		if (vu_common_opt(opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_DOMAIN_XML:
+			xml = optarg;
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = vu_timeout_opt(optarg);
+			break;
+		case 'h':
+			usage();
+		default:
+			vu_errtryhelp();
+		}
+	}
+	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
+	domain = optind < argc ? argv[optind] : NULL;
+	if (strcmp(cmd->name, "status") != 0 && !xml == !domain)
+		vu_usage_error("%s needs the domain: --domain-xml FILE|- or its name", cmd->name);
+	if (strcmp(cmd->name, "status") == 0 && xml)
+		vu_usage_error("--domain-xml goes with hold and release");
+	vu_common_done();
+
+	doc = vu_out_new("vm-nosleep", vu_opt_json);
+	if (strcmp(cmd->name, "status") == 0)
+		return vu_out_finish(doc, status_text, status_of(doc));
+	if (xml) {
+		if (vu_domxml_read_named(xml, &x) < 0)
+			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+		domain = x.name;
+	}
+	vu_rec_str(doc, "domain", domain);
+	if (unit_name(domain, unit, sizeof(unit)) < 0) {
+		vu_err("%s: too long a name for a systemd unit", domain);
+		vu_domxml_free(&x);
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	}
+	vu_rec_str(doc, "unit", unit);
+	if (!vu_systemd_booted()) {
+		/* elogind's systems have no transient units: nothing to hold it in. */
+		vu_report(
+		    "%s: not booted with systemd: no logind to hold sleep off (nothing changed)",
+		    domain);
+		vu_rec_str(doc, "result", "unchanged");
+		vu_domxml_free(&x);
+		return vu_out_finish(doc, NULL, VU_EXIT_OK);
+	}
+	vu_state_key(domain, key);
+	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	if (lock < 0 && !vu_dry_run) {
+		vu_domxml_free(&x);
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	}
+	if (recs.damaged) {
+		vu_domxml_free(&x);
+		return vu_out_finish(
+		    doc, NULL,
+		    vu_state_refuse_damaged(STATE, &recs, lock, "rm /run/vfio-utils/" STATE));
+	}
+	status = strcmp(cmd->name, "hold") == 0 ? hold(domain, key, unit, timeout_ms, &recs, doc)
+						: release(domain, key, unit, &recs, doc);
+	if (vu_state_end(STATE, &recs, lock) < 0)
+		status = VU_EXIT_FAIL;
+	vu_domxml_free(&x);
+	return vu_out_finish(doc, NULL, status);
+}

@@ -1,0 +1,15 @@
+# fish completion for vm-nosleep (vfio-utils)
+
+complete -c vm-nosleep -f
+complete -c vm-nosleep -n __fish_use_subcommand -a status -d 'The inhibitors it holds'
+complete -c vm-nosleep -n __fish_use_subcommand -a hold -d 'Keep the host from sleeping while the domain runs'
+complete -c vm-nosleep -n __fish_use_subcommand -a release -d 'Let it sleep again'
+complete -c vm-nosleep -l domain-xml -r -F -d 'The domain XML (- for stdin)'
+complete -c vm-nosleep -l timeout -x -d 'Wait at most this long for logind and the lock'
+complete -c vm-nosleep -s n -l dry-run -d 'Print the commands, change nothing'
+complete -c vm-nosleep -l json -d 'Report as JSON'
+complete -c vm-nosleep -l sysroot -r -a '(__fish_complete_directories)' -d 'Look up system trees below DIR'
+complete -c vm-nosleep -s v -l verbose -d 'Log each action'
+complete -c vm-nosleep -s q -l quiet -d 'Print errors only'
+complete -c vm-nosleep -s h -l help -d 'Show help'
+complete -c vm-nosleep -s V -l version -d 'Show version'

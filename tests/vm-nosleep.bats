@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# vm-nosleep on the simulator, with the stand-ins of systemd-run (a detached
+# transient unit), systemctl (its state, its stop) and systemd-inhibit
+# (logind's list of locks, each gone with its process). What is checked is
+# that list and the unit's process, not only what vm-nosleep prints. The real
+# systemd and logind judge it in the real-kernel guest (tests/vm.bats, 9.),
+# which also checks that the stand-ins print what logind does.
+
+load helpers
+
+setup() {
+	PATH=$STANDINS:$PATH
+}
+
+teardown() {
+	sim_down
+}
+
+ns() { on_sim "$BUILD/vm-nosleep" "$@"; }
+inhibitors() { on_sim systemd-inhibit --list --no-legend; }
+main_pid() { on_sim systemctl show -P MainPID "$1"; }
+
+@test "hold: a transient unit whose sleep lock logind lists, naming the VM; twice is nothing more; release lets it go" {
+	sim_up $SINGLE
+	run ns hold --domain-xml - <<<"<domain><name>win10</name></domain>"
+	assert_success
+	assert_output --regexp '^win10: sleep held off by vfio-utils-nosleep-win10\.service \(PID [0-9]+\)$'
+	run on_sim systemctl is-active vfio-utils-nosleep-win10.service
+	assert_output active
+	pid=$(main_pid vfio-utils-nosleep-win10.service)
+	alive_pid "$pid"
+	run inhibitors
+	assert_output "vfio-utils 0 root $pid systemd-inhibit sleep the VM \"win10\" is running block"
+	run cat "$SIMROOT/run/vfio-utils/nosleep"
+	assert_line "win10 by=vm-nosleep"
+	# safe to run twice: the same unit, the same lock
+	run ns hold win10
+	assert_success
+	assert_output "win10: vfio-utils-nosleep-win10.service already holds sleep off"
+	assert_equal "$(main_pid vfio-utils-nosleep-win10.service)" "$pid"
+	assert_equal "$(inhibitors | wc -l)" 1
+	run ns status
+	assert_output "win10: vfio-utils-nosleep-win10.service active, sleep inhibited"
+
+	run ns release --domain-xml - <<<"<domain><name>win10</name></domain>"
+	assert_success
+	assert_output "win10: sleep allowed again (vfio-utils-nosleep-win10.service stopped)"
+	! alive_pid "$pid"
+	run inhibitors
+	assert_output ""
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	run ns release win10
+	assert_success
+	assert_output "win10: no inhibitor held: nothing to let go"
+}
+
+@test "two domains hold their own locks; a name systemd cannot take as it is gets escaped" {
+	sim_up $SINGLE
+	ns hold win10 >/dev/null
+	run ns hold 'my vm-1/é'
+	assert_success
+	assert_output --regexp '^my vm-1/é: sleep held off by vfio-utils-nosleep-my\\x20vm\\x2d1\\x2f\\xc3\\xa9\.service \(PID [0-9]+\)$'
+	assert_equal "$(inhibitors | wc -l)" 2
+	run ns --json status
+	assert_success
+	assert_equal "$(jq -r '.domains[] | "\(.domain) \(.active) \(.inhibitor)"' <<<"$output" | sort)" \
+		$'my vm-1/é true true\nwin10 true true'
+	ns release win10 >/dev/null
+	run inhibitors
+	assert_output --partial 'the VM "my vm-1/é" is running'
+	refute_output --partial win10
+}
+
+@test "logind refuses the lock: exit 1 within --timeout, the unit stopped, nothing remembered" {
+	sim_up $SINGLE
+	mkdir -p "$SIMROOT/run/standin"
+	touch "$SIMROOT/run/standin/inhibit-fails"
+	SECONDS=0
+	run ns --timeout 2 hold win10
+	assert_failure 1
+	[ "$SECONDS" -lt 10 ]
+	assert_output "vm-nosleep: win10: logind did not list the inhibitor of vfio-utils-nosleep-win10.service within 2 s: the unit stopped"
+	run on_sim systemctl is-active vfio-utils-nosleep-win10.service
+	assert_failure 3
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	# a unit systemd will not start: the same, said by systemd-run
+	rm "$SIMROOT/run/standin/inhibit-fails"
+	touch "$SIMROOT/run/standin/run-fails"
+	run ns hold win10
+	assert_failure 1
+	assert_line "vm-nosleep: win10: systemd-run failed (exit status 1): sleep is not held off"
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	assert_equal "$(inhibitors)" ""
+}
+
+@test "a unit that will not stop: release exits 1 and keeps it remembered; the next release stops it" {
+	sim_up $SINGLE
+	ns hold win10 >/dev/null
+	touch "$SIMROOT/run/standin/vfio-utils-nosleep-win10.service.stop-fails"
+	run ns release win10
+	assert_failure 1
+	assert_line --partial "vm-nosleep: vfio-utils-nosleep-win10.service: systemctl stop failed (exit status 1)"
+	assert_equal "$(inhibitors | wc -l)" 1
+	run cat "$SIMROOT/run/vfio-utils/nosleep"
+	assert_line "win10 by=vm-nosleep"
+	rm "$SIMROOT/run/standin/vfio-utils-nosleep-win10.service.stop-fails"
+	run ns release win10
+	assert_success
+	assert_equal "$(inhibitors)" ""
+}
+
+@test "not booted with systemd: says so, starts nothing, exit 0" {
+	sim_up $SINGLE "init openrc" "dm lightdm"
+	run ns hold win10
+	assert_success
+	assert_output "win10: not booted with systemd: no logind to hold sleep off (nothing changed)"
+	assert_equal "$(inhibitors)" ""
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+}
+
+@test "-n: the systemd-run and systemctl lines, nothing changed; usage errors" {
+	sim_up $SINGLE
+	run ns -n hold win10
+	assert_success
+	assert_output "systemd-run --quiet --collect --property=Type=exec --unit vfio-utils-nosleep-win10.service --description 'vfio-utils: no host sleep while the VM \"win10\" runs' -- systemd-inhibit --what=sleep --who=vfio-utils '--why=the VM \"win10\" is running' --mode=block sleep infinity"
+	assert_equal "$(inhibitors)" ""
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	ns hold win10 >/dev/null
+	run ns -n release win10
+	assert_output "systemctl stop vfio-utils-nosleep-win10.service"
+	assert_equal "$(inhibitors | wc -l)" 1
+	run ns hold
+	assert_failure 2
+	assert_output --partial "vm-nosleep: hold needs the domain: --domain-xml FILE|- or its name"
+	run ns status --domain-xml -
+	assert_failure 2
+	run ns sleep win10
+	assert_failure 2
+	run ns hold --domain-xml - <<<"<domain>"
+	assert_failure 1
+	run ns hold "$(printf 'x%.0s' {1..300})"
+	assert_failure 1
+	assert_output --partial ": too long a name for a systemd unit"
+}
+
+@test "hook-run new writes the pair for every domain; libvirt's prepare holds sleep off, release lets go" {
+	sim_up $SINGLE
+	H=$SIMROOT/etc/libvirt/hooks
+	mkdir -p "$H"
+	on_sim hook-run new win10 >/dev/null
+	run cat "$H/qemu.d/win10/prepare/begin/05-nosleep"
+	assert_line "vm-nosleep hold --domain-xml -"
+	run cat "$H/qemu.d/win10/release/end/95-nosleep"
+	assert_line "vm-nosleep release --domain-xml -"
+	ln -s "$BUILD/hook-run" "$H/qemu"
+	XML="<domain><name>win10</name></domain>"
+	PATH=$BUILD:$PATH
+	# the scripts alone: the device scripts are the cycle tests' business
+	on_sim "$H/qemu.d/win10/prepare/begin/05-nosleep" <<<"$XML"
+	assert_equal "$(inhibitors | wc -l)" 1
+	on_sim "$H/qemu.d/win10/release/end/95-nosleep" <<<"$XML"
+	assert_equal "$(inhibitors)" ""
+}
