@@ -15,9 +15,14 @@ setup_file() {
 	export RESULTS
 	local k
 	for k in $("$VM" kernels); do
-		[ -f "$RESULTS/$k/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && continue
-		rm -rf "$RESULTS/$k"
-		"$VM" run "$k" "$TESTS/vm/guest/scenarios" "$RESULTS/$k" "$TOP" || true
+		if [ ! -f "$RESULTS/$k/done" ] || [ "${VU_VM_REUSE:-0}" != 1 ]; then
+			rm -rf "$RESULTS/$k"
+			"$VM" run "$k" "$TESTS/vm/guest/scenarios" "$RESULTS/$k" "$TOP" || true
+		fi
+		# a second boot with systemd as PID 1, logind and D-Bus
+		[ -f "$RESULTS/$k.systemd/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && continue
+		rm -rf "$RESULTS/$k.systemd"
+		VU_VM_INIT=systemd "$VM" run "$k" "$TESTS/vm/guest/systemd" "$RESULTS/$k.systemd" "$TOP" || true
 	done
 }
 
@@ -47,6 +52,8 @@ kernels() {
 }
 
 out() { cat "$RESULTS/$K/$1"; }
+# the same from the boot under systemd
+sd() { cat "$RESULTS/$K.systemd/$1"; }
 rc() { cat "$RESULTS/$K/$1.rc"; }
 
 # line STATE DEVICE: that device's line of a state file.
@@ -283,5 +290,57 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 			'["prio",[0,"fifo",5,1,"fifo",5]]'
 		assert_equal "$(rc s8-reset)" 0
 		diff "$RESULTS/$K/s8-0.threads" "$RESULTS/$K/s8-3.threads"
+	done
+}
+
+@test "9. vm-nosleep under the real systemd and logind: its transient unit's sleep lock, as logind lists it, gone at release" {
+	local pid line
+	for K in $(kernels); do
+		[ -f "$RESULTS/$K.systemd/done" ] || fail "$K: the systemd boot did not finish: $(tail -5 "$RESULTS/$K.systemd/console" 2>/dev/null)"
+		assert_equal "$(sd pid1)" systemd
+		assert_equal "$(sd s9-0.active)" inactive
+		assert_equal "$(sd s9-hold.rc)" 0
+		pid=$(sd s9-1.pid)
+		assert_equal "$(sd s9-hold.out)" "win10: sleep held off by vfio-utils-nosleep-win10.service (PID $pid)"
+		assert_equal "$(sd s9-1.active)" active
+		line="vfio-utils 0 root $pid systemd-inhibit sleep the VM \"win10\" is running block"
+		assert_equal "$(sd s9-1.list)" "$line"
+		assert_equal "$(sd s9-again.out)" "win10: vfio-utils-nosleep-win10.service already holds sleep off"
+		assert_equal "$(jq -c '[.domains[] | .domain, .active, .inhibitor, .pid]' "$RESULTS/$K.systemd/s9-status.out")" "[\"win10\",true,true,$pid]"
+		assert_equal "$(sd s9-release.rc)" 0
+		assert_equal "$(sd s9-2.active)" inactive
+		assert_equal "$(sd s9-2.list)" ""
+	done
+	# The simulator's stand-ins print what logind printed, the PID aside.
+	PATH=$STANDINS:$PATH
+	sim_up $SINGLE
+	on_sim vm-nosleep hold win10 >/dev/null
+	pid=$(on_sim systemctl show -P MainPID vfio-utils-nosleep-win10.service)
+	assert_equal "$(on_sim systemd-inhibit --list --no-legend)" "${line/ $(sd s9-1.pid) / $pid }"
+	assert_equal "$(on_sim systemd-inhibit --list | tr -s ' ')" "$(tr -s ' ' <"$RESULTS/$K.systemd/s9-1.table" | sed "s/ $(sd s9-1.pid) / $pid /")"
+}
+
+@test "10. vm-cpus under the real systemd: init.scope and the slices kept to CPU 0 through AllowedCPUs, every CPU back after" {
+	local u
+	for K in $(kernels); do
+		for u in init.scope system.slice user.slice; do
+			assert_equal "$(grep "^$u " "$RESULTS/$K.systemd/s10-0.units")" "$u allowed= effective="
+		done
+		assert_equal "$(sd s10-isolate.rc)" 0
+		assert_equal "$(sd s10-isolate.out)" "pinned: CPUs for the VM: 1; the host keeps 0"
+		for u in init.scope system.slice user.slice; do
+			assert_equal "$(grep "^$u " "$RESULTS/$K.systemd/s10-1.units")" "$u allowed=0 effective=0"
+		done
+		# this script runs in a service of system.slice: a new process gets CPU 0 only
+		assert_equal "$(sd s10-1.allowed)" 0
+		[ $((16#$(sd s10-1.wq | tr -d ,))) = 1 ]
+		assert_equal "$(sd s10-release.rc)" 0
+		# systemd reset AllowedCPUs and dropped the cpuset controller: every CPU again
+		for u in init.scope system.slice user.slice; do
+			assert_equal "$(grep "^$u " "$RESULTS/$K.systemd/s10-2.units")" "$u allowed= effective="
+		done
+		assert_equal "$(sd s10-2.allowed)" 0-1
+		assert_equal "$(sd s10-2.wq)" "$(sd s10-0.wq)"
+		assert_equal "$(sd s10-remembered)" lock
 	done
 }
