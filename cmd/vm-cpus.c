@@ -21,12 +21,16 @@
 enum {
 	OPT_DOMAIN_XML = VU_OPT_CMD,
 	OPT_CPUS,
+	OPT_GOVERNOR,
 	OPT_TIMEOUT,
 };
 
 /* The domains and their CPUs; what the host had before the first, to put back after the last. */
 #define STATE "cpus"
 #define SAVED "cpus-host"
+/* Each CPU whose cpufreq governor --governor changed: the one it had. */
+#define GOVS "cpus-governor"
+#define GOV_FILE "/sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor"
 #define WQ "/sys/devices/virtual/workqueue/cpumask"
 #define LIST_MAX 4096
 
@@ -36,7 +40,7 @@ static const char *const units[] = { "init.scope", "system.slice", "user.slice" 
 static noreturn void usage(void)
 {
 	fputs("Usage: vm-cpus [options] [status]\n"
-	      "       vm-cpus [options] isolate --domain-xml FILE|- [--cpus LIST]\n"
+	      "       vm-cpus [options] isolate --domain-xml FILE|- [--cpus LIST] [--governor NAME]\n"
 	      "       vm-cpus [options] release [--domain-xml FILE|- | DOMAIN]\n"
 	      "\n"
 	      "Keep the host's own work (systemd's slices, or the cgroups without systemd, and\n"
@@ -51,6 +55,8 @@ static noreturn void usage(void)
 	      "Options:\n"
 	      "      --domain-xml FILE  the domain's XML ('-': stdin, as a hook gets it)\n"
 	      "      --cpus LIST    the domain's CPUs, instead of its <cputune> pins\n"
+	      "      --governor NAME  isolate: also run the domain's CPUs with this cpufreq\n"
+	      "                     governor (performance), the one they had back at release\n"
 	      "      --timeout SECONDS  wait at most this long for another run (20)\n"
 	      "  -n, --dry-run      print the commands that would do it, change nothing\n"
 	      "      --json         print the report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
@@ -101,6 +107,106 @@ static const char *recalled(const struct vu_record *r, char *buf, size_t size)
 	const char *v = vu_record_get(r, "cpus");
 
 	return swap(v && strcmp(v, "-") != 0 ? v : "", '+', ',', buf, size);
+}
+
+/* Give CPU C governor GOV and read it back. */
+static int set_governor(int c, const char *gov)
+{
+	char path[PATH_MAX], now[64];
+	int err;
+
+	if ((err = vu_path(path, sizeof(path), GOV_FILE, c)) < 0 ||
+	    (err = vu_act_write(path, gov)) < 0) {
+		vu_errc(err, "CPU %d: cannot set the cpufreq governor %s", c, gov);
+		return err;
+	}
+	if (vu_dry_run)
+		return 0;
+	if ((err = vu_read(path, now, sizeof(now))) < 0 || strcmp(now, gov) != 0) {
+		vu_err("CPU %d: set the cpufreq governor %s, the kernel has '%s'", c, gov,
+		       err < 0 ? "?" : now);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Whether a remembered domain other than SKIP (a key, or NULL) holds CPU C. */
+static bool held_by_other(const struct vu_records *recs, const char *skip, int c)
+{
+	for (size_t i = 0; i < recs->n; i++) {
+		char l[LIST_MAX];
+		struct vu_set s;
+
+		if ((!skip || strcmp(recs->v[i].key, skip) != 0) &&
+		    vu_set_parse(recalled(&recs->v[i], l, sizeof(l)), &s) >= 0 && vu_set_has(&s, c))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Give back the governor of each CPU of SET that no domain but SKIP holds,
+ * as GOVS remembers it; forgotten once back. 0, or -EIO when one is not.
+ */
+static int put_governors(const struct vu_set *set, const struct vu_records *recs,
+			 const char *skip, struct vu_records *govs)
+{
+	int status = 0;
+
+	for (int c = 0; c <= vu_set_last(set); c++) {
+		char key[16];
+		const struct vu_record *g;
+
+		snprintf(key, sizeof(key), "cpu%d", c);
+		if (!vu_set_has(set, c) || held_by_other(recs, skip, c) ||
+		    !(g = vu_records_find(govs, key)))
+			continue;
+		if (set_governor(c, vu_record_get(g, "governor")) < 0)
+			status = -EIO;
+		else if (!vu_dry_run)
+			vu_records_del(govs, key);
+	}
+	return status;
+}
+
+/*
+ * Run every CPU of SET with governor GOV, what each had remembered first
+ * (once: a CPU another domain set keeps what it had before that). A CPU
+ * without cpufreq is left alone. How many run it; on a failure, those of
+ * this run go back.
+ */
+static int take_governors(const char *domain, const struct vu_set *set, const char *gov,
+			  const struct vu_records *recs, const char *key, struct vu_records *govs)
+{
+	char none[LIST_MAX] = "";
+	size_t nlen = 0;
+	int n = 0;
+
+	for (int c = 0; c <= vu_set_last(set); c++) {
+		char now[64], k[16];
+
+		if (!vu_set_has(set, c))
+			continue;
+		if (vu_readf(now, sizeof(now), GOV_FILE, c) < 0) {
+			nlen += (size_t)snprintf(none + nlen, sizeof(none) - nlen, "%s%d",
+						 nlen ? "," : "", c);
+			continue;
+		}
+		snprintf(k, sizeof(k), "cpu%d", c);
+		if (!vu_records_find(govs, k) &&
+		    (!vu_records_set(govs, k, "governor", now, (char *)NULL) ||
+		     (!vu_dry_run && vu_state_save(GOVS, govs) < 0)))
+			return -EINVAL;
+		if (set_governor(c, gov) < 0) {
+			put_governors(set, recs, key, govs);
+			return -EIO;
+		}
+		n++;
+	}
+	if (nlen)
+		vu_report("%s: CPU %s: no cpufreq: the governor left as the firmware runs it", domain,
+			  none);
+	return n;
 }
 
 /* CPUS and each one's SMT siblings: a core's threads share it, host and VM alike. */
@@ -344,14 +450,17 @@ struct run {
 	const char *domain;
 	char key[VU_STATE_TEXT];
 	struct vu_set cpus; /* the domain's, siblings included */
+	const char *governor; /* --governor, NULL: leave it */
 	struct vu_rec *doc;
 };
 
-static int isolate(struct run *r, struct vu_records *recs, struct vu_records *saved)
+static int isolate(struct run *r, struct vu_records *recs, struct vu_records *saved,
+		   struct vu_records *govs)
 {
 	struct vu_set online, host;
 	char list[LIST_MAX], hostl[LIST_MAX];
 	bool first = recs->n == 0;
+	int ngov = 0;
 
 	if (read_set("/sys/devices/system/cpu/online", &online) < 0)
 		return VU_EXIT_FAIL;
@@ -380,7 +489,9 @@ static int isolate(struct run *r, struct vu_records *recs, struct vu_records *sa
 		vu_records_del(recs, r->key);
 		return VU_EXIT_FAIL;
 	}
-	if (vu_state_save(STATE, recs) < 0 || apply(&host, saved) < 0) {
+	if (vu_state_save(STATE, recs) < 0 || apply(&host, saved) < 0 ||
+	    (r->governor &&
+	     (ngov = take_governors(r->domain, &r->cpus, r->governor, recs, r->key, govs)) < 0)) {
 		/* Nothing half-done: the host as before this domain. */
 		vu_records_del(recs, r->key);
 		host_of(&online, recs, &host);
@@ -389,22 +500,34 @@ static int isolate(struct run *r, struct vu_records *recs, struct vu_records *sa
 			saved->n = 0;
 		return VU_EXIT_FAIL;
 	}
-	vu_report("%s: CPUs for the VM: %s; the host keeps %s", r->domain, list, hostl);
+	if (ngov > 0) {
+		vu_rec_str(r->doc, "governor", r->governor);
+		vu_report("%s: CPUs for the VM: %s, governor %s; the host keeps %s", r->domain, list,
+			  r->governor, hostl);
+	} else {
+		vu_report("%s: CPUs for the VM: %s; the host keeps %s", r->domain, list, hostl);
+	}
 	return VU_EXIT_OK;
 }
 
-static int release(struct run *r, struct vu_records *recs, struct vu_records *saved)
+static int release(struct run *r, struct vu_records *recs, struct vu_records *saved,
+		   struct vu_records *govs)
 {
-	struct vu_set online, host;
+	const struct vu_record *rec = vu_records_find(recs, r->key);
+	struct vu_set online, host, mine;
 	char hostl[LIST_MAX];
 
-	if (!vu_records_find(recs, r->key)) {
+	if (!rec) {
 		vu_report("%s: no CPUs isolated: nothing to give back", r->domain);
 		return VU_EXIT_OK;
 	}
-	if (read_set("/sys/devices/system/cpu/online", &online) < 0)
+	if (read_set("/sys/devices/system/cpu/online", &online) < 0 ||
+	    vu_set_parse(recalled(rec, hostl, sizeof(hostl)), &mine) < 0)
 		return VU_EXIT_FAIL;
 	vu_records_del(recs, r->key);
+	/* Its CPUs' governors first: no other domain holds them any more. */
+	if (put_governors(&mine, recs, NULL, govs) < 0)
+		return VU_EXIT_FAIL;
 	if (recs->n) {
 		host_of(&online, recs, &host);
 		format(&host, hostl, sizeof(hostl));
@@ -482,6 +605,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "governor", required_argument, NULL, OPT_GOVERNOR },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, VU_OPT_JSON },
@@ -494,7 +618,7 @@ int main(int argc, char **argv)
 		{ "release", 0, 1 },
 		{ NULL, 0, 0 },
 	};
-	struct vu_records recs = { 0 }, saved = { 0 };
+	struct vu_records recs = { 0 }, saved = { 0 }, govs = { 0 };
 	const char *xml = NULL, *cpus = NULL;
 	const struct vu_subcmd *cmd;
 	struct vu_domxml x = { 0 };
@@ -511,6 +635,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CPUS:
 			cpus = optarg;
+			break;
+		case OPT_GOVERNOR:
+			r.governor = optarg;
+			if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz_") != strlen(optarg))
+				vu_usage_error("--governor %s: not a cpufreq governor's name (performance)",
+					       optarg);
 			break;
 		case OPT_TIMEOUT:
 			timeout_ms = vu_timeout_opt(optarg);
@@ -531,6 +661,8 @@ int main(int argc, char **argv)
 		vu_usage_error("--domain-xml goes with isolate and release");
 	if (cpus && strcmp(cmd->name, "isolate") != 0)
 		vu_usage_error("--cpus goes with isolate");
+	if (r.governor && strcmp(cmd->name, "isolate") != 0)
+		vu_usage_error("--governor goes with isolate");
 	vu_common_done();
 
 	r.doc = vu_out_new("vm-cpus", vu_opt_json);
@@ -562,18 +694,23 @@ int main(int argc, char **argv)
 		return vu_out_finish(r.doc, NULL, VU_EXIT_FAIL);
 	}
 	/* Read under the lock too: a damaged one gives nothing to put back. */
-	if (recs.damaged || (vu_state_load(SAVED, &saved) < 0 && !saved.damaged) || saved.damaged) {
+	if (recs.damaged || (vu_state_load(SAVED, &saved) < 0 && !saved.damaged) || saved.damaged ||
+	    (vu_state_load(GOVS, &govs) < 0 && !govs.damaged) || govs.damaged) {
 		vu_records_free(&saved);
+		vu_records_free(&govs);
 		vu_domxml_free(&x);
 		return vu_out_finish(r.doc, NULL,
-				     vu_state_refuse_damaged(recs.damaged ? STATE : SAVED, &recs, lock,
-							     "mv /run/vfio-utils/cpus* aside"));
+				     vu_state_refuse_damaged(recs.damaged    ? STATE
+							     : saved.damaged ? SAVED
+									     : GOVS,
+							     &recs, lock, "mv /run/vfio-utils/cpus* aside"));
 	}
-	status = strcmp(cmd->name, "isolate") == 0 ? isolate(&r, &recs, &saved)
-						   : release(&r, &recs, &saved);
-	if (vu_state_save(SAVED, &saved) < 0)
+	status = strcmp(cmd->name, "isolate") == 0 ? isolate(&r, &recs, &saved, &govs)
+						   : release(&r, &recs, &saved, &govs);
+	if (vu_state_save(SAVED, &saved) < 0 || vu_state_save(GOVS, &govs) < 0)
 		status = VU_EXIT_FAIL;
 	vu_records_free(&saved);
+	vu_records_free(&govs);
 	if (vu_state_end(STATE, &recs, lock) < 0)
 		status = VU_EXIT_FAIL;
 	vu_domxml_free(&x);

@@ -99,6 +99,8 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json vm-cpus status
 	json vm-cpus release pin
 	json vm-cpus isolate --cpus 0-7 --domain-xml "$BATS_TEST_TMPDIR/pin.xml"
+	json vm-cpus isolate --governor performance --domain-xml "$BATS_TEST_TMPDIR/pin.xml"
+	json vm-cpus release pin
 	# vm-prio: a QEMU's vCPU threads, set, put back, and a domain that does not run
 	"$BUILD/vcpus" 2 >"$BATS_TEST_TMPDIR/vcpus.pid" &
 	until [ -s "$BATS_TEST_TMPDIR/vcpus.pid" ]; do sleep 0.05; done
@@ -119,7 +121,7 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	touch "$SIMROOT/run/standin/inhibit-fails"
 	json vm-nosleep --timeout 1 hold w
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 59
+	assert_equal "$(wc -l <"$DOCS")" 61
 	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "dm-ctl efifb hook-run iommu-groups vfio-audit vfio-bind vfio-unbind vm-cpus vm-hugepages vm-nosleep vm-prio vtcon "
 	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus vm-prio vm-nosleep "
 	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "4 4 0 "

@@ -84,12 +84,13 @@ clean() {
 	clean
 }
 
-@test "vm-cpus: status, isolate two domains, a refusal, release, JSON" {
+@test "vm-cpus: status, isolate two domains, a governor, refusals, release, JSON" {
 	sim_up "$SINGLE"
 	printf "<domain><name>a</name><cputune><vcpupin vcpu='0' cpuset='2'/><emulatorpin cpuset='3'/></cputune></domain>" >"$BATS_TEST_TMPDIR/a.xml"
 	vg --sim 0 vm-cpus --json
 	vg --sim 0 vm-cpus isolate --domain-xml "$BATS_TEST_TMPDIR/a.xml"
-	vg --sim 0 vm-cpus isolate --cpus 5 --domain-xml - <<<"<domain><name>b</name></domain>"
+	vg --sim 0 vm-cpus isolate --governor performance --cpus 5 --domain-xml - <<<"<domain><name>b</name></domain>"
+	vg --sim 1 vm-cpus isolate --governor nosuch --cpus 4 --domain-xml - <<<"<domain><name>d</name></domain>"
 	vg --sim 1 vm-cpus isolate --cpus 0-7 --domain-xml - <<<"<domain><name>c</name></domain>"
 	vg --sim 0 vm-cpus status
 	vg --sim 0 vm-cpus release a

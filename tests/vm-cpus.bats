@@ -137,3 +137,65 @@ wq() { cat "$SIMROOT/sys/devices/virtual/workqueue/cpumask"; }
 	assert_failure 2
 	[ ! -e "$SIMROOT/run/vfio-utils/cpus" ]
 }
+
+# gov CPU: its cpufreq governor, as the simulated kernel has it.
+gov() { cat "$SIMROOT/sys/devices/system/cpu/cpu$1/cpufreq/scaling_governor"; }
+govs() { for c in 0 1 2 3 4 5 6 7; do printf '%s ' "$(gov $c)"; done; }
+
+@test "--governor: the domain's CPUs (siblings too) run it while it runs; two domains; each CPU gets back what it had" {
+	sim_up $SINGLE
+	echo powersave >"$SIMROOT/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor"
+	run vc isolate --governor performance --domain-xml "$(xml a 2)"
+	assert_success
+	assert_output "a: CPUs for the VM: 2,6, governor performance; the host keeps 0-1,3-5,7"
+	assert_equal "$(govs)" "schedutil schedutil performance powersave schedutil schedutil performance schedutil "
+	run cat "$SIMROOT/run/vfio-utils/cpus-governor"
+	assert_line "cpu2 governor=schedutil"
+	assert_line "cpu6 governor=schedutil"
+	# a second domain sharing CPU 2: what CPU 2 had stays what it had before the first
+	run vc isolate --governor performance --json --domain-xml "$(xml b 2 3)"
+	assert_success
+	assert_equal "$(jq -r .governor <<<"$output")" performance
+	assert_equal "$(govs)" "schedutil schedutil performance performance schedutil schedutil performance performance "
+	run vc release a
+	assert_success
+	# CPU 2 and 6 are still b's
+	assert_equal "$(govs)" "schedutil schedutil performance performance schedutil schedutil performance performance "
+	run vc release b
+	assert_success
+	assert_equal "$(govs)" "schedutil schedutil schedutil powersave schedutil schedutil schedutil schedutil "
+	[ ! -e "$SIMROOT/run/vfio-utils/cpus-governor" ]
+	# ours, then a's 2 and 6, b's 2, 3, 6 and 7, and the 4 given back
+	run grep -c scaling_governor "$SIMROOT/.sim/journal"
+	assert_output 11
+}
+
+@test "--governor the kernel does not offer: exit 1, governors and CPUs as they were; no cpufreq: left alone; -n" {
+	sim_up $SINGLE "cpufreq intel_pstate powersave performance"
+	before=$(govs)
+	run vc isolate --governor schedutil --domain-xml "$(xml a 2)"
+	assert_failure 1
+	assert_line "vm-cpus: CPU 2: cannot set the cpufreq governor schedutil: Invalid argument"
+	assert_equal "$(govs)" "$before"
+	assert_equal "$(cg system.slice)" 0-7
+	[ ! -e "$SIMROOT/run/vfio-utils/cpus" ]
+	[ ! -e "$SIMROOT/run/vfio-utils/cpus-governor" ]
+	run vc -n isolate --governor performance --domain-xml "$(xml a 2)"
+	assert_success
+	assert_line "echo performance > $SIMROOT/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor"
+	assert_equal "$(govs)" "$before"
+	run vc isolate --governor Perf --domain-xml "$(xml a 2)"
+	assert_failure 2
+	assert_output --partial "vm-cpus: --governor Perf: not a cpufreq governor's name (performance)"
+	run vc release --governor performance a
+	assert_failure 2
+	sim_down
+	sim_up $SINGLE "cpufreq none"
+	run vc isolate --governor performance --domain-xml "$(xml a 2)"
+	assert_success
+	assert_line "a: CPU 2,6: no cpufreq: the governor left as the firmware runs it"
+	assert_line "a: CPUs for the VM: 2,6; the host keeps 0-1,3-5,7"
+	assert_equal "$(cg system.slice)" 0-1,3-5,7
+	run vc release a
+	assert_success
+}

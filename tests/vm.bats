@@ -327,7 +327,10 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 			assert_equal "$(grep "^$u " "$RESULTS/$K.systemd/s10-0.units")" "$u allowed= effective="
 		done
 		assert_equal "$(sd s10-isolate.rc)" 0
-		assert_equal "$(sd s10-isolate.out)" "pinned: CPUs for the VM: 1; the host keeps 0"
+		# --governor: this guest's CPUs have no cpufreq, left alone and said so
+		assert_equal "$(sd s10-cpufreq)" "ls: cannot access '/sys/devices/system/cpu/cpu*/cpufreq': No such file or directory"
+		assert_equal "$(sd s10-isolate.out)" "pinned: CPU 1: no cpufreq: the governor left as the firmware runs it
+pinned: CPUs for the VM: 1; the host keeps 0"
 		for u in init.scope system.slice user.slice; do
 			assert_equal "$(grep "^$u " "$RESULTS/$K.systemd/s10-1.units")" "$u allowed=0 effective=0"
 		done

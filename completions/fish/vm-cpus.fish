@@ -6,6 +6,7 @@ complete -c vm-cpus -n __fish_use_subcommand -a isolate -d "Keep the host off th
 complete -c vm-cpus -n __fish_use_subcommand -a release -d 'Give them back'
 complete -c vm-cpus -l domain-xml -r -F -d 'The domain XML (- for stdin)'
 complete -c vm-cpus -l cpus -x -d "isolate: the domain's CPUs, instead of its pins"
+complete -c vm-cpus -l governor -x -a 'performance powersave schedutil ondemand conservative userspace' -d 'isolate: their cpufreq governor while it runs'
 complete -c vm-cpus -l timeout -x -d 'Wait at most this long for the lock'
 complete -c vm-cpus -s n -l dry-run -d 'Print the commands, change nothing'
 complete -c vm-cpus -l json -d 'Report as JSON'

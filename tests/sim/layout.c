@@ -928,6 +928,31 @@ static void cgroups(struct t_node *root, const struct machine *m)
 	}
 }
 
+/*
+ * cpufreq: a policy per CPU (cpuN/cpufreq links to it), its driver, the
+ * governors it offers and the one it runs, which takes only those.
+ */
+static void cpufreq(struct t_node *root, const struct machine *m)
+{
+	char boot[64];
+
+	if (strcmp(m->cpufreq, "none") == 0)
+		return;
+	snprintf(boot, sizeof(boot), "%s", m->governors);
+	boot[strcspn(boot, " \t")] = '\0';
+	for (int c = 0; c < m->ncpus; c++) {
+		char pol[PATH_MAX];
+
+		snprintf(pol, sizeof(pol), "/sys/devices/system/cpu/cpufreq/policy%d", c);
+		attr(root, pol, "scaling_driver", RO, K_PLAIN, NULL, "%s\n", m->cpufreq);
+		attr(root, pol, "scaling_available_governors", RO, K_PLAIN, NULL, "%s\n",
+		     m->governors);
+		attr(root, pol, "scaling_governor", RW, K_GOVERNOR, NULL, "%s\n", boot);
+		attr(root, pol, "affected_cpus", RO, K_PLAIN, NULL, "%d\n", c);
+		linkf(root, pol, "/sys/devices/system/cpu/cpu%d/cpufreq", c);
+	}
+}
+
 /* The logical CPUs, as libvirt reads them to place QEMU. */
 static void cpus(struct t_node *root, const struct machine *m)
 {
@@ -955,6 +980,7 @@ static void cpus(struct t_node *root, const struct machine *m)
 	attr(root, "/sys/devices/virtual/workqueue", "cpumask", RW, K_WQ_CPUMASK, NULL, "%s\n",
 	     mask);
 	cgroups(root, m);
+	cpufreq(root, m);
 }
 
 void layout_mask_bits(const bool *bits, int ncpus, char *buf, size_t size)

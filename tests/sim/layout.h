@@ -31,6 +31,7 @@ enum sim_kind {
 	K_DROP_CACHES,	/* /proc/sys/vm/drop_caches */
 	K_WQ_CPUMASK,	/* /sys/devices/virtual/workqueue/cpumask */
 	K_CPUSET,	/* a cgroup's cpuset.cpus; obj: its cpuset.cpus.effective node */
+	K_GOVERNOR,	/* a cpufreq policy's scaling_governor */
 };
 
 /* A mask of NCPUS CPUs, all set, as the kernel prints cpumasks ("ff", "ffffffff,ffffffff"). */

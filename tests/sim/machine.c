@@ -541,6 +541,19 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		if (n < 1 || n > 1024)
 			return perr(p, "cpus: expected a number of CPUs, 1 to 1024");
 		m->ncpus = (int)n;
+	} else if (strcmp(kw, "cpufreq") == 0) {
+		if (!(w = next_word(&s)))
+			return perr(p, "cpufreq: expected none, or a driver and its governors");
+		free(m->cpufreq);
+		m->cpufreq = xstrdup(w);
+		free(m->governors);
+		m->governors = NULL;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strcmp(w, "none") != 0 && !*s)
+			return perr(p, "cpufreq %s: expected its governors, the boot one first", w);
+		if (*s)
+			m->governors = xstrdup(s);
 	} else if (strcmp(kw, "smt") == 0) {
 		if (!(w = next_word(&s)) || (strcmp(w, "on") != 0 && strcmp(w, "off") != 0))
 			return perr(p, "smt: expected on or off");
@@ -1096,6 +1109,11 @@ int machine_complete(struct machine *m)
 	memory_defaults(m);
 	topology(m);
 	set_default(&m->dm, "gdm");
+	/* Debian's kernel on a desktop: acpi-cpufreq, booted with schedutil. */
+	set_default(&m->cpufreq, "acpi-cpufreq");
+	if (strcmp(m->cpufreq, "none") != 0)
+		set_default(&m->governors,
+			    "schedutil conservative ondemand userspace powersave performance");
 	if (!m->no_vtconsole && m->nconsoles == 0) {
 		m->consoles = xrealloc(NULL, 2 * sizeof(*m->consoles));
 		m->consoles[0] = (struct m_console){ xstrdup("(S) dummy device"), true, true };
@@ -1201,6 +1219,8 @@ void machine_free(struct machine *m)
 	free(m->kernel);
 	free(m->init);
 	free(m->dm);
+	free(m->cpufreq);
+	free(m->governors);
 	free(m->path);
 	memset(m, 0, sizeof(*m));
 }

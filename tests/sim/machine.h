@@ -128,6 +128,8 @@ struct machine {
 	char *init; /* "systemd", "openrc", "runit", "none" */
 	int ncpus;  /* logical CPUs: /sys/devices/system/cpu */
 	bool no_smt; /* without it, CPU N and N + ncpus/2 are one core's two threads */
+	char *cpufreq;	 /* the scaling driver, "none": no cpufreq */
+	char *governors; /* those it offers, space-separated; each CPU boots with the first */
 	int nnodes; /* NUMA nodes, CPUs and memory split evenly among them */
 	unsigned long long mem_kib; /* MemTotal */
 	struct m_hsize huge[M_HSIZES];

@@ -429,6 +429,24 @@ static int wq_cpumask(struct sim *s, struct t_node *n, const char *val)
 	return 0;
 }
 
+/* scaling_governor: one of the governors the driver offers (cpufreq_parse_governor), else EINVAL. */
+static int governor_write(struct sim *s, struct t_node *n, const char *val)
+{
+	char want[64], list[512], out[66];
+
+	snprintf(want, sizeof(want), "%s", val);
+	want[strcspn(want, " \t\n")] = '\0';
+	snprintf(list, sizeof(list), "%s", s->m->governors);
+	for (char *save = NULL, *g = strtok_r(list, " \t", &save); *want && g;
+	     g = strtok_r(NULL, " \t", &save))
+		if (strcmp(g, want) == 0) {
+			snprintf(out, sizeof(out), "%s\n", want);
+			t_set_data(n, out, strlen(out));
+			return 0;
+		}
+	return -EINVAL;
+}
+
 /* cpuset.cpus: a list of CPUs the machine has; effective follows. */
 static int cpuset_write(struct sim *s, struct t_node *n, const char *val)
 {
@@ -600,6 +618,8 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 		return wq_cpumask(s, n, val) < 0 ? -EINVAL : (int)len;
 	case K_CPUSET:
 		return (err = cpuset_write(s, n, val)) < 0 ? err : (int)len;
+	case K_GOVERNOR:
+		return governor_write(s, n, val) < 0 ? -EINVAL : (int)len;
 	case K_HUGE_NR:
 	case K_HUGE_NR_NODE:
 		return huge_write(s, n, val) < 0 ? -EINVAL : (int)len;
