@@ -652,13 +652,11 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	r.domain = optind < argc ? argv[optind] : NULL;
-	if (strcmp(cmd->name, "isolate") == 0 && !xml)
-		vu_usage_error("isolate needs the domain: --domain-xml FILE|-");
-	if (strcmp(cmd->name, "release") == 0 && !xml == !r.domain)
-		vu_usage_error("release needs the domain: --domain-xml FILE|- or its name");
-	if (strcmp(cmd->name, "status") == 0 && xml)
-		vu_usage_error("--domain-xml goes with isolate and release");
+	r.domain = vu_domain_operand(cmd->name,
+				     strcmp(cmd->name, "status") == 0    ? VU_DOMAIN_NONE
+				     : strcmp(cmd->name, "isolate") == 0 ? VU_DOMAIN_XML
+									 : VU_DOMAIN_EITHER,
+				     xml, argc, argv, "isolate and release");
 	if (cpus && strcmp(cmd->name, "isolate") != 0)
 		vu_usage_error("--cpus goes with isolate");
 	if (r.governor && strcmp(cmd->name, "isolate") != 0)

@@ -586,14 +586,11 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	if (optind < argc)
-		name = argv[optind];
-	if (strcmp(cmd->name, "reserve") == 0 && !xml)
-		vu_usage_error("reserve needs the domain: --domain-xml FILE|-");
-	if (strcmp(cmd->name, "release") == 0 && !xml == !name)
-		vu_usage_error("release needs the domain: --domain-xml FILE|- or its name");
-	if (strcmp(cmd->name, "status") == 0 && xml)
-		vu_usage_error("--domain-xml goes with reserve and release");
+	name = vu_domain_operand(cmd->name,
+				 strcmp(cmd->name, "status") == 0    ? VU_DOMAIN_NONE
+				 : strcmp(cmd->name, "reserve") == 0 ? VU_DOMAIN_XML
+								     : VU_DOMAIN_EITHER,
+				 xml, argc, argv, "reserve and release");
 	if (drop && strcmp(cmd->name, "reserve") != 0)
 		vu_usage_error("--drop-caches goes with reserve");
 	vu_common_done();

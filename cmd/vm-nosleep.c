@@ -317,11 +317,9 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	domain = optind < argc ? argv[optind] : NULL;
-	if (strcmp(cmd->name, "status") != 0 && !xml == !domain)
-		vu_usage_error("%s needs the domain: --domain-xml FILE|- or its name", cmd->name);
-	if (strcmp(cmd->name, "status") == 0 && xml)
-		vu_usage_error("--domain-xml goes with hold and release");
+	domain = vu_domain_operand(cmd->name,
+				   strcmp(cmd->name, "status") == 0 ? VU_DOMAIN_NONE : VU_DOMAIN_EITHER,
+				   xml, argc, argv, "hold and release");
 	vu_common_done();
 
 	doc = vu_out_new("vm-nosleep", vu_opt_json);

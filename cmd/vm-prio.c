@@ -416,11 +416,9 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	domain = optind < argc ? argv[optind] : NULL;
-	if (strcmp(cmd->name, "status") != 0 && !xml == !domain)
-		vu_usage_error("%s needs the domain: --domain-xml FILE|- or its name", cmd->name);
-	if (strcmp(cmd->name, "status") == 0 && xml)
-		vu_usage_error("--domain-xml goes with set and reset");
+	domain = vu_domain_operand(cmd->name,
+				   strcmp(cmd->name, "status") == 0 ? VU_DOMAIN_NONE : VU_DOMAIN_EITHER,
+				   xml, argc, argv, "set and reset");
 	if (nice && want.policy == SCHED_FIFO)
 		vu_usage_error("--nice or --fifo, not both");
 	if ((nice || want.policy == SCHED_FIFO) && strcmp(cmd->name, "set") != 0)

@@ -132,6 +132,20 @@ const struct vu_subcmd *vu_subcommand_args(int argc, char **argv, const struct v
 	vu_usage_error("%s: not a command (%s)", what, list);
 }
 
+const char *vu_domain_operand(const char *cmd, enum vu_domain_arg takes, const char *xml, int argc,
+			      char **argv, const char *with)
+{
+	const char *name = optind < argc ? argv[optind] : NULL;
+
+	if (takes == VU_DOMAIN_NONE && xml)
+		vu_usage_error("--domain-xml goes with %s", with);
+	if (takes == VU_DOMAIN_XML && !xml)
+		vu_usage_error("%s needs the domain: --domain-xml FILE|-", cmd);
+	if (takes == VU_DOMAIN_EITHER && !xml == !name)
+		vu_usage_error("%s needs the domain: --domain-xml FILE|- or its name", cmd);
+	return name;
+}
+
 int vu_timeout_opt(const char *s)
 {
 	int ms = vu_seconds_ms(s, 86400);

@@ -69,4 +69,16 @@ struct vu_subcmd {
 const struct vu_subcmd *vu_subcommand_args(int argc, char **argv, const struct vu_subcmd *cmds,
 					   const char *also);
 
+/* How a domain command's sub-command takes the domain: not at all, by its XML, or either way. */
+enum vu_domain_arg { VU_DOMAIN_NONE, VU_DOMAIN_XML, VU_DOMAIN_EITHER };
+/*
+ * The domain operand of sub-command CMD, which TAKES it so: --domain-xml
+ * (XML, NULL when not given) or its name (the argument at optind), exactly
+ * one for VU_DOMAIN_EITHER; --domain-xml for VU_DOMAIN_XML; neither for
+ * VU_DOMAIN_NONE ("--domain-xml goes with WITH"). Usage errors exit 2.
+ * Returns the name given, or NULL.
+ */
+const char *vu_domain_operand(const char *cmd, enum vu_domain_arg takes, const char *xml, int argc,
+			      char **argv, const char *with);
+
 #endif
