@@ -138,7 +138,10 @@ static int stop_unit(const char *unit)
 	char *argv[] = { "systemctl", "stop", (char *)unit, NULL };
 	int st;
 
-	vu_act_command("systemctl stop %s", unit);
+	char qunit[4 * UNIT_MAX];
+
+	vu_shell_word(qunit, sizeof(qunit), unit);
+	vu_act_command("systemctl stop %s", qunit);
 	if (vu_dry_run)
 		return 0;
 	if ((st = vu_run(argv, NULL, 0)) != 0 || unit_active(unit)) {
@@ -153,6 +156,7 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 		struct vu_records *recs, struct vu_rec *doc)
 {
 	char desc[512], why[512], line[512] = "";
+	char qunit[4 * UNIT_MAX], qdesc[4 * sizeof(desc)], qwhy[4 * sizeof(why)];
 	char *argv[] = { "systemd-run", "--quiet",	   "--collect",	    "--property=Type=exec",
 			 "--unit",	(char *)unit,	   "--description", desc,
 			 "--",		"systemd-inhibit", "--what=sleep",  "--who=vfio-utils",
@@ -171,9 +175,13 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 		return vu_records_set(recs, key, "by", "vm-nosleep", (char *)NULL) ? VU_EXIT_OK
 										   : VU_EXIT_FAIL;
 	}
+	/* Each word as the shell reads it back: a dry run is a script that does the same. */
+	vu_shell_word(qunit, sizeof(qunit), unit);
+	vu_shell_word(qdesc, sizeof(qdesc), desc);
+	vu_shell_word(qwhy, sizeof(qwhy), why);
 	vu_act_command(
-	    "systemd-run --quiet --collect --property=Type=exec --unit %s --description '%s' -- systemd-inhibit --what=sleep --who=vfio-utils '%s' --mode=block sleep infinity",
-	    unit, desc, why);
+	    "systemd-run --quiet --collect --property=Type=exec --unit %s --description %s -- systemd-inhibit --what=sleep --who=vfio-utils %s --mode=block sleep infinity",
+	    qunit, qdesc, qwhy);
 	if (vu_dry_run) {
 		vu_rec_str(doc, "result", "planned");
 		return VU_EXIT_OK;

@@ -125,6 +125,20 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 	assert_output "systemd-run --quiet --collect --property=Type=exec --unit vfio-utils-nosleep-win10.service --description 'vfio-utils: no host sleep while the VM \"win10\" runs' -- systemd-inhibit --what=sleep --who=vfio-utils '--why=the VM \"win10\" is running' --mode=block sleep infinity"
 	assert_equal "$(inhibitors)" ""
 	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	# the dry run is a script that does the same, whatever the name
+	run ns -n hold "it's mine"
+	assert_success
+	PATH=$STANDINS:$PATH VFIO_UTILS_SYSROOT=$SIMROOT bash -c "$output"
+	# systemd-run returns once the unit runs; its lock comes a moment later
+	for ((i = 0; i < 100; i++)); do
+		[ -n "$(inhibitors)" ] && break
+		sleep 0.05
+	done
+	assert_equal "$(inhibitors)" "vfio-utils 0 root $(main_pid "vfio-utils-nosleep-it\\x27s\\x20mine.service") systemd-inhibit sleep the VM \"it's mine\" is running block"
+	run ns -n release "it's mine"
+	assert_output "systemctl stop 'vfio-utils-nosleep-it\\x27s\\x20mine.service'"
+	PATH=$STANDINS:$PATH VFIO_UTILS_SYSROOT=$SIMROOT bash -c "$output"
+	assert_equal "$(inhibitors)" ""
 	ns hold win10 >/dev/null
 	run ns -n release win10
 	assert_output "systemctl stop vfio-utils-nosleep-win10.service"
