@@ -13,7 +13,9 @@ setup_file() {
 	require_vm
 	RESULTS=$TOP/build/vm
 	export RESULTS
-	local k
+	local k layer
+	# the desktop the systemd boot runs (lightdm, Xorg, udev): a layer over the host's root
+	layer=$("$VM" desktop) || layer=
 	for k in $("$VM" kernels); do
 		if [ ! -f "$RESULTS/$k/done" ] || [ "${VU_VM_REUSE:-0}" != 1 ]; then
 			rm -rf "$RESULTS/$k"
@@ -22,7 +24,7 @@ setup_file() {
 		# a second boot with systemd as PID 1, logind and D-Bus
 		[ -f "$RESULTS/$k.systemd/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && continue
 		rm -rf "$RESULTS/$k.systemd"
-		VU_VM_INIT=systemd "$VM" run "$k" "$TESTS/vm/guest/systemd" "$RESULTS/$k.systemd" "$TOP" || true
+		VU_VM_INIT=systemd VU_VM_LAYER=$layer "$VM" run "$k" "$TESTS/vm/guest/systemd" "$RESULTS/$k.systemd" "$TOP" || true
 	done
 }
 
@@ -345,5 +347,28 @@ pinned: CPUs for the VM: 1; the host keeps 0"
 		assert_equal "$(sd s10-2.allowed)" 0-1
 		assert_equal "$(sd s10-2.wq)" "$(sd s10-0.wq)"
 		assert_equal "$(sd s10-remembered)" lock
+	done
+}
+
+@test "11. dm-ctl with the real lightdm and Xorg: X named as the GPU's holder, stop returns once X has let go, start brings it back" {
+	for K in $(kernels); do
+		[ -f "$RESULTS/$K.systemd/s11-dm-unit" ] || fail "$K: no lightdm in the systemd boot (tests/vm/vm desktop: $(tail -3 "${VU_VM_CACHE:-/var/cache/vfio-utils/vm}/desktop/dpkg.log" 2>/dev/null))"
+		assert_equal "$(basename "$(sd s11-dm-unit)")" lightdm.service
+		assert_equal "$(sd s11-vga-driver)" bochs-drm
+		assert_equal "$(sd s11-0.holders)" Xorg
+		assert_equal "$(sd s11-status.rc)" 0
+		run sd s11-status.out
+		assert_line "init system:     systemd"
+		assert_line "display manager: lightdm (lightdm.service, running)"
+		assert_line --regexp '^GPU held by:     Xorg \([0-9]+\)$'
+		assert_equal "$(sd s11-stop.rc)" 0
+		assert_equal "$(sd s11-stop.out)" "stopped lightdm.service"
+		# the moment stop returns, nothing holds the card any more
+		assert_equal "$(sd s11-1.holders)" ""
+		assert_equal "$(sd s11-1.active)" inactive
+		assert_equal "$(sd s11-start.rc)" 0
+		assert_equal "$(sd s11-start.out)" "started lightdm.service"
+		assert_equal "$(sd s11-2.holders)" Xorg
+		assert_equal "$(sd s11-2.active)" active
 	done
 }
