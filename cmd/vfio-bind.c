@@ -264,9 +264,20 @@ static int refusals(const struct vu_devs *devs, struct vu_dev **targets, size_t 
 		}
 		if (strcmp(d->driver, "vfio-pci") != 0 &&
 		    vu_vfio_held(&held, d, why, sizeof(why))) {
-			vu_err(
-			    "%s: %s: an unbind would block in the kernel until they let go (stop them first, e.g. 'dm-ctl stop')",
-			    d->name, why);
+			/*
+			 * The kernel's DRM drivers unplug the device and let the files
+			 * go dead (drm_dev_unplug): no wait, but the GPU is gone from
+			 * under its holder (Xorg drops a second GPU, seen on 6.1 and
+			 * 6.12). nvidia's remove and the sound drivers' wait instead.
+			 */
+			if (strncmp(why, "/dev/dri/", 9) == 0 && strcmp(d->driver, "nvidia") != 0)
+				vu_err(
+				    "%s: %s: an unbind would take the GPU from under them (stop them first, e.g. 'dm-ctl stop', or keep X off this GPU)",
+				    d->name, why);
+			else
+				vu_err(
+				    "%s: %s: an unbind would block in the kernel until they let go (stop them first, e.g. 'dm-ctl stop')",
+				    d->name, why);
 			refused |= 1;
 		}
 	}

@@ -259,6 +259,19 @@ state() { cat "$SIMROOT/run/vfio-utils/$1" 2>/dev/null; }
 	assert_equal "$(driver_of 0000:01:00.0)" nvidia
 }
 
+@test "a DRM card held open on a kernel DRM driver: refused, said as the kernel does it (no wait, the GPU taken from under them)" {
+	sim_up $DUAL
+	hold "$SIMROOT/dev/dri/card0"
+	holder=$HOLDER
+	before=$(sim_snapshot)
+	run vfio_bind 09:00.0
+	kill $holder
+	assert_failure 1
+	assert_line "vfio-bind: 0000:09:00.0: /dev/dri/card0 is held open by sleep ($holder): an unbind would take the GPU from under them (stop them first, e.g. 'dm-ctl stop', or keep X off this GPU)"
+	assert_equal "$(sim_snapshot)" "$before"
+	assert_equal "$(driver_of 0000:09:00.0)" amdgpu
+}
+
 @test "--unload with the module in use (a process on /dev/nvidiactl): refused before any change" {
 	sim_up $DUAL
 	hold "$SIMROOT/dev/nvidiactl"
