@@ -16,16 +16,36 @@ setup_file() {
 	local k layer
 	# the desktop the systemd boot runs (lightdm, Xorg, udev): a layer over the host's root
 	layer=$("$VM" desktop) || layer=
+	# the kernels side by side, the second one's boots in the other order: a
+	# chroot boot keeps about one of the two CPUs busy, the systemd boot (X,
+	# libvirtd, a nested QEMU) both
+	local first=1
 	for k in $("$VM" kernels); do
-		if [ ! -f "$RESULTS/$k/done" ] || [ "${VU_VM_REUSE:-0}" != 1 ]; then
-			rm -rf "$RESULTS/$k"
-			"$VM" run "$k" "$TESTS/vm/guest/scenarios" "$RESULTS/$k" "$TOP" || true
-		fi
-		# a second boot with systemd as PID 1, logind and D-Bus
-		[ -f "$RESULTS/$k.systemd/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && continue
-		rm -rf "$RESULTS/$k.systemd"
-		VU_VM_INIT=systemd VU_VM_LAYER=$layer "$VM" run "$k" "$TESTS/vm/guest/systemd" "$RESULTS/$k.systemd" "$TOP" || true
+		boot_kernel "$k" "$layer" $first &
+		first=
 	done
+	wait
+}
+
+boot_kernel() { # KVER LAYER FIRST: its two boots, the chroot one first when FIRST
+	if [ -n "$3" ]; then
+		boot_chroot "$1" && boot_systemd "$1" "$2"
+	else
+		boot_systemd "$1" "$2" && boot_chroot "$1"
+	fi
+}
+
+boot_chroot() { # KVER
+	[ -f "$RESULTS/$1/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && return 0
+	rm -rf "$RESULTS/$1"
+	"$VM" run "$1" "$TESTS/vm/guest/scenarios" "$RESULTS/$1" "$TOP" || true
+}
+
+# a second boot with systemd as PID 1, logind, D-Bus, the desktop layer
+boot_systemd() { # KVER LAYER
+	[ -f "$RESULTS/$1.systemd/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && return 0
+	rm -rf "$RESULTS/$1.systemd"
+	VU_VM_INIT=systemd VU_VM_LAYER=$2 "$VM" run "$1" "$TESTS/vm/guest/systemd" "$RESULTS/$1.systemd" "$TOP" || true
 }
 
 # The tier needs root, QEMU and the fetched kernels: a loud skip without
@@ -370,5 +390,114 @@ pinned: CPUs for the VM: 1; the host keeps 0"
 		assert_equal "$(sd s11-start.out)" "started lightdm.service"
 		assert_equal "$(sd s11-2.holders)" Xorg
 		assert_equal "$(sd s11-2.active)" active
+	done
+}
+
+# cyc STATE KEY: the value of KEY in a state of scenario 12 (tests/vm/guest/cycle)
+cyc() { sed -n "s/^$2 //p" "$RESULTS/$K.systemd/$1.state"; }
+
+# the desktop as the user left it: lightdm running with X on the boot VGA,
+# both GPUs on their own drivers, fbcon bound, no VFIO group, no sleep lock
+assert_desktop() { # STATE
+	assert_equal "$(cyc "$1" lightdm)" active
+	assert_equal "$(cyc "$1" holders)" "Xorg "
+	assert_equal "$(cyc "$1" $VGA)" bochs-drm
+	assert_equal "$(cyc "$1" $VGA_AUDIO)" snd_intel8x0
+	assert_equal "$(cyc "$1" $GPU)" bochs-drm
+	assert_equal "$(cyc "$1" $GPU_AUDIO)" snd_intel8x0
+	assert_equal "$(cyc "$1" vtcon1)" "1 (M) frame buffer device"
+	assert_equal "$(cyc "$1" vfio)" "vfio "
+	assert_equal "$(cyc "$1" nosleep)" inactive
+}
+
+# cycled: KERNELS whose systemd boot reached scenario 12
+cycled() {
+	for K in $(kernels); do
+		[ -f "$RESULTS/$K.systemd/s12-0.state" ] || fail "$K: scenario 12 did not run: $(tail -5 "$RESULTS/$K.systemd/script.log" 2>/dev/null)"
+		echo "$K"
+	done
+}
+
+@test "12. seed 002 for real: virsh start stops lightdm, hands the boot VGA and its audio to libvirt's QEMU; virsh destroy brings X back on it" {
+	local g n
+	for K in $(cycled); do
+		assert_desktop s12-0
+		# the guide's steps 3, 4 and 7, as a user types them: README's very lines
+		assert_equal "$(sd s12-guide)" "$(printf '%s\n' 'hook-run install' 'hook-run new win10' 'hook-run check' \
+			'hook-run list win10' 'systemctl restart libvirtd' 'virsh start win10')"
+		assert_equal "$(sd s12-virsh.out)" "$(printf 'pci_0000_00_02_0\npci_0000_00_02_1')"
+		for n in define attach-pci_0000_00_02_0 attach-pci_0000_00_02_1 install new check restart start destroy; do
+			assert_equal "$n $(sd s12-$n.rc)" "$n 0"
+		done
+		assert_equal "$(sd s12-check.out)" "no problems"
+		# running: no display manager, nothing on the card, the group on vfio-pci
+		# and open in the QEMU libvirt started, fbcon let go, sleep held off
+		assert_equal "$(cyc s12-1 domain)" running
+		assert_equal "$(cyc s12-1 lightdm)" inactive
+		assert_equal "$(cyc s12-1 holders)" ""
+		assert_equal "$(cyc s12-1 $VGA)" vfio-pci
+		assert_equal "$(cyc s12-1 $VGA_AUDIO)" vfio-pci
+		assert_equal "$(cyc s12-1 $GPU)" bochs-drm
+		assert_equal "$(cyc s12-1 vtcon1)" "0 (M) frame buffer device"
+		assert_equal "$(cyc s12-1 nosleep)" active
+		g=$(cyc s12-1 vfio | cut -d' ' -f1)
+		assert_equal "$(cyc s12-1 vfio)" "$g vfio "
+		assert_equal "$(cyc s12-1 qemu-vfio)" "/dev/vfio/$g /dev/vfio/vfio "
+		# destroyed: everything back, X on the card again
+		assert_equal "$(cyc s12-2 domain)" "shut off"
+		assert_desktop s12-2
+		run sd s12-journal
+		assert_line --regexp '^win10 prepare begin: qemu.d/win10/prepare/begin/05-nosleep: exit 0, [0-9.]+ s$'
+		assert_line --regexp '^win10 prepare begin: qemu.d/win10/prepare/begin/50-vfio-utils: exit 0, [0-9.]+ s$'
+		assert_line --regexp '^win10 release end: qemu.d/win10/release/end/50-vfio-utils: exit 0, [0-9.]+ s$'
+		assert_line --regexp '^win10 release end: qemu.d/win10/release/end/95-nosleep: exit 0, [0-9.]+ s$'
+	done
+}
+
+@test "12. seed 002's faults for real: a failing prepare line, a holder that keeps the card; libvirt aborts and the desktop comes back" {
+	for K in $(cycled); do
+		assert_equal "$(sd s12b-start.rc)" 1
+		run sd s12b-start.err
+		assert_line "error: Failed to start domain 'win10'"
+		assert_line "the fault of scenario 12b"
+		assert_desktop s12b
+		assert_equal "$(cyc s12b domain)" "shut off"
+		assert_equal "$(sd s12c-start.rc)" 1
+		run sd s12c-start.err
+		assert_line --regexp '^dm-ctl: /dev/dri/card0 is still held open after 20 s by sleep \([0-9]+\)'
+		assert_desktop s12c
+		run sd s12-journal
+		assert_line --regexp '^win10 prepare begin: qemu.d/win10/prepare/begin/60-fault: exit 1, [0-9.]+ s$'
+		# libvirt ran the release hook after each abort
+		assert_equal "$(grep -c '^win10 release end: qemu.d/win10/release/end/50-vfio-utils: exit 0' <<<"$output")" 3
+	done
+}
+
+@test "12. two GPUs for real (seeds 000/001): the second display controller to libvirt's QEMU and back while X stays on the boot VGA" {
+	local g
+	for K in $(cycled); do
+		assert_equal "$(sd s12d-virsh.out)" "$(printf 'pci_0000_01_00_0\npci_0000_01_00_1')"
+		assert_equal "$(sd s12d-new.rc)" 0
+		# X took the second GPU too: vfio-bind refuses to pull it from under
+		# X, libvirt aborts the start, nothing changed
+		assert_equal "$(cyc s12d-0 card1)" "Xorg "
+		assert_equal "$(sd s12d-held.rc)" 1
+		run sd s12d-held.err
+		assert_line --regexp "^vfio-bind: $GPU: /dev/dri/card1 is held open by Xorg \([0-9]+\): an unbind would take the GPU from under them"
+		assert_desktop s12d-held
+		# told to keep to the boot VGA (AutoAddGPU off), X lets the VM have it
+		assert_equal "$(sd s12d-start.rc)" 0
+		assert_equal "$(cyc s12d-1 card1)" ""
+		assert_equal "$(cyc s12d-1 domain)" running
+		assert_equal "$(cyc s12d-1 lightdm)" active
+		assert_equal "$(cyc s12d-1 holders)" "Xorg "
+		assert_equal "$(cyc s12d-1 $VGA)" bochs-drm
+		assert_equal "$(cyc s12d-1 $GPU)" vfio-pci
+		assert_equal "$(cyc s12d-1 $GPU_AUDIO)" vfio-pci
+		assert_equal "$(cyc s12d-1 vtcon1)" "1 (M) frame buffer device"
+		g=$(cyc s12d-1 vfio | cut -d' ' -f1)
+		assert_equal "$(cyc s12d-1 qemu-vfio)" "/dev/vfio/$g /dev/vfio/vfio "
+		assert_equal "$(sd s12d-destroy.rc)" 0
+		assert_desktop s12d-2
 	done
 }
