@@ -454,7 +454,7 @@ cycled() {
 	done
 }
 
-@test "12. seed 002's faults for real: a failing prepare line, a holder that keeps the card; libvirt aborts and the desktop comes back" {
+@test "12. seed 002's faults for real: a failing prepare line, a holder that keeps the card, lightdm refusing to stop; libvirt aborts, the desktop stays or comes back" {
 	for K in $(cycled); do
 		assert_equal "$(sd s12b-start.rc)" 1
 		run sd s12b-start.err
@@ -466,10 +466,16 @@ cycled() {
 		run sd s12c-start.err
 		assert_line --regexp '^dm-ctl: /dev/dri/card0 is still held open after 20 s by sleep \([0-9]+\)'
 		assert_desktop s12c
+		# lightdm refusing to stop (RefuseManualStop): nothing handed over
+		assert_equal "$(sd s12e-start.rc)" 1
+		run sd s12e-start.err
+		assert_line --regexp '^dm-ctl: .*lightdm.service'
+		refute_line --regexp 'vfio-pci|vtcon'
+		assert_desktop s12e
 		run sd s12-journal
 		assert_line --regexp '^win10 prepare begin: qemu.d/win10/prepare/begin/60-fault: exit 1, [0-9.]+ s$'
 		# libvirt ran the release hook after each abort
-		assert_equal "$(grep -c '^win10 release end: qemu.d/win10/release/end/50-vfio-utils: exit 0' <<<"$output")" 3
+		assert_equal "$(grep -c '^win10 release end: qemu.d/win10/release/end/50-vfio-utils: exit 0' <<<"$output")" 4
 	done
 }
 
