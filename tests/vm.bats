@@ -18,9 +18,9 @@ setup_file() {
 	layer=$("$VM" desktop) || layer=
 	# the kernels side by side, the second one's boots in the other order: a
 	# chroot boot keeps about one of the two CPUs busy, the systemd boot (X,
-	# libvirtd, a nested QEMU) both
-	# libvirt's hand-over runs on both; its faults on the first kernel, its
-	# dual-GPU variant on the second (userspace's part is the same on both)
+	# libvirtd, a nested QEMU) both. libvirt's hand-over runs on both kernels;
+	# its faults on the first, its dual-GPU variant on the second (what
+	# differs there is userspace's: libvirt, systemd, X)
 	local first=1 n
 	n=$("$VM" kernels | wc -l)
 	for k in $("$VM" kernels); do
@@ -54,7 +54,8 @@ boot_chroot() { # KVER
 boot_systemd() { # KVER LAYER PARTS (tests/vm/guest/cycle)
 	[ -f "$RESULTS/$1.systemd/done" ] && [ "${VU_VM_REUSE:-0}" = 1 ] && return 0
 	rm -rf "$RESULTS/$1.systemd"
-	VU_VM_INIT=systemd VU_VM_LAYER=$2 "$VM" run "$1" "$TESTS/vm/guest/systemd" "$RESULTS/$1.systemd" "$TOP" "$3" || true
+	# about 5 min alone, up to 9 beside the other kernel's boot on a busy host
+	VU_VM_TIMEOUT=${VU_VM_TIMEOUT:-1200} VU_VM_INIT=systemd VU_VM_LAYER=$2 "$VM" run "$1" "$TESTS/vm/guest/systemd" "$RESULTS/$1.systemd" "$TOP" "$3" || true
 }
 
 # The tier needs root, QEMU and the fetched kernels: a loud skip without
@@ -440,10 +441,10 @@ assert_desktop() { # STATE
 # cycled [FILE]: KERNELS whose systemd boot reached scenario 12 (and, with
 # FILE, ran the part that writes it: one kernel at least must have)
 cycled() {
-	local n=0
-	ks=$(kernels)
+	local n=0 ks
+	ks=$(kernels) || return 1
 	for K in $ks; do
-		[ -f "$RESULTS/$K.systemd/s12-0.state" ] || fail "$K: scenario 12 did not run: $(tail -5 "$RESULTS/$K.systemd/script.log" 2>/dev/null)"
+		[ -f "$RESULTS/$K.systemd/s12-0.state" ] || { fail "$K: scenario 12 did not run: $(tail -5 "$RESULTS/$K.systemd/script.log" 2>/dev/null)"; return 1; }
 		[ -z "${1:-}" ] || [ -f "$RESULTS/$K.systemd/$1" ] || continue
 		echo "$K"
 		n=$((n + 1))
