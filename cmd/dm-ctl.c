@@ -93,40 +93,6 @@ static enum init detect_init(void)
 	return INIT_UNKNOWN;
 }
 
-/*
- * The init system's tool, found on PATH. Below a sysroot the host's own tool
- * would act on this machine, not on the tree: only one outside the system
- * directories (a stand-in) is used there.
- */
-static int tool(const char *name, char *path, size_t size)
-{
-	static const char *const system_dirs[] = { "/usr/bin/",	      "/bin/",
-						   "/usr/sbin/",      "/sbin/",
-						   "/usr/local/bin/", "/usr/local/sbin/" };
-	const char *p = getenv("PATH");
-	char dir[PATH_MAX], real[PATH_MAX];
-
-	for (p = p ? p : "/usr/bin:/bin"; *p;) {
-		size_t len = strcspn(p, ":");
-
-		snprintf(dir, sizeof(dir), "%.*s/%s", (int)len, p, name);
-		p += len + (p[len] == ':');
-		if (access(dir, X_OK) != 0 || !realpath(dir, real))
-			continue;
-		for (size_t i = 0; *vu_sysroot() && i < VU_ARRAY_SIZE(system_dirs); i++)
-			if (strncmp(real, system_dirs[i], strlen(system_dirs[i])) == 0) {
-				vu_err(
-				    "%s: the host's own (%s) would act on this machine, not on %s: put a stand-in first on PATH",
-				    name, real, vu_sysroot());
-				return -EPERM;
-			}
-		snprintf(path, size, "%s", dir);
-		return 0;
-	}
-	vu_err("%s: not found on PATH", name);
-	return -ENOENT;
-}
-
 static int run_tool(const char *name, char *const args[], char *out, size_t size);
 
 /* A question to the init system's tool; a tool that cannot be run fails the command. */
@@ -139,22 +105,20 @@ static int query(struct dm *dm, const char *name, char *const args[], char *out,
 	return r;
 }
 
-/* Run the init system's tool with ARGS; its exit status or -errno (reported). */
+/*
+ * Run the init system's tool NAME with ARGS (a change waits as long as the
+ * init system itself lets it take); its exit status or -errno (reported).
+ */
 static int run_tool(const char *name, char *const args[], char *out, size_t size)
 {
-	char path[PATH_MAX], *argv[18];
-	int i, err;
+	char *argv[18];
+	int i;
 
-	if ((err = tool(name, path, sizeof(path))) < 0)
-		return err;
-	argv[0] = path;
+	argv[0] = (char *)name;
 	for (i = 0; i < 16 && args[i]; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	err = vu_run(argv, out, size);
-	if (err < 0)
-		vu_errc(err, "%s: cannot run", path);
-	return err;
+	return vu_run(argv, out, size, out ? VU_RUN_ASK_MS : VU_RUN_CHANGE_MS);
 }
 
 static void strip_service(const char *unit, char *name, size_t size)

@@ -264,6 +264,9 @@ static int host_cgroups(struct vu_names *out)
 	return err;
 }
 
+/* How long systemctl may take for one answer: --timeout. */
+static int tool_ms = 20000;
+
 /* Confine one systemd unit (LIST "" gives it every CPU again). */
 static int set_unit(const char *unit, const char *list)
 {
@@ -275,9 +278,10 @@ static int set_unit(const char *unit, const char *list)
 	vu_act_command("systemctl set-property --runtime %s %s", unit, prop);
 	if (vu_dry_run)
 		return 0;
-	if ((st = vu_run(argv, out, sizeof(out))) != 0) {
-		vu_err("%s: systemctl set-property %s failed (%s %d)", unit, prop,
-		       st < 0 ? "cannot run:" : "exit status", st < 0 ? -st : st);
+	if ((st = vu_run(argv, out, sizeof(out), tool_ms)) != 0) {
+		if (st > 0)
+			vu_err("%s: systemctl set-property %s failed (exit status %d)", unit, prop,
+			       st);
 		return -EIO;
 	}
 	return 0;
@@ -288,8 +292,12 @@ static int unit_allowed(const char *unit, char *buf, size_t size)
 {
 	char *argv[] = { "systemctl", "show", "-P", "AllowedCPUs", (char *)unit, NULL };
 
-	if (vu_run(argv, buf, size) != 0) {
-		vu_err("%s: systemctl show -P AllowedCPUs failed", unit);
+	int st = vu_run(argv, buf, size, tool_ms);
+
+	if (st != 0) {
+		if (st > 0)
+			vu_err("%s: systemctl show -P AllowedCPUs failed (exit status %d)", unit,
+			       st);
 		return -EIO;
 	}
 	return 0;
@@ -643,7 +651,7 @@ int main(int argc, char **argv)
 					       optarg);
 			break;
 		case OPT_TIMEOUT:
-			timeout_ms = vu_timeout_opt(optarg);
+			tool_ms = timeout_ms = vu_timeout_opt(optarg);
 			break;
 		case 'h':
 			usage();

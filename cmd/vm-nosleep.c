@@ -79,12 +79,23 @@ static int unit_name(const char *domain, char *buf, size_t size)
 	return 0;
 }
 
+/* When the run's --timeout is up: no call to systemd or logind goes past it. */
+static double deadline;
+
+/* What is left of the run's time for one call (a last second, to say why it failed). */
+static int left_ms(void)
+{
+	double left = (deadline - vu_now()) * 1000;
+
+	return left > 1000 ? (int)left : 1000;
+}
+
 /* What systemctl says of UNIT's PROPERTY (show -P), "" when it cannot tell. */
 static void unit_show(const char *unit, const char *property, char *buf, size_t size)
 {
 	char *argv[] = { "systemctl", "show", "-P", (char *)property, (char *)unit, NULL };
 
-	if (vu_run(argv, buf, size) != 0)
+	if (vu_run(argv, buf, size, left_ms()) != 0)
 		buf[0] = '\0';
 }
 
@@ -106,7 +117,7 @@ static bool listed(long pid, char *line, size_t size)
 	char *argv[] = { "systemd-inhibit", "--list", "--no-legend", "--no-pager", NULL };
 	char out[16384], *save = NULL;
 
-	if (pid <= 0 || vu_run(argv, out, sizeof(out)) != 0)
+	if (pid <= 0 || vu_run(argv, out, sizeof(out), left_ms()) != 0)
 		return false;
 	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char copy[512], *f[6], *fsave = NULL;
@@ -144,9 +155,9 @@ static int stop_unit(const char *unit)
 	vu_act_command("systemctl stop %s", qunit);
 	if (vu_dry_run)
 		return 0;
-	if ((st = vu_run(argv, NULL, 0)) != 0 || unit_active(unit)) {
-		vu_err("%s: systemctl stop failed (%s %d)", unit,
-		       st < 0 ? "cannot run:" : "exit status", st < 0 ? -st : st);
+	if ((st = vu_run(argv, NULL, 0, left_ms())) != 0 || unit_active(unit)) {
+		if (st >= 0)
+			vu_err("%s: systemctl stop failed (exit status %d)", unit, st);
 		return -EIO;
 	}
 	return 0;
@@ -162,7 +173,6 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 			 "--",		"systemd-inhibit", "--what=sleep",  "--who=vfio-utils",
 			 why,		"--mode=block",	   "sleep",	    "infinity",
 			 NULL };
-	double deadline = vu_now() + timeout_ms / 1000.0;
 	struct timespec tick = { 0, 50L * 1000 * 1000 };
 	long pid = 0;
 	int st;
@@ -190,9 +200,12 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 	if (!vu_records_set(recs, key, "by", "vm-nosleep", (char *)NULL) ||
 	    vu_state_save(STATE, recs) < 0)
 		return VU_EXIT_FAIL;
-	if ((st = vu_run(argv, NULL, 0)) != 0) {
-		vu_err("%s: systemd-run failed (%s %d): sleep is not held off", domain,
-		       st < 0 ? "cannot run:" : "exit status", st < 0 ? -st : st);
+	if ((st = vu_run(argv, NULL, 0, left_ms())) != 0) {
+		if (st >= 0)
+			vu_err("%s: systemd-run failed (exit status %d): sleep is not held off",
+			       domain, st);
+		else
+			vu_err("%s: sleep is not held off", domain);
 		vu_records_del(recs, key);
 		vu_rec_str(doc, "result", "failed");
 		return VU_EXIT_FAIL;
@@ -355,17 +368,20 @@ int main(int argc, char **argv)
 		return vu_out_finish(doc, NULL, VU_EXIT_OK);
 	}
 	vu_state_key(domain, key);
+	deadline = vu_now() + timeout_ms / 1000.0;
 	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run) {
 		vu_domxml_free(&x);
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	}
-	if (recs.damaged) {
+	/* The lock is the unit's, named from the domain: release needs no record to let go. */
+	if (recs.damaged && strcmp(cmd->name, "hold") == 0) {
 		vu_domxml_free(&x);
 		return vu_out_finish(
-		    doc, NULL,
-		    vu_state_refuse_damaged(STATE, &recs, lock, "rm /run/vfio-utils/" STATE));
+		    doc, NULL, vu_state_refuse_damaged(STATE, &recs, lock, "vm-nosleep release"));
 	}
+	if (recs.damaged && !vu_dry_run)
+		vu_state_keep_aside(STATE, &recs);
 	status = strcmp(cmd->name, "hold") == 0 ? hold(domain, key, unit, timeout_ms, &recs, doc)
 						: release(domain, key, unit, &recs, doc);
 	if (vu_state_end(STATE, &recs, lock) < 0)

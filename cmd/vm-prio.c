@@ -2,6 +2,7 @@
 /* vm-prio: raise the scheduling priority of a running domain's vCPU threads, and put it back. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <stdnoreturn.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "act.h"
 #include "domxml.h"
@@ -170,16 +173,59 @@ static int vcpus(int pid, struct vcpu *out, int max)
 	return n;
 }
 
-/* The QEMU libvirt runs DOMAIN in: its PID from /run/libvirt/qemu/DOMAIN.pid, else -ESRCH. */
-static int qemu_pid(const char *domain)
+/* libvirt's daemon, which holds a pid file of its own there (driver.pid), no domain's. */
+static bool libvirt_daemon(int pid)
 {
-	char buf[32];
-	long pid;
+	char comm[32];
 
-	if (vu_readf(buf, sizeof(buf), "/run/libvirt/qemu/%s.pid", domain) < 0 ||
-	    (pid = strtol(buf, NULL, 10)) <= 0 || !vu_existsf("/proc/%ld/task", pid))
+	return vu_readf(comm, sizeof(comm), "/proc/%d/comm", pid) > 0 &&
+	       (strcmp(comm, "libvirtd") == 0 || strcmp(comm, "virtqemud") == 0);
+}
+
+/*
+ * The QEMU libvirt runs DOMAIN in, proven before a thread of it is touched:
+ * /run/libvirt/qemu/DOMAIN.pid, root's and written by root alone, names it,
+ * and that process holds the file's lock, as QEMU does for as long as it runs
+ * (libvirt takes the lock for it before it starts, as QEMU's own -pidfile
+ * does). A stale file's PID, reused by any process, holds no such lock. Its
+ * PID; -ESRCH when the domain does not run, -EPERM when the file does not
+ * prove it (*WHY says how).
+ */
+static int qemu_pid(const char *domain, const char **why)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX], buf[32];
+	struct stat st;
+	ssize_t n;
+	long pid;
+	int fd;
+
+	*why = NULL;
+	if (!vu_domain_name_ok(domain) ||
+	    vu_path(path, sizeof(path), "/run/libvirt/qemu/%s.pid", domain) < 0)
 		return -ESRCH;
-	return (int)pid;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? (*why = "its pid file is a link", -EPERM) : -ESRCH;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		*why = "its pid file is not root's alone";
+		return -EPERM;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0 || pid > INT_MAX || fcntl(fd, F_GETLK, &lk) < 0 || lk.l_type == F_UNLCK) {
+		close(fd);
+		return -ESRCH; /* QEMU gone: nothing holds the file any more */
+	}
+	close(fd);
+	if (lk.l_pid != (pid_t)pid) {
+		*why = "the process its pid file names does not hold the file's lock";
+		return -EPERM;
+	}
+	return libvirt_daemon((int)pid) ? -ESRCH : (int)pid;
 }
 
 static void vcpu_rec(struct vu_list *l, const struct vcpu *v, const struct prio *p,
@@ -215,39 +261,73 @@ static int apply(const char *domain, const struct vcpu *v, int n, const struct p
 	return status;
 }
 
+/* The QEMU of DOMAIN, proven (qemu_pid), or a failure said in one line: -errno. */
+static int proven_qemu(const char *domain)
+{
+	const char *why;
+	int pid = qemu_pid(domain, &why);
+
+	if (pid == -EPERM)
+		vu_err("%s: not touched: %s (/run/libvirt/qemu/%s.pid)", domain, why, domain);
+	return pid;
+}
+
+/* A record's numeric field, or DEF where it is absent. */
+static long field(const struct vu_record *r, const char *name, long def)
+{
+	const char *s = vu_record_get(r, name);
+	char *end;
+	long v;
+
+	if (!s)
+		return def;
+	v = strtol(s, &end, 10);
+	return end == s || *end ? def : v;
+}
+
 static int set(const char *domain, const char *key, const struct prio *want,
 	       struct vu_records *recs, struct vu_list *out)
 {
 	struct vcpu *v = calloc(VCPUS_MAX, sizeof(*v));
+	const struct vu_record *r = vu_records_find(recs, key);
 	struct prio was = { 0 };
 	char pid_s[16], nice_s[16], rt_s[16];
-	int pid, n, status;
+	int pid, n = 0, status;
+	bool mine;
 
 	if (!v)
 		return VU_EXIT_FAIL;
-	if ((pid = qemu_pid(domain)) < 0 || (n = vcpus(pid, v, VCPUS_MAX)) <= 0 ||
+	if ((pid = proven_qemu(domain)) < 0 || (n = vcpus(pid, v, VCPUS_MAX)) <= 0 ||
 	    get_prio(v[0].tid, &was) < 0) {
-		vu_err("%s: %s", domain,
-		       pid < 0 ? "not running (no QEMU in /run/libvirt/qemu): set it in the started hook"
-			       : "its QEMU has no vCPU threads");
+		if (pid != -EPERM)
+			vu_err(
+			    "%s: %s", domain,
+			    pid < 0
+				? "not running (no QEMU in /run/libvirt/qemu): set it in the started hook"
+				: "its QEMU has no vCPU threads");
 		free(v);
 		return VU_EXIT_FAIL;
 	}
-	/* Remembered first, once: a second set keeps what the threads had before the first. */
+	/*
+	 * Remembered first, once per QEMU: a second set keeps what the threads
+	 * had before the first (a record of an earlier QEMU is stale).
+	 */
+	mine = !r || field(r, "pid", 0) != pid;
 	snprintf(pid_s, sizeof(pid_s), "%d", pid);
 	snprintf(nice_s, sizeof(nice_s), "%d", was.nice);
 	snprintf(rt_s, sizeof(rt_s), "%d", was.rt);
-	if (!vu_records_find(recs, key) &&
-	    (!vu_records_set(recs, key, "pid", pid_s, "policy", policy_name(was.policy), "priority",
-			     rt_s, "nice", nice_s, (char *)NULL) ||
-	     vu_state_save(STATE, recs) < 0)) {
+	if (mine && (!vu_records_set(recs, key, "pid", pid_s, "policy", policy_name(was.policy),
+				     "priority", rt_s, "nice", nice_s, (char *)NULL) ||
+		     vu_state_save(STATE, recs) < 0)) {
 		free(v);
 		return VU_EXIT_FAIL;
 	}
 	status = apply(domain, v, n, want, out, "set");
 	if (status != VU_EXIT_OK) {
+		/* Back to what this run found; the first set's record stays for reset. */
 		apply(domain, v, n, &was, vu_rec_list(NULL, NULL), "reset");
-		vu_records_del(recs, key);
+		if (mine)
+			vu_records_del(recs, key);
 	} else if (want->policy == SCHED_FIFO) {
 		vu_report("%s: %d vCPU threads real-time (SCHED_FIFO %d)", domain, n, want->rt);
 	} else {
@@ -257,8 +337,7 @@ static int set(const char *domain, const char *key, const struct prio *want,
 	return status;
 }
 
-static int reset(const char *domain, const char *key, struct vu_records *recs,
-		 struct vu_list *out)
+static int reset(const char *domain, const char *key, struct vu_records *recs, struct vu_list *out)
 {
 	struct vu_record *r = vu_records_find(recs, key);
 	struct vcpu *v;
@@ -270,13 +349,12 @@ static int reset(const char *domain, const char *key, struct vu_records *recs,
 		return VU_EXIT_OK;
 	}
 	was.policy = policy_of(vu_record_get(r, "policy") ? vu_record_get(r, "policy") : "");
-	was.rt = (int)strtol(vu_record_get(r, "priority") ? vu_record_get(r, "priority") : "0",
-			     NULL, 10);
-	was.nice =
-	    (int)strtol(vu_record_get(r, "nice") ? vu_record_get(r, "nice") : "0", NULL, 10);
-	pid = qemu_pid(domain);
+	was.rt = (int)field(r, "priority", 0);
+	was.nice = (int)field(r, "nice", 0);
+	if ((pid = proven_qemu(domain)) == -EPERM)
+		return VU_EXIT_FAIL;
 	/* Its QEMU gone (the release hook), or another one since: its threads went with it. */
-	if (pid < 0 || pid != (int)strtol(vu_record_get(r, "pid"), NULL, 10)) {
+	if (pid < 0 || pid != field(r, "pid", -1)) {
 		vu_report("%s: its QEMU is gone, and its threads' priority with it", domain);
 		vu_records_del(recs, key);
 		return VU_EXIT_OK;
@@ -300,6 +378,7 @@ static int status_of(struct vu_rec *doc)
 	struct vcpu *v = calloc(VCPUS_MAX, sizeof(*v));
 	char dir[PATH_MAX];
 	struct vu_names pids;
+	const char *why;
 
 	if (!v)
 		return VU_EXIT_FAIL;
@@ -314,7 +393,7 @@ static int status_of(struct vu_rec *doc)
 		if (len < 5 || strcmp(pids.v[i] + len - 4, ".pid") != 0)
 			continue;
 		pids.v[i][len - 4] = '\0';
-		if ((pid = qemu_pid(pids.v[i])) < 0)
+		if ((pid = qemu_pid(pids.v[i], &why)) < 0)
 			continue;
 		d = vu_list_obj(l);
 		vu_rec_str(d, "domain", pids.v[i]);
@@ -416,9 +495,9 @@ int main(int argc, char **argv)
 		}
 	}
 	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	domain = vu_domain_operand(cmd->name,
-				   strcmp(cmd->name, "status") == 0 ? VU_DOMAIN_NONE : VU_DOMAIN_EITHER,
-				   xml, argc, argv, "set and reset");
+	domain = vu_domain_operand(
+	    cmd->name, strcmp(cmd->name, "status") == 0 ? VU_DOMAIN_NONE : VU_DOMAIN_EITHER, xml,
+	    argc, argv, "set and reset");
 	if (nice && want.policy == SCHED_FIFO)
 		vu_usage_error("--nice or --fifo, not both");
 	if ((nice || want.policy == SCHED_FIFO) && strcmp(cmd->name, "set") != 0)
@@ -440,11 +519,14 @@ int main(int argc, char **argv)
 		vu_domxml_free(&x);
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	}
-	if (recs.damaged) {
+	/* reset puts back what could be read of it, and keeps the file aside. */
+	if (recs.damaged && strcmp(cmd->name, "set") == 0) {
 		vu_domxml_free(&x);
-		return vu_out_finish(
-		    doc, NULL, vu_state_refuse_damaged(STATE, &recs, lock, "rm /run/vfio-utils/prio"));
+		return vu_out_finish(doc, NULL,
+				     vu_state_refuse_damaged(STATE, &recs, lock, "vm-prio reset"));
 	}
+	if (recs.damaged && !vu_dry_run)
+		vu_state_keep_aside(STATE, &recs);
 	status = strcmp(cmd->name, "set") == 0
 		     ? set(domain, key, &want, &recs, vu_rec_list(doc, "vcpus"))
 		     : reset(domain, key, &recs, vu_rec_list(doc, "vcpus"));

@@ -454,6 +454,11 @@ int vu_domxml_read(const char *file, struct vu_domxml *out)
 	return err;
 }
 
+bool vu_domain_name_ok(const char *name)
+{
+	return *name && !strchr(name, '/');
+}
+
 int vu_domxml_read_named(const char *file, struct vu_domxml *out)
 {
 	int err = vu_domxml_read(file, out);
@@ -462,6 +467,12 @@ int vu_domxml_read_named(const char *file, struct vu_domxml *out)
 		return err;
 	if (!out->name[0]) {
 		vu_err("%s: the domain has no <name>", strcmp(file, "-") ? file : "standard input");
+		vu_domxml_free(out);
+		return -EINVAL;
+	}
+	if (!vu_domain_name_ok(out->name)) {
+		vu_err("%s: <name>: not a domain name (libvirt refuses one with '/')",
+		       strcmp(file, "-") ? file : "standard input");
 		vu_domxml_free(out);
 		return -EINVAL;
 	}

@@ -54,6 +54,11 @@ struct vu_domxml {
  */
 int vu_domxml_read(const char *file, struct vu_domxml *out);
 /*
+ * Whether libvirt would take NAME for a domain: not empty, no '/' (it names
+ * files below /run/libvirt/qemu, where a '../' would lead elsewhere).
+ */
+bool vu_domain_name_ok(const char *name);
+/*
  * The same, for a command that remembers the domain by name: one without a
  * <name> is reported too, -EINVAL (OUT freed).
  */

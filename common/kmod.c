@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Kernel modules through libkmod: look-ups from the module tree, state from the sysroot. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "kmod.h"
 #include "msg.h"
 #include "run.h"
+#include "sysfs.h"
 
 struct vu_kmod {
 	struct kmod_ctx *ctx;
@@ -159,12 +161,29 @@ static int load_one(struct vu_kmod *k, struct kmod_module *m, struct vu_names *l
 	return err;
 }
 
+/*
+ * Below a sysroot, a module system call would load into (or take out of)
+ * this machine's kernel, not the tree's: it is made there only where the
+ * simulator's trap (kmodtrap.so, preloaded) takes it. 0, or -EPERM, reported.
+ */
+static int kernel_guard(const char *what)
+{
+	if (!*vu_sysroot() || dlsym(RTLD_DEFAULT, "vu_kmodtrap_active"))
+		return 0;
+	vu_err(
+	    "%s: not loaded or unloaded: the module system call would reach this machine's kernel, not %s's",
+	    what, vu_sysroot());
+	return -EPERM;
+}
+
 int vu_mod_load(struct vu_kmod *k, const char *what, struct vu_names *loaded)
 {
 	struct kmod_list *list = NULL, *filtered = NULL, *l;
 	char name[128];
 	int err;
 
+	if ((err = kernel_guard(what)) < 0)
+		return err;
 	normalize(what, name, sizeof(name));
 	err = kmod_module_new_from_lookup(k->ctx, strchr(what, ':') ? what : name, &list);
 	if (err < 0)
@@ -201,6 +220,8 @@ int vu_mod_load_timeout(struct vu_kmod *k, const char *what, struct vu_names *lo
 	int r = -1, w = -1, status, err;
 	pid_t pid;
 
+	if ((err = kernel_guard(what)) < 0)
+		return err;
 	if ((pid = vu_fork_detached(&r, &w)) < 0)
 		return pid;
 	if (pid == 0) {
@@ -232,6 +253,8 @@ int vu_mod_unload(struct vu_kmod *k, const char *name)
 	char mod[128];
 	int err;
 
+	if ((err = kernel_guard(name)) < 0)
+		return err;
 	normalize(name, mod, sizeof(mod));
 	err = kmod_module_new_from_name(k->ctx, mod, &m);
 	if (err < 0)

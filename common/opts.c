@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "domxml.h"
 #include "opts.h"
 #include "msg.h"
 #include "sysfs.h"
@@ -143,6 +144,11 @@ const char *vu_domain_operand(const char *cmd, enum vu_domain_arg takes, const c
 		vu_usage_error("%s needs the domain: --domain-xml FILE|-", cmd);
 	if (takes == VU_DOMAIN_EITHER && !xml == !name)
 		vu_usage_error("%s needs the domain: --domain-xml FILE|- or its name", cmd);
+	/* A name is a file's name below /run/libvirt/qemu: libvirt refuses the rest too. */
+	if (name && !vu_domain_name_ok(name))
+		vu_usage_error(
+		    "'%s': not a domain name (libvirt refuses an empty one, or one with '/')",
+		    name);
 	return name;
 }
 

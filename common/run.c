@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <spawn.h>
 #include <string.h>
@@ -15,19 +16,106 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msg.h"
 #include "run.h"
 #include "sysfs.h"
 #include "util.h"
 
 extern char **environ;
 
-int vu_run(char *const argv[], char *out, size_t size)
+/* How long a process killed at the deadline gets to end. */
+#define KILL_GRACE_MS 1000
+
+/* Whether the program at PATH says, in its first lines, that it is a test's stand-in. */
+static bool stands_in(const char *path)
+{
+	char head[1024];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	head[n] = '\0';
+	return memmem(head, (size_t)n, VU_STANDIN, sizeof(VU_STANDIN) - 1) != NULL;
+}
+
+int vu_tool(const char *name, char *path, size_t size)
+{
+	const char *p = getenv("PATH");
+	bool below = *vu_sysroot() != '\0';
+	char found[PATH_MAX];
+
+	if (strchr(name, '/'))
+		return -EINVAL;
+	for (p = p && *p ? p : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(found, sizeof(found), "%.*s/%s", (int)len, p, name);
+		p += len + (p[len] == ':');
+		if (access(found, X_OK) != 0)
+			continue;
+		if (below && !stands_in(found)) {
+			vu_err(
+			    "%s: not run: the host's own (%s) would act on this machine, not on %s",
+			    name, found, vu_sysroot());
+			return -EPERM;
+		}
+		snprintf(path, size, "%s", found);
+		return 0;
+	}
+	vu_err("%s: not found on PATH", name);
+	return -ENOENT;
+}
+
+/* Read the child's output into OUT until it closes it or DEADLINE passes: whether it did. */
+static bool slurp(int fd, char *out, size_t size, size_t *len, double deadline)
+{
+	for (;;) {
+		char discard[256];
+		char *dst = out && *len + 1 < size ? out + *len : discard;
+		size_t room = out && *len + 1 < size ? size - *len - 1 : sizeof(discard);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left = (int)((deadline - vu_now()) * 1000);
+		ssize_t n;
+
+		if (left <= 0)
+			return false;
+		if (poll(&p, 1, left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (!p.revents)
+			continue;
+		n = read(fd, dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return true;
+		if (dst != discard)
+			*len += (size_t)n;
+	}
+}
+
+int vu_run(char *const argv[], char *out, size_t size, int timeout_ms)
 {
 	posix_spawn_file_actions_t fa;
-	int pipefd[2] = { -1, -1 }, status, err;
+	posix_spawnattr_t attr;
+	int pipefd[2] = { -1, -1 }, status = 0, err;
+	double deadline = vu_now() + timeout_ms / 1000.0;
+	char path[PATH_MAX];
 	size_t len = 0;
+	bool ended;
 	pid_t pid;
 
+	if (out && size)
+		out[0] = '\0';
+	if ((err = vu_tool(argv[0], path, sizeof(path))) < 0)
+		return err;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	posix_spawn_file_actions_init(&fa);
@@ -36,35 +124,40 @@ int vu_run(char *const argv[], char *out, size_t size)
 		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	/* A group of its own: at the deadline, what it started goes with it. */
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&attr, 0);
+	err = posix_spawn(&pid, path, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	close(pipefd[1]);
 	if (err) {
 		close(pipefd[0]);
+		vu_errc(-err, "%s: cannot run", path);
 		return -err;
 	}
-	for (;;) {
-		char discard[256];
-		char *dst = out && len + 1 < size ? out + len : discard;
-		size_t room = out && len + 1 < size ? size - len - 1 : sizeof(discard);
-		ssize_t n = read(pipefd[0], dst, room);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (dst != discard)
-			len += (size_t)n;
-	}
+	ended = slurp(pipefd[0], out, size, &len, deadline);
 	close(pipefd[0]);
 	if (out) {
 		while (len && out[len - 1] == '\n')
 			len--;
 		out[len] = '\0';
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
+	if (ended) {
+		int left = (int)((deadline - vu_now()) * 1000);
+
+		status = vu_wait_timeout(pid, left > 0 ? left : 0);
+		ended = status >= 0;
+	}
+	if (!ended) {
+		kill(-pid, SIGKILL);
+		/* Asleep in the kernel, it is left behind: the caller is not held with it. */
+		vu_wait_timeout(pid, KILL_GRACE_MS);
+		vu_err("%s: killed after %d s without an answer", argv[0],
+		       (timeout_ms + 999) / 1000);
+		return 124;
+	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -196,9 +289,6 @@ static void relay(int from)
 		if (write(2, buf, (size_t)n) < 0)
 			break;
 }
-
-/* How long a process killed at the deadline gets to end. */
-#define KILL_GRACE_MS 1000
 
 /* Whether PID ended within MS (it is not reaped here). */
 static bool reaped(pid_t pid, int pidfd, int ms)

@@ -8,12 +8,34 @@
 #include <sys/types.h>
 
 /*
- * Run ARGV, found on PATH, with standard input from /dev/null. Its standard
- * output goes into OUT (trailing newline stripped; NULL: discarded), its
- * standard error to ours. Returns its exit status, 128 + the signal that
- * ended it, or -errno when it could not be run (-ENOENT: not installed).
+ * What the tests' stand-ins for the host's tools (systemctl, systemd-run...)
+ * say in their first lines: below a sysroot, nothing else is run.
  */
-int vu_run(char *const argv[], char *out, size_t size);
+#define VU_STANDIN "vfio-utils stand-in"
+
+/*
+ * The host tool NAME, found on PATH, into PATH. Below a sysroot other than
+ * "/" the host's own tool would act on this machine, not on the tree: only a
+ * stand-in (VU_STANDIN) is taken there, for every command that runs one.
+ * 0, or -EPERM or -ENOENT, reported.
+ */
+int vu_tool(const char *name, char *path, size_t size);
+/*
+ * Run the host tool ARGV[0] (vu_tool), with standard input from /dev/null.
+ * Its standard output goes into OUT (trailing newline stripped; NULL:
+ * discarded), its standard error to ours. At TIMEOUT_MS it is killed, with
+ * what it started (its process group), and 124 returned, reported. Returns
+ * its exit status, 128 + the signal that ended it, or -errno when it could
+ * not be run (reported; -ENOENT: not installed).
+ */
+int vu_run(char *const argv[], char *out, size_t size, int timeout_ms);
+/* How long a question to a host tool (systemctl show, systemd-inhibit --list) may take. */
+#define VU_RUN_ASK_MS 10000
+/*
+ * How long a change through a host tool may take: systemd's own deadline for
+ * a unit to stop (DefaultTimeoutStopSec, 90 s), and a margin.
+ */
+#define VU_RUN_CHANGE_MS 100000
 
 /* Booted with systemd as init: its runtime directory exists (sd_booted(3)), below the sysroot. */
 bool vu_systemd_booted(void);

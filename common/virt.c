@@ -111,7 +111,7 @@ static bool systemctl_says(const char *verb, const char *unit, const char *want)
 	} else {
 		argv[2] = (char *)unit;
 	}
-	return vu_run(argv, out, sizeof(out)) >= 0 && strcmp(out, want) == 0;
+	return vu_run(argv, out, sizeof(out), VU_RUN_ASK_MS) >= 0 && strcmp(out, want) == 0;
 }
 
 const char *vu_virt_daemon(void)

@@ -72,3 +72,17 @@ vu-test release end -"
 	refute_line --partial "qemu.d/vu-test:"
 	assert_line --index -1 "1 problem"
 }
+
+@test "vm-prio in the started hook proves libvirt's own QEMU by its locked pid file, and renices its vCPU threads alone" {
+	# what libvirt holds while QEMU runs, and what vm-prio makes of it
+	recorder started begin "{ grep -c . /proc/locks; cat /run/libvirt/qemu/vu-test.pid; echo; $BUILD/vm-prio set --domain-xml '$EV.started'; echo \"exit \$?\"; $BUILD/vm-prio --json; } >'$EV.prio' 2>&1"
+	recorder release end "$BUILD/vm-prio reset vu-test >>'$EV.prio' 2>&1"
+	run libvirt "virsh -q -c qemu:///system start vu-test && virsh -q -c qemu:///system destroy vu-test"
+	assert_success
+	run cat "$EV.prio"
+	assert_line "vu-test: 1 vCPU threads at nice -10"
+	assert_line "exit 0"
+	pid=$(sed -n 2p "$EV.prio")
+	assert_equal "$(grep '^{' "$EV.prio" | jq -c --argjson p "$pid" '[.domains[] | .domain, .pid == $p, [.vcpus[] | .vcpu, .nice]]')" '["vu-test",true,[0,-10]]'
+	assert_line "vu-test: its QEMU is gone, and its threads' priority with it"
+}

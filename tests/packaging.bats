@@ -96,11 +96,10 @@ need() {
 # A fresh Debian 12, minbase, from the host's mirror; kept as a tarball.
 fresh_root() {
 	local cache=/var/cache/vfio-utils/bookworm-minbase.tar mirror root=$1
-	mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-	[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null)
 	if [ ! -s "$cache" ]; then
+		mirror=$("$TESTS/lib/host-mirror") || return 1
 		mkdir -p "${cache%/*}" "$root.boot"
-		debootstrap --variant=minbase bookworm "$root.boot" "${mirror:-http://deb.debian.org/debian}" >&2 &&
+		debootstrap --variant=minbase bookworm "$root.boot" "$mirror" >&2 &&
 			tar -C "$root.boot" -cf "$cache.part" . && mv "$cache.part" "$cache" || return 1
 		rm -rf "$root.boot"
 	fi

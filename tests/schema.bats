@@ -102,10 +102,9 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json vm-cpus isolate --governor performance --domain-xml "$BATS_TEST_TMPDIR/pin.xml"
 	json vm-cpus release pin
 	# vm-prio: a QEMU's vCPU threads, set, put back, and a domain that does not run
-	"$BUILD/vcpus" 2 >"$BATS_TEST_TMPDIR/vcpus.pid" &
-	until [ -s "$BATS_TEST_TMPDIR/vcpus.pid" ]; do sleep 0.05; done
 	mkdir -p "$SIMROOT/run/libvirt/qemu"
-	cp "$BATS_TEST_TMPDIR/vcpus.pid" "$SIMROOT/run/libvirt/qemu/w.pid"
+	"$BUILD/vcpus" 2 KVM "$SIMROOT/run/libvirt/qemu/w.pid" >"$BATS_TEST_TMPDIR/vcpus.pid" &
+	until [ -s "$BATS_TEST_TMPDIR/vcpus.pid" ]; do sleep 0.05; done
 	json vm-prio
 	json vm-prio -n set w
 	json vm-prio set --fifo 3 w

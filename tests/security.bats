@@ -25,6 +25,13 @@
 #   12 --domain-xml ranges, entities: "--domain-xml: out-of-range addresses"
 #   13 untrusted strings escaped: "a process name with escapes", "a mount point with a newline"
 #   14 --help, --version, full disk: "--help and --version into a full disk fail"
+# Third review (issue 28), the resource commands:
+#   privilege: "below a sysroot no command runs a host tool",
+#     "vm-prio touches only the QEMU its locked pid file names",
+#     "a domain name with '/' is refused"
+#   records: "vm-prio: a second set that fails keeps the first one's record",
+#     "vm-nosleep release lets go with its state file damaged"
+#   deadlines: "vm-nosleep hold --timeout bounds a logind that does not answer"
 
 load helpers
 
@@ -35,6 +42,9 @@ setup() {
 }
 
 teardown() {
+	local p
+	# the test's QEMUs (build/vcpus) hold its output: never left behind
+	for p in "$BATS_TEST_TMPDIR"/*.qemu; do [ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
 	sim_down
 }
 
@@ -624,4 +634,169 @@ logger() {
 	run on_sim vtcon bind
 	assert_success
 	assert_equal "$(screen_snapshot)" "$before"
+}
+
+# The host's tools as a user might have them first on PATH: each says it ran.
+host_tools() {
+	mkdir -p "$BATS_TEST_TMPDIR/host"
+	for t in systemctl systemd-run systemd-inhibit; do
+		printf '#!/bin/sh\necho "$0 $*" >>%s/ran\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/host/$t"
+		chmod 755 "$BATS_TEST_TMPDIR/host/$t"
+	done
+}
+
+@test "below a sysroot no command runs a host tool that does not say it stands in" {
+	sim_up "$SINGLE"
+	host_tools
+	printf "<domain><name>pin</name><vcpu>1</vcpu><cputune><vcpupin vcpu='0' cpuset='2'/></cputune></domain>" \
+		>"$BATS_TEST_TMPDIR/pin.xml"
+	before=$(sim_snapshot)
+	for c in "dm-ctl stop" "vm-cpus isolate --domain-xml $BATS_TEST_TMPDIR/pin.xml" "vm-nosleep hold win10"; do
+		PATH=$BATS_TEST_TMPDIR/host:$BUILD:/usr/bin:/bin run "$TESTS/sim/sim" exec "$SIMROOT" -- $c
+		assert_failure 1
+		assert_line --regexp "^[a-z-]+: (systemctl|systemd-run): not run: the host's own \($BATS_TEST_TMPDIR/host/[a-z-]+\) would act on this machine, not on $SIMROOT\$"
+	done
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+	assert_equal "$(sim_snapshot)" "$before"
+	# the same tools, once they say that they stand in, are run
+	sed -i '1a # vfio-utils stand-in (for this test)' "$BATS_TEST_TMPDIR"/host/*
+	PATH=$BATS_TEST_TMPDIR/host:$BUILD:/usr/bin:/bin run "$TESTS/sim/sim" exec "$SIMROOT" -- vm-nosleep hold win10
+	grep -q "systemd-run" "$BATS_TEST_TMPDIR/ran"
+}
+
+# qemu_of DOMAIN: a "QEMU" (build/vcpus, two vCPU threads) holding DOMAIN's pid file locked.
+qemu_of() {
+	mkdir -p "$SIMROOT/run/libvirt/qemu"
+	"$BUILD/vcpus" 2 KVM "$SIMROOT/run/libvirt/qemu/$1.pid" >"$BATS_TEST_TMPDIR/$1.qemu" &
+	until [ -s "$BATS_TEST_TMPDIR/$1.qemu" ]; do sleep 0.05; done
+	cat "$BATS_TEST_TMPDIR/$1.qemu"
+}
+
+# nice_of PID: each of its threads' nice value and policy, as the kernel has them.
+nice_of() {
+	for t in /proc/$1/task/*; do sed 's/.*) //' "$t/stat" | awk '{ print $17, $39 }'; done | sort | uniq -c
+}
+
+@test "vm-prio touches only the QEMU its locked pid file names: not a stale file's reused PID, not a user's file" {
+	sim_up "$SINGLE"
+	mkdir -p "$SIMROOT/run/libvirt/qemu"
+	# a user's process with threads named as vCPUs, its PID in a stale pid file
+	"$BUILD/vcpus" 2 >"$BATS_TEST_TMPDIR/user.qemu" &
+	until [ -s "$BATS_TEST_TMPDIR/user.qemu" ]; do sleep 0.05; done
+	user=$(cat "$BATS_TEST_TMPDIR/user.qemu")
+	before=$(nice_of "$user")
+	cp "$BATS_TEST_TMPDIR/user.qemu" "$SIMROOT/run/libvirt/qemu/old.pid"
+	run on_sim vm-prio set --fifo 99 old
+	assert_failure 1
+	assert_output "vm-prio: old: not running (no QEMU in /run/libvirt/qemu): set it in the started hook"
+	# a file another user could write, or a link to one
+	qemu=$(qemu_of win10)
+	chmod 666 "$SIMROOT/run/libvirt/qemu/win10.pid"
+	run on_sim vm-prio set --fifo 99 win10
+	assert_failure 1
+	assert_output "vm-prio: win10: not touched: its pid file is not root's alone (/run/libvirt/qemu/win10.pid)"
+	chmod 600 "$SIMROOT/run/libvirt/qemu/win10.pid"
+	ln -s "$BATS_TEST_TMPDIR/user.qemu" "$SIMROOT/run/libvirt/qemu/link.pid"
+	run on_sim vm-prio set --fifo 99 link
+	assert_failure 1
+	assert_output "vm-prio: link: not touched: its pid file is a link (/run/libvirt/qemu/link.pid)"
+	# the lock held, but the file names another process
+	echo "$user" >"$SIMROOT/run/libvirt/qemu/win10.pid"
+	run on_sim vm-prio set --fifo 99 win10
+	assert_failure 1
+	assert_output "vm-prio: win10: not touched: the process its pid file names does not hold the file's lock (/run/libvirt/qemu/win10.pid)"
+	assert_equal "$(nice_of "$user")" "$before"
+	[ ! -e "$SIMROOT/run/vfio-utils/prio" ]
+	# status lists only the proven QEMU
+	echo "$qemu" >"$SIMROOT/run/libvirt/qemu/win10.pid"
+	run on_sim vm-prio --json
+	assert_equal "$(jq -c '[.domains[].domain]' <<<"$output")" '["win10"]'
+	kill "$user" "$qemu"
+}
+
+@test "a domain name with '/' is refused before any file is read, as libvirt refuses it" {
+	sim_up "$SINGLE"
+	for c in "vm-prio set" "vm-prio reset" "vm-nosleep hold" "vm-hugepages release" "vm-cpus release"; do
+		run --separate-stderr on_sim $c ../../../tmp/x
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "${c%% *}: '../../../tmp/x': not a domain name (libvirt refuses an empty one, or one with '/')"
+	done
+	run on_sim vm-prio set --domain-xml - <<<"<domain><name>../x</name></domain>"
+	assert_failure 1
+	assert_output "vm-prio: standard input: <name>: not a domain name (libvirt refuses one with '/')"
+	[ ! -e "$SIMROOT/run/vfio-utils/prio" ]
+}
+
+@test "vm-prio: a second set that fails keeps the first one's record, and reset brings back what was first" {
+	sim_up "$SINGLE"
+	qemu=$(qemu_of win10)
+	before=$(nice_of "$qemu")
+	on_sim vm-prio set --nice -5 win10
+	after_first=$(nice_of "$qemu")
+	# the second set without CAP_SYS_NICE: the kernel refuses SCHED_FIFO (EPERM)
+	run setpriv --bounding-set -sys_nice --inh-caps -sys_nice "$TESTS/sim/sim" exec "$SIMROOT" -- vm-prio set --fifo 5 win10
+	assert_failure 1
+	assert_line "vm-prio: win10: vCPU 0 (thread $(grep -l '^CPU 0/KVM$' /proc/"$qemu"/task/*/comm | cut -d/ -f5)): cannot set fifo: Operation not permitted"
+	assert_equal "$(nice_of "$qemu")" "$after_first"
+	grep -q '^win10 pid='"$qemu"' policy=other priority=0 nice=0$' "$SIMROOT/run/vfio-utils/prio"
+	run on_sim vm-prio reset win10
+	assert_success
+	assert_equal "$(nice_of "$qemu")" "$before"
+	kill "$qemu"
+}
+
+@test "vm-prio reset of a record without its pid: forgotten, no crash" {
+	sim_up "$SINGLE"
+	qemu=$(qemu_of win10)
+	mkdir -p "$SIMROOT/run/vfio-utils"
+	printf '# vfio-utils state 1\nwin10 policy=other priority=0 nice=0\n# end\n' >"$SIMROOT/run/vfio-utils/prio"
+	run on_sim vm-prio reset win10
+	assert_success
+	assert_output "win10: its QEMU is gone, and its threads' priority with it"
+	[ ! -e "$SIMROOT/run/vfio-utils/prio" ]
+	kill "$qemu"
+}
+
+@test "vm-nosleep release lets go with its state file damaged; hold refuses, naming what keeps it aside" {
+	sim_up "$SINGLE"
+	PATH=$STANDINS:$PATH
+	on_sim vm-nosleep hold win10 >/dev/null
+	echo 'win10 by=vm-nosleep "broken' >"$SIMROOT/run/vfio-utils/nosleep"
+	run on_sim vm-nosleep hold other
+	assert_failure 1
+	assert_line "vm-nosleep: /run/vfio-utils/nosleep: damaged: not written over ('vm-nosleep release' keeps it aside); nothing changed"
+	run on_sim vm-nosleep release win10
+	assert_success
+	assert_line "win10: sleep allowed again (vfio-utils-nosleep-win10.service stopped)"
+	run on_sim systemd-inhibit --list --no-legend
+	assert_output ""
+	ls "$SIMROOT"/run/vfio-utils/nosleep.damaged-*
+}
+
+@test "vm-nosleep hold --timeout bounds a logind that does not answer: back within it, nothing held" {
+	sim_up "$SINGLE"
+	PATH=$STANDINS:$PATH
+	mkdir -p "$SIMROOT/run/standin"
+	echo 60 >"$SIMROOT/run/standin/inhibit-list-delay"
+	SECONDS=0
+	run on_sim vm-nosleep --timeout 2 hold win10
+	assert_failure 1
+	[ "$SECONDS" -le 6 ]
+	rm "$SIMROOT/run/standin/inhibit-list-delay"
+	run on_sim systemctl is-active vfio-utils-nosleep-win10.service
+	refute_output active
+}
+
+@test "below a sysroot no module system call is made without the simulator's trap: this machine's kernel is never reached" {
+	sim_up "$SINGLE"
+	before=$(sim_snapshot)
+	# the command as a user would run it on a captured tree: no kmodtrap.so preloaded
+	VFIO_UTILS_SYSROOT=$SIMROOT run "$BUILD/vfio-bind" --group 09:00.0
+	assert_failure 1
+	assert_line "vfio-bind: vfio-pci: not loaded or unloaded: the module system call would reach this machine's kernel, not $SIMROOT's"
+	assert_equal "$(sim_snapshot)" "$before"
+	# through the trap, the same command loads it into the simulated kernel
+	run on_sim vfio-bind --group 09:00.0
+	assert_success
+	assert_equal "$(driver_of 0000:09:00.0)" vfio-pci
 }

@@ -101,10 +101,9 @@ clean() {
 
 @test "vm-prio: status, set, --fifo, reset, a domain that does not run" {
 	sim_up "$SINGLE"
-	"$BUILD/vcpus" 2 >"$BATS_TEST_TMPDIR/pid" &
-	until [ -s "$BATS_TEST_TMPDIR/pid" ]; do sleep 0.05; done
 	mkdir -p "$SIMROOT/run/libvirt/qemu"
-	cp "$BATS_TEST_TMPDIR/pid" "$SIMROOT/run/libvirt/qemu/w.pid"
+	"$BUILD/vcpus" 2 KVM "$SIMROOT/run/libvirt/qemu/w.pid" >"$BATS_TEST_TMPDIR/pid" &
+	until [ -s "$BATS_TEST_TMPDIR/pid" ]; do sleep 0.05; done
 	vg --sim 0 vm-prio --json
 	vg --sim 0 vm-prio set --domain-xml - <<<"<domain><name>w</name></domain>"
 	vg --sim 0 vm-prio set --fifo 2 w

@@ -233,12 +233,12 @@ echo 32 > $SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 @test "a domain name outside the state alphabet is escaped, and found again by release" {
 	sim_up $SINGLE
-	x=$(xml 'win 10/é' 64)
+	x=$(xml 'win 10\é' 64)
 	run hp reserve --domain-xml "$x"
 	assert_success
 	run cat "$SIMROOT/run/vfio-utils/hugepages"
-	assert_line 'win\x2010\x2f\xc3\xa9 2048kB@all=32:32'
-	run hp release 'win 10/é'
+	assert_line 'win\x2010\x5c\xc3\xa9 2048kB@all=32:32'
+	run hp release 'win 10\é'
 	assert_success
 	assert_equal "$(pool 2048)" 0
 }

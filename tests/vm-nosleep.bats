@@ -57,17 +57,17 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 @test "two domains hold their own locks; a name systemd cannot take as it is gets escaped" {
 	sim_up $SINGLE
 	ns hold win10 >/dev/null
-	run ns hold 'my vm-1/é'
+	run ns hold 'my vm-1\é'
 	assert_success
-	assert_output --regexp '^my vm-1/é: sleep held off by vfio-utils-nosleep-my\\x20vm\\x2d1\\x2f\\xc3\\xa9\.service \(PID [0-9]+\)$'
+	assert_output --regexp '^my vm-1\\é: sleep held off by vfio-utils-nosleep-my\\x20vm\\x2d1\\x5c\\xc3\\xa9\.service \(PID [0-9]+\)$'
 	assert_equal "$(inhibitors | wc -l)" 2
 	run ns --json status
 	assert_success
 	assert_equal "$(jq -r '.domains[] | "\(.domain) \(.active) \(.inhibitor)"' <<<"$output" | sort)" \
-		$'my vm-1/é true true\nwin10 true true'
+		$'my vm-1\\é true true\nwin10 true true'
 	ns release win10 >/dev/null
 	run inhibitors
-	assert_output --partial 'the VM "my vm-1/é" is running'
+	assert_output --partial 'the VM "my vm-1\é" is running'
 	refute_output --partial win10
 }
 

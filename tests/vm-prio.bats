@@ -12,13 +12,13 @@ teardown() {
 
 vp() { on_sim "$BUILD/vm-prio" "$@"; }
 
-# qemu DOMAIN N: a QEMU with N vCPU threads that libvirt runs DOMAIN in.
+# qemu DOMAIN N: a QEMU with N vCPU threads that libvirt runs DOMAIN in, its
+# pid file written and locked as libvirt's QEMU holds it.
 qemu() {
-	"$BUILD/vcpus" "$2" >"$BATS_TEST_TMPDIR/pid" &
+	mkdir -p "$SIMROOT/run/libvirt/qemu"
+	"$BUILD/vcpus" "$2" KVM "$SIMROOT/run/libvirt/qemu/$1.pid" >"$BATS_TEST_TMPDIR/pid" &
 	until [ -s "$BATS_TEST_TMPDIR/pid" ]; do sleep 0.05; done
 	VCPUS=$(cat "$BATS_TEST_TMPDIR/pid")
-	mkdir -p "$SIMROOT/run/libvirt/qemu"
-	echo "$VCPUS" >"$SIMROOT/run/libvirt/qemu/$1.pid"
 }
 
 # threads: each thread's name, nice, real-time priority and policy, as the kernel has them.

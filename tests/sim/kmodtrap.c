@@ -20,6 +20,10 @@
 
 #include "modtree.h"
 
+/* What the commands look for before a module system call below a sysroot. */
+extern const int vu_kmodtrap_active;
+const int vu_kmodtrap_active = 1;
+
 int init_module(void *image, unsigned long len, const char *params);
 int finit_module(int fd, const char *params, int flags);
 int delete_module(const char *name, unsigned int flags);
