@@ -384,7 +384,7 @@ static void balloon(struct audit *a, const struct domain *d)
 		    d->x.balloon);
 }
 
-/* The highest CPU a cpuset names ("0-15", "2-3,^3,8"): every number is a CPU. */
+/* The highest CPU a list names ("0-15", "0-3,8"). */
 static long highest_cpu(const char *set)
 {
 	long last = -1;
@@ -410,10 +410,17 @@ static void pins(struct audit *a, const struct domain *d)
 	char present[256];
 	long want;
 
-	if (!d->x.pins[0] ||
+	if (d->x.bad_pins) {
+		finding(
+		    a, d, true, "pin-no-such-cpu", NULL,
+		    "<cputune> pins to '%.64s', which is no list of CPUs: libvirt refuses to start it",
+		    d->x.bad_pins);
+		return;
+	}
+	if (!d->x.pinned ||
 	    vu_readf(present, sizeof(present), "/sys/devices/system/cpu/present") <= 0)
 		return;
-	if ((want = highest_cpu(d->x.pins)) > highest_cpu(present))
+	if ((want = vu_set_last(&d->x.pin_cpus)) > highest_cpu(present))
 		finding(
 		    a, d, true, "pin-no-such-cpu", NULL,
 		    "<cputune> pins to CPU %ld, and this host's CPUs are %s: libvirt refuses to start it",

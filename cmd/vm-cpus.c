@@ -94,19 +94,48 @@ static const char *swap(const char *list, char from, char to, char *buf, size_t 
 	return buf;
 }
 
+/*
+ * KEY's LIST, in as many fields as it takes: "cpus", "cpus1"... (a state
+ * value holds 63 characters, a list of every other CPU of a large host far
+ * more). A list longer than a record holds is said, and nothing remembered.
+ */
 static bool remember(struct vu_records *recs, const char *key, const char *list)
 {
+	struct vu_record r = { .nf = 0 };
 	char v[LIST_MAX];
+	size_t len, chunk = VU_STATE_TEXT - 1;
 
-	return vu_records_set(recs, key, "cpus", swap(list, ',', '+', v, sizeof(v)), (char *)NULL);
+	swap(list, ',', '+', v, sizeof(v));
+	len = strlen(v);
+	if (len > chunk * VU_STATE_FIELDS || !vu_state_valid_text(key) ||
+	    snprintf(r.key, sizeof(r.key), "%s", key) >= (int)sizeof(r.key)) {
+		vu_err(
+		    "%s: the list of CPUs %.64s... is longer than vfio-utils remembers (%zu characters)",
+		    key, list, chunk * VU_STATE_FIELDS);
+		return false;
+	}
+	for (size_t off = 0; off < len || !r.nf; off += chunk, r.nf++) {
+		snprintf(r.f[r.nf].name, sizeof(r.f[r.nf].name), r.nf ? "cpus%d" : "cpus", r.nf);
+		snprintf(r.f[r.nf].value, sizeof(r.f[r.nf].value), "%.*s", (int)chunk,
+			 len ? v + off : "-");
+	}
+	return vu_records_put(recs, &r) != NULL;
 }
 
 /* A remembered list, "" for none ("-"). */
 static const char *recalled(const struct vu_record *r, char *buf, size_t size)
 {
-	const char *v = vu_record_get(r, "cpus");
+	char v[LIST_MAX] = "", name[16];
+	const char *part;
 
-	return swap(v && strcmp(v, "-") != 0 ? v : "", '+', ',', buf, size);
+	for (int i = 0; i < VU_STATE_FIELDS; i++) {
+		snprintf(name, sizeof(name), i ? "cpus%d" : "cpus", i);
+		if (!(part = vu_record_get(r, name)))
+			break;
+		if (strcmp(part, "-") != 0)
+			snprintf(v + strlen(v), sizeof(v) - strlen(v), "%s", part);
+	}
+	return swap(v, '+', ',', buf, size);
 }
 
 /* Give CPU C governor GOV and read it back. */
@@ -300,6 +329,10 @@ static int unit_allowed(const char *unit, char *buf, size_t size)
 			       st);
 		return -EIO;
 	}
+	/* systemd prints ranges apart ("0-1 4-5"); the kernel's lists take commas. */
+	for (char *c = buf; *c; c++)
+		if (*c == ' ')
+			*c = ',';
 	return 0;
 }
 
@@ -467,7 +500,8 @@ static int isolate(struct run *r, struct vu_records *recs, struct vu_records *sa
 {
 	struct vu_set online, host;
 	char list[LIST_MAX], hostl[LIST_MAX];
-	bool first = recs->n == 0;
+	/* No host remembered: this is the first change (a killed run may have left domains). */
+	bool first = saved->n == 0;
 	int ngov = 0;
 
 	if (read_set("/sys/devices/system/cpu/online", &online) < 0)
@@ -492,12 +526,17 @@ static int isolate(struct run *r, struct vu_records *recs, struct vu_records *sa
 		vu_records_del(recs, r->key);
 		return VU_EXIT_FAIL;
 	}
-	/* The host as it was, remembered before the first change. */
-	if (first && (save_host(saved) < 0 || vu_state_save(SAVED, saved) < 0)) {
+	/*
+	 * The domain on disk first, then the host as it was, before the first
+	 * change: killed between, release finds the domain and a host that
+	 * nothing changed yet.
+	 */
+	if (vu_state_save(STATE, recs) < 0 ||
+	    (first && (save_host(saved) < 0 || vu_state_save(SAVED, saved) < 0))) {
 		vu_records_del(recs, r->key);
 		return VU_EXIT_FAIL;
 	}
-	if (vu_state_save(STATE, recs) < 0 || apply(&host, saved) < 0 ||
+	if (apply(&host, saved) < 0 ||
 	    (r->governor &&
 	     (ngov = take_governors(r->domain, &r->cpus, r->governor, recs, r->key, govs)) < 0)) {
 		/* Nothing half-done: the host as before this domain. */
@@ -525,6 +564,12 @@ static int release(struct run *r, struct vu_records *recs, struct vu_records *sa
 	struct vu_set online, host, mine;
 	char hostl[LIST_MAX];
 
+	if (!rec && !recs->n && saved->n) {
+		/* A host remembered for no domain: a run killed before its change, or after. */
+		if (apply(NULL, saved) < 0)
+			return VU_EXIT_FAIL;
+		saved->n = 0;
+	}
 	if (!rec) {
 		vu_report("%s: no CPUs isolated: nothing to give back", r->domain);
 		return VU_EXIT_OK;
@@ -601,10 +646,13 @@ static int domain_cpus(const char *xml, const char *cpus, struct vu_domxml *x, s
 	vu_state_key(r->domain, r->key);
 	if (cpus && vu_set_parse(cpus, &r->cpus) <= 0)
 		vu_usage_error("--cpus %s: not a list of CPUs like 2-7,10", cpus);
-	if (!cpus && x->pins[0] && vu_set_parse(x->pins, &r->cpus) < 0) {
-		vu_err("%s: <cputune> pins '%s' are not lists of CPUs", r->domain, x->pins);
+	if (!cpus && x->bad_pins) {
+		vu_err("%s: <cputune> pin cpuset '%.64s' is not a list of CPUs", r->domain,
+		       x->bad_pins);
 		return -EINVAL;
 	}
+	if (!cpus)
+		r->cpus = x->pin_cpus;
 	return vu_set_count(&r->cpus) ? 0 : 1;
 }
 
@@ -713,7 +761,13 @@ int main(int argc, char **argv)
 	}
 	status = strcmp(cmd->name, "isolate") == 0 ? isolate(&r, &recs, &saved, &govs)
 						   : release(&r, &recs, &saved, &govs);
-	if (vu_state_save(SAVED, &saved) < 0 || vu_state_save(GOVS, &govs) < 0)
+	/*
+	 * The domains before the host they were taken from: killed between, the
+	 * host is still remembered, for the next isolate to keep and the next
+	 * release to give back.
+	 */
+	if (vu_state_save(STATE, &recs) < 0 || vu_state_save(SAVED, &saved) < 0 ||
+	    vu_state_save(GOVS, &govs) < 0)
 		status = VU_EXIT_FAIL;
 	vu_records_free(&saved);
 	vu_records_free(&govs);

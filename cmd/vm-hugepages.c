@@ -191,18 +191,6 @@ static int make_room(bool drop)
 	return err;
 }
 
-/* Put back pools [0, N) of NEED to their counts before this run. */
-static void put_back(const char *domain, const struct vu_hugeneed *need, const unsigned long *before,
-		     const unsigned long *added, size_t n)
-{
-	struct vu_hugepool p;
-
-	for (size_t i = n; i-- > 0;)
-		if (added[i] && set_pool(domain, need[i].kib, need[i].node, before[i], &p) == 0)
-			vu_report("%s: put the pool of %s back to %lu pages", domain,
-				  size_text(need[i].kib, (char[32]){ 0 }, 32), before[i]);
-}
-
 struct plan {
 	const char *domain; /* as the XML names it */
 	char key[VU_STATE_TEXT];
@@ -211,6 +199,143 @@ struct plan {
 	unsigned long before[NEEDS_MAX], add[NEEDS_MAX], added[NEEDS_MAX];
 	struct vu_rec *rec[NEEDS_MAX]; /* each pool's in the report */
 };
+
+/*
+ * A write to a pool, announced on disk before it is made: the domain KEY's
+ * pool FIELD goes from FROM to TO pages, the domain having ADDED of them
+ * before it. A run killed before the write, during it (the kernel may have
+ * allocated part), or before its record says what it got leaves this file,
+ * and the next run settles it from what the pool holds (settle).
+ */
+#define WRITING "hugepages-write"
+
+static int announce(const char *key, const char *field, unsigned long added, unsigned long from,
+		    unsigned long to)
+{
+	struct vu_records w = { 0 };
+	char a[24], f[24], t[24];
+	int err = -EINVAL;
+
+	snprintf(a, sizeof(a), "%lu", added);
+	snprintf(f, sizeof(f), "%lu", from);
+	snprintf(t, sizeof(t), "%lu", to);
+	if (vu_records_set(&w, key, "pool", field, "added", a, "from", f, "to", t, (char *)NULL))
+		err = vu_state_save(WRITING, &w);
+	vu_records_free(&w);
+	return err;
+}
+
+/* What the domain has of a pool after a write from FROM towards TO left it at NOW. */
+static unsigned long after_write(unsigned long added, unsigned long from, unsigned long to,
+				 unsigned long now)
+{
+	unsigned long moved;
+
+	if (to >= from) {
+		moved = now > from ? now - from : 0;
+		return added + (moved < to - from ? moved : to - from);
+	}
+	moved = from > now ? from - now : 0;
+	moved = moved < from - to ? moved : from - to;
+	return added > moved ? added - moved : 0;
+}
+
+/* Set the domain's record of FIELD to NEEDED:ADDED, on disk, then drop the announcement. */
+static int settled(struct vu_records *recs, const char *key, const char *field,
+		   unsigned long added)
+{
+	struct vu_record *rec = vu_records_find(recs, key);
+	struct vu_records none = { 0 };
+	unsigned long needed, old;
+	int err;
+
+	for (int k = 0; rec && k < rec->nf; k++)
+		if (strcmp(rec->f[k].name, field) == 0 &&
+		    field_value(rec->f[k].value, &needed, &old) == 0)
+			snprintf(rec->f[k].value, sizeof(rec->f[k].value), "%lu:%lu", needed, added);
+	if ((err = vu_state_save(STATE, recs)) < 0)
+		return err;
+	return vu_state_save(WRITING, &none);
+}
+
+/*
+ * A write a killed run announced: what the domain has of that pool now,
+ * from what the pool holds (no other run has written to it since: every
+ * run settles first, under the lock). 0, or -errno.
+ */
+static int settle(struct vu_records *recs)
+{
+	struct vu_records w = { 0 };
+	unsigned long kib, added, from, to;
+	struct vu_hugepool pool;
+	const char *field;
+	char name[1024], sz[32], at[32];
+	int node, err;
+
+	if ((err = vu_state_read(WRITING, &w)) < 0 || !w.n) {
+		vu_records_free(&w);
+		return err == -ENOENT ? 0 : err;
+	}
+	field = vu_record_get(&w.v[0], "pool");
+	vu_state_unkey(w.v[0].key, name, sizeof(name));
+	if (!field || field_parse(field, &kib, &node) < 0 ||
+	    (added = strtoul(vu_record_get(&w.v[0], "added") ?: "", NULL, 10),
+	     from = strtoul(vu_record_get(&w.v[0], "from") ?: "", NULL, 10),
+	     to = strtoul(vu_record_get(&w.v[0], "to") ?: "", NULL, 10), false) ||
+	    (err = read_pool(name, kib, node, &pool)) < 0) {
+		vu_records_free(&w);
+		return err < 0 ? err : -EBADMSG;
+	}
+	added = after_write(added, from, to, persistent(&pool));
+	vu_warn("%s: a run stopped during its write to the pool of %s%s: %lu pages of it are the domain's",
+		name, size_text(kib, sz, sizeof(sz)), where(node, at, sizeof(at)), added);
+	err = settled(recs, w.v[0].key, field, added);
+	vu_records_free(&w);
+	return err;
+}
+
+/*
+ * Move pool I of P from FROM to TO pages, announced first and settled from
+ * what the kernel made of it (read back into *AFTER): what the domain has of
+ * it then, in P->added. 0, or -errno (reported).
+ */
+static int move_pool(struct plan *p, struct vu_records *recs, size_t i, unsigned long from,
+		     unsigned long to, struct vu_hugepool *after)
+{
+	struct vu_hugeneed *nd = &p->need[i];
+	char field[VU_STATE_TEXT];
+	int err;
+
+	memset(after, 0, sizeof(*after));
+	field_name(nd->kib, nd->node, field, sizeof(field));
+	if ((err = announce(p->key, field, p->added[i], from, to)) < 0)
+		return err;
+	if ((err = set_pool(p->domain, nd->kib, nd->node, to, after)) < 0 && !vu_dry_run &&
+	    read_pool(p->domain, nd->kib, nd->node, after) < 0)
+		return err; /* left announced: the next run settles it */
+	if (vu_dry_run)
+		return err;
+	p->added[i] = after_write(p->added[i], from, to, persistent(after));
+	return settled(recs, p->key, field, p->added[i]) < 0 ? -EIO : err;
+}
+
+/* Take back what this run added to pools [0, N) of P, each settled as it goes. */
+static void put_back(struct plan *p, struct vu_records *recs, size_t n)
+{
+	struct vu_hugepool now, after;
+	unsigned long cur, added;
+	char sz[32];
+
+	for (size_t i = n; i-- > 0;) {
+		if (!(added = p->added[i]) ||
+		    read_pool(p->domain, p->need[i].kib, p->need[i].node, &now) < 0)
+			continue;
+		cur = persistent(&now);
+		if (move_pool(p, recs, i, cur, cur > added ? cur - added : 0, &after) == 0)
+			vu_report("%s: put the pool of %s back to %lu pages", p->domain,
+				  size_text(p->need[i].kib, sz, sizeof(sz)), persistent(&after));
+	}
+}
 
 /* A domain libvirt runs: it keeps the live XML in /run/libvirt/qemu while it does. */
 static bool running(const char *key)
@@ -277,6 +402,11 @@ static int count_lack(struct plan *p, const struct vu_records *recs, struct vu_l
 		}
 		p->before[i] = persistent(&pool);
 		p->add[i] = nd->pages > avail ? nd->pages - avail : 0;
+		if (p->add[i] > ULONG_MAX - p->before[i]) {
+			vu_err("%s: %lu more pages than the pool's %lu is past what the kernel counts",
+			       p->domain, p->add[i], p->before[i]);
+			return -EOVERFLOW;
+		}
 		*any = *any || p->add[i];
 		r = p->rec[i] = pool_rec(out, nd->kib, nd->node);
 		vu_rec_int(r, "needed", (long long)nd->pages);
@@ -285,7 +415,7 @@ static int count_lack(struct plan *p, const struct vu_records *recs, struct vu_l
 	return 0;
 }
 
-/* The record of what reserve added, per pool: "NEEDED:ADDED". */
+/* The record of what reserve added, per pool: "NEEDED:ADDED", none yet. */
 static int remember(struct vu_records *recs, const struct plan *p)
 {
 	struct vu_record r = { .nf = (int)p->n };
@@ -293,8 +423,7 @@ static int remember(struct vu_records *recs, const struct plan *p)
 	snprintf(r.key, sizeof(r.key), "%s", p->key);
 	for (size_t i = 0; i < p->n; i++) {
 		field_name(p->need[i].kib, p->need[i].node, r.f[i].name, sizeof(r.f[i].name));
-		snprintf(r.f[i].value, sizeof(r.f[i].value), "%lu:%lu", p->need[i].pages,
-			 p->add[i]);
+		snprintf(r.f[i].value, sizeof(r.f[i].value), "%lu:0", p->need[i].pages);
 	}
 	if (!vu_records_put(recs, &r))
 		return -ENOMEM;
@@ -317,13 +446,17 @@ static int reserve(struct plan *p, struct vu_records *recs, bool drop, struct vu
 	/* Compacted first: the kernel finds more contiguous memory for what it must add. */
 	if (any && make_room(drop) < 0)
 		return VU_EXIT_FAIL;
-	/* Remembered first, on disk: killed during a write, release still gives it back. */
+	/*
+	 * Remembered first, on disk, nothing added yet; each write is announced
+	 * and settled from what the kernel made of it, so that a run killed at
+	 * any point leaves a record release can trust.
+	 */
 	if (remember(recs, p) < 0)
 		return VU_EXIT_FAIL;
 	for (i = 0; i < p->n && status == VU_EXIT_OK; i++) {
 		struct vu_hugeneed *nd = &p->need[i];
 		struct vu_rec *r = p->rec[i];
-		struct vu_hugepool after;
+		struct vu_hugepool now, after;
 		unsigned long got;
 
 		size_text(nd->kib, sz, sizeof(sz));
@@ -334,24 +467,30 @@ static int reserve(struct plan *p, struct vu_records *recs, bool drop, struct vu
 			vu_rec_str(r, "result", "free");
 			continue;
 		}
-		if (set_pool(p->domain, nd->kib, nd->node, p->before[i] + p->add[i], &after) < 0) {
+		/*
+		 * From what the pool holds now: a write to the whole pool has
+		 * spread pages over the nodes since the plan was made.
+		 */
+		if (read_pool(p->domain, nd->kib, nd->node, &now) < 0 ||
+		    p->add[i] > ULONG_MAX - persistent(&now) ||
+		    move_pool(p, recs, i, persistent(&now), persistent(&now) + p->add[i], &after) <
+			0) {
 			vu_rec_str(r, "result", "failed");
 			status = VU_EXIT_FAIL;
-			continue;
+			i++;
+			break;
 		}
 		if (vu_dry_run) {
 			vu_rec_int(r, "added", (long long)p->add[i]);
 			vu_rec_str(r, "result", "planned");
 			continue;
 		}
-		got = persistent(&after) > p->before[i] ? persistent(&after) - p->before[i] : 0;
-		p->added[i] = got;
+		got = p->added[i];
 		vu_rec_int(r, "added", (long long)got);
 		if (got < p->add[i]) {
 			vu_err("%s: %lu pages of %s%s needed, %lu free: the kernel could add only %lu of the %lu more (memory short or too fragmented)",
 			       p->domain, nd->pages, sz, at, nd->pages - p->add[i], got, p->add[i]);
 			vu_rec_str(r, "result", "short");
-			p->added[i] = got;
 			status = VU_EXIT_FAIL;
 			i++;
 			break;
@@ -362,7 +501,7 @@ static int reserve(struct plan *p, struct vu_records *recs, bool drop, struct vu
 	}
 	if (status != VU_EXIT_OK) {
 		/* Nothing half-done: every pool as it was, nothing remembered. */
-		put_back(p->domain, p->need, p->before, p->added, i);
+		put_back(p, recs, i);
 		vu_records_del(recs, p->key);
 	}
 	return status;
@@ -379,9 +518,9 @@ static int release(const char *domain, const char *key, struct vu_records *recs,
 		return VU_EXIT_OK;
 	}
 	for (int i = rec->nf; i-- > 0;) {
-		struct vu_hugepool pool, after;
-		unsigned long kib, needed = 0, added = 0, target;
-		char sz[32], at[32];
+		struct vu_hugepool pool, after = { 0 };
+		unsigned long kib, needed = 0, added = 0, target, left;
+		char sz[32], at[32], field[VU_STATE_TEXT];
 		struct vu_rec *r;
 		int node;
 
@@ -409,19 +548,31 @@ static int release(const char *domain, const char *key, struct vu_records *recs,
 		/*
 		 * Exactly what reserve added: the host's own pages and another
 		 * domain's stay. Pages still in use become surplus, freed with them.
+		 * Announced first and settled after: given back once, killed or not.
 		 */
 		target = persistent(&pool) > added ? persistent(&pool) - added : 0;
-		if (set_pool(domain, kib, node, target, &after) < 0) {
+		snprintf(field, sizeof(field), "%s", rec->f[i].name);
+		if (announce(key, field, added, persistent(&pool), target) < 0 ||
+		    (set_pool(domain, kib, node, target, &after) < 0 &&
+		     (vu_dry_run || read_pool(domain, kib, node, &after) < 0))) {
 			vu_rec_str(r, "result", "failed");
 			status = VU_EXIT_FAIL;
 			continue;
 		}
+		left = vu_dry_run ? 0 : after_write(added, persistent(&pool), target, persistent(&after));
+		if (!vu_dry_run && (settled(recs, key, field, left) < 0 || left)) {
+			vu_err("%s: %lu of the %lu pages of %s%s not given back", domain, left, added,
+			       sz, at);
+			vu_rec_str(r, "result", "failed");
+			status = VU_EXIT_FAIL;
+			rec = vu_records_find(recs, key);
+			continue;
+		}
+		rec = vu_records_find(recs, key);
 		vu_rec_int(r, "released", (long long)added);
 		vu_rec_str(r, "result", vu_dry_run ? "planned" : "released");
 		if (!vu_dry_run)
 			vu_report("%s: %lu pages of %s%s given back", domain, added, sz, at);
-		/* Given back: not again, whatever fails after. */
-		snprintf(rec->f[i].value, sizeof(rec->f[i].value), "%lu:0", needed);
 	}
 	if (status == VU_EXIT_OK)
 		vu_records_del(recs, key);
@@ -631,6 +782,16 @@ int main(int argc, char **argv)
 	}
 	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run) {
+		vu_domxml_free(&x);
+		free(p);
+		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+	}
+	/* A run stopped during a write: what it left settled before anything else. */
+	if (lock >= 0 && !recs.damaged && settle(&recs) < 0) {
+		vu_err("/run/vfio-utils/%s: a write a stopped run announced cannot be settled: nothing changed",
+		       WRITING);
+		vu_state_unlock(lock);
+		vu_records_free(&recs);
 		vu_domxml_free(&x);
 		free(p);
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vm-nosleep: a logind sleep inhibitor that names a domain, in a transient unit, while it runs. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +251,57 @@ static int release(const char *domain, const char *key, const char *unit, struct
 }
 
 /* Each remembered domain: its unit, whether it runs, and logind's line for its inhibitor. */
+/* The domain a unit of ours is for: its name unescaped, as unit_name escaped it; BUF. */
+static const char *unit_domain(const char *unit, char *buf, size_t size)
+{
+	static const char prefix[] = "vfio-utils-nosleep-", suffix[] = ".service";
+	size_t len = strlen(unit), n = 0;
+
+	buf[0] = '\0';
+	if (strncmp(unit, prefix, sizeof(prefix) - 1) != 0 || len < sizeof(prefix) + 8 ||
+	    strcmp(unit + len - 8, suffix) != 0)
+		return buf;
+	for (const char *c = unit + sizeof(prefix) - 1; c < unit + len - 8 && n + 1 < size; c++) {
+		if (c[0] == '\\' && c[1] == 'x' && isxdigit((unsigned char)c[2]) &&
+		    isxdigit((unsigned char)c[3])) {
+			char hex[3] = { c[2], c[3], '\0' };
+
+			buf[n++] = (char)strtoul(hex, NULL, 16);
+			c += 3;
+		} else {
+			buf[n++] = *c;
+		}
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * The domain KEY stands for. A name too long for a key keeps only its start
+ * and a hash there: the unit systemd runs for it, found by its name, says
+ * the rest. 0, or -ENOENT when no unit of ours is it.
+ */
+static int key_domain(const char *key, char *buf, size_t size)
+{
+	char *argv[] = { "systemctl", "list-units",	      "--all", "--plain", "--no-legend",
+			 "--full",    "vfio-utils-nosleep-*", NULL };
+	char again[VU_STATE_TEXT], out[16384], *save = NULL;
+
+	/* vu_state_key's form for a long name: 40 characters, ':', a 64-bit hash in hex. */
+	vu_state_unkey(key, buf, size);
+	if (strlen(key) != 57 || key[40] != ':' || strspn(key + 41, "0123456789abcdef") != 16)
+		return 0;
+	if (vu_run(argv, out, sizeof(out), left_ms()) != 0)
+		return -ENOENT;
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		l[strcspn(l, " ")] = '\0';
+		vu_state_key(unit_domain(l, buf, size), again);
+		if (buf[0] && strcmp(again, key) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
 static int status_of(struct vu_rec *doc)
 {
 	struct vu_list *l = vu_rec_list(doc, "domains");
@@ -263,12 +315,19 @@ static int status_of(struct vu_rec *doc)
 		status = VU_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < recs.n; i++) {
-		char domain[VU_STATE_TEXT], unit[UNIT_MAX], line[512] = "";
+		char domain[UNIT_MAX], unit[UNIT_MAX], line[512] = "";
 		struct vu_rec *r = vu_list_obj(l);
 		bool active;
 		long pid;
 
-		vu_state_unkey(recs.v[i].key, domain, sizeof(domain));
+		if (key_domain(recs.v[i].key, domain, sizeof(domain)) < 0) {
+			/* Its unit gone with its name: the record alone is left. */
+			vu_state_unkey(recs.v[i].key, domain, sizeof(domain));
+			vu_rec_str(r, "domain", domain);
+			vu_rec_bool(r, "active", false);
+			vu_rec_bool(r, "inhibitor", false);
+			continue;
+		}
 		vu_rec_str(r, "domain", domain);
 		if (unit_name(domain, unit, sizeof(unit)) < 0)
 			continue;
@@ -291,7 +350,11 @@ static void status_text(const struct vu_rec *doc)
 	for (size_t i = 0; i < vu_list_len(l); i++) {
 		const struct vu_rec *r = vu_list_rec(l, i);
 
-		printf("%s: %s %s, %s\n", vu_rec_s(r, "domain"), vu_rec_s(r, "unit"),
+		char name[4 * UNIT_MAX];
+
+		/* A name is the user's: no control character of it reaches the terminal. */
+		printf("%s: %s %s, %s\n", vu_esc(vu_rec_s(r, "domain"), name, sizeof(name)),
+		       vu_rec_has(r, "unit") ? vu_rec_s(r, "unit") : "(no unit)",
 		       vu_rec_b(r, "active") ? "active" : "inactive",
 		       vu_rec_b(r, "inhibitor") ? "sleep inhibited" : "no inhibitor listed");
 	}
@@ -342,6 +405,7 @@ int main(int argc, char **argv)
 				   strcmp(cmd->name, "status") == 0 ? VU_DOMAIN_NONE : VU_DOMAIN_EITHER,
 				   xml, argc, argv, "hold and release");
 	vu_common_done();
+	deadline = vu_now() + timeout_ms / 1000.0;
 
 	doc = vu_out_new("vm-nosleep", vu_opt_json);
 	if (strcmp(cmd->name, "status") == 0)
@@ -368,7 +432,6 @@ int main(int argc, char **argv)
 		return vu_out_finish(doc, NULL, VU_EXIT_OK);
 	}
 	vu_state_key(domain, key);
-	deadline = vu_now() + timeout_ms / 1000.0;
 	lock = vu_state_begin(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run) {
 		vu_domxml_free(&x);

@@ -184,8 +184,11 @@ static void content_copy(xmlNode *n, char *buf, size_t size)
 	(*x_free)(s);
 }
 
-/* VALUE in UNIT (libvirt's: b, KB, k, KiB, MB, M, MiB, GB, G, GiB, ...) in KiB; 0 for nonsense. */
-static unsigned long long kib(xmlNode *n, const char *value, const char *unit_attr)
+/*
+ * VALUE in UNIT (libvirt's: b, KB, k, KiB, MB, M, MiB, GB, G, GiB, ...) in KiB;
+ * 0 for nonsense. AMOUNT (48 bytes, or NULL) gets both as written.
+ */
+static unsigned long long kib(xmlNode *n, const char *value, const char *unit_attr, char *amount)
 {
 	static const struct {
 		const char *name;
@@ -201,6 +204,8 @@ static unsigned long long kib(xmlNode *n, const char *value, const char *unit_at
 	unsigned long long v, bytes = 0;
 
 	prop_copy(n, unit_attr, unit, sizeof(unit));
+	if (amount)
+		snprintf(amount, 48, "%.30s%s%.15s", value, unit[0] ? " " : "", unit);
 	errno = 0;
 	v = strtoull(value, &end, 10);
 	while (isspace((unsigned char)*end))
@@ -234,7 +239,7 @@ static int hugepages(xmlNode *n, struct vu_domxml *out)
 			v += out->npages++;
 			prop_copy(p, "size", size, sizeof(size));
 			/* libvirt's page size unit defaults to KiB, as <memory>'s does. */
-			v->kib = kib(p, size, "unit");
+			v->kib = kib(p, size, "unit", NULL);
 			prop_copy(p, "nodeset", v->nodeset, sizeof(v->nodeset));
 			if (!out->page_kib)
 				out->page_kib = v->kib;
@@ -261,7 +266,7 @@ static int cells(xmlNode *numa, struct vu_domxml *out)
 		/* Without ids, libvirt numbers cells in order. */
 		v->id = s[0] ? (int)strtol(s, NULL, 10) : (int)out->ncells;
 		prop_copy(c, "memory", s, sizeof(s));
-		v->kib = kib(c, s, "unit");
+		v->kib = kib(c, s, "unit", v->amount);
 		out->ncells++;
 	}
 	return 0;
@@ -285,6 +290,28 @@ static void numatune(xmlNode *n, struct vu_domxml *out)
 	}
 }
 
+/* One <cputune> pin's cpuset, whole (no buffer to cut it), added to the domain's. */
+static int pin(xmlNode *c, struct vu_domxml *out)
+{
+	char *set = prop_dup(c, "cpuset");
+	struct vu_set one;
+
+	if (!set && !(set = strdup("")))
+		return -ENOMEM;
+	out->pinned = true;
+	if (vu_set_parse(set, &one) <= 0) {
+		if (!out->bad_pins)
+			out->bad_pins = set;
+		else
+			free(set);
+		return 0;
+	}
+	free(set);
+	for (size_t i = 0; i < VU_ARRAY_SIZE(one.bits); i++)
+		out->pin_cpus.bits[i] |= one.bits[i];
+	return 0;
+}
+
 /* <os>, <cpu>, <features>, <cputune>, <memory>: what vfio-audit judges. */
 static int settings(xmlNode *n, struct vu_domxml *out)
 {
@@ -292,7 +319,7 @@ static int settings(xmlNode *n, struct vu_domxml *out)
 		char v[32];
 
 		content_copy(n, v, sizeof(v));
-		out->memory_kib = kib(n, v, "unit");
+		out->memory_kib = kib(n, v, "unit", out->memory_amount);
 	}
 	if (named(n, "memoryBacking") && hugepages(n, out) < 0)
 		return -ENOMEM;
@@ -310,12 +337,8 @@ static int settings(xmlNode *n, struct vu_domxml *out)
 			content_copy(c, out->loader, sizeof(out->loader));
 		else if (named(n, "cputune") && (named(c, "vcpupin") || named(c, "emulatorpin") ||
 						 named(c, "iothreadpin"))) {
-			char set[256];
-			size_t len = strlen(out->pins);
-
-			prop_copy(c, "cpuset", set, sizeof(set));
-			snprintf(out->pins + len, sizeof(out->pins) - len, "%s%s", len ? "," : "",
-				 set);
+			if (pin(c, out) < 0)
+				return -ENOMEM;
 		} else if (named(n, "features")) {
 			for (xmlNode *f = c->children; f; f = f->next) {
 				if (named(c, "kvm") && named(f, "hidden"))
@@ -400,12 +423,30 @@ int vu_domxml_parse(const char *buf, size_t len, const char *shown, struct vu_do
 		    shown);
 		return -EINVAL;
 	}
+	/*
+	 * libvirt writes UTF-8 alone, and read as UTF-8 whatever it declares,
+	 * a document has no markup the check above did not see: UTF-16's
+	 * "<\0!\0D..." or UTF-7's "+ADwAIQ-DOCTYPE" are text, or no XML at all.
+	 */
+	if (buf && memchr(buf, '\0', len)) {
+		vu_err(
+		    "%s: not a libvirt domain XML: it holds NUL bytes (UTF-16 or UTF-32?), and libvirt writes UTF-8",
+		    shown);
+		return -EINVAL;
+	}
 	parse_error[0] = '\0';
 	x_set_error(NULL, xml_error);
 	/* No network, no entities substituted, libxml2's own depth limit: data, never instructions.
 	 */
-	doc = x_read(buf, (int)len, NULL, NULL,
+	doc = x_read(buf, (int)len, NULL, "UTF-8",
 		     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc && (doc->intSubset || doc->extSubset)) {
+		vu_err(
+		    "%s: not a libvirt domain XML: it declares a document type, which no domain has",
+		    shown);
+		x_free_doc(doc);
+		return -EINVAL;
+	}
 	root = doc ? x_root(doc) : NULL;
 	if (!root || !named(root, "domain")) {
 		vu_err("%s: not a libvirt domain XML: %s", shown,
@@ -490,6 +531,8 @@ void vu_domxml_free(struct vu_domxml *x)
 	x->pci = NULL;
 	x->managed = NULL;
 	x->npci = 0;
+	free(x->bad_pins);
+	x->bad_pins = NULL;
 	free(x->pages);
 	free(x->cells);
 	x->pages = NULL;

@@ -4,6 +4,8 @@
 #define VU_DOMXML_H
 
 #include <stdbool.h>
+
+#include "cpuset.h"
 #include <stddef.h>
 
 #include "pciaddr.h"
@@ -17,8 +19,9 @@ struct vu_dompage {
 /* <cpu><numa><cell id memory>, and the host nodes <numatune><memnode> binds it to. */
 struct vu_domcell {
 	int id;
-	unsigned long long kib;
-	char memnode[64]; /* host nodes, "" where no memnode names the cell */
+	unsigned long long kib; /* 0 where the amount is none libvirt takes */
+	char memnode[64];	/* host nodes, "" where no memnode names the cell */
+	char amount[48];	/* as written: value and unit, to name a bad one */
 };
 
 struct vu_domxml {
@@ -28,15 +31,23 @@ struct vu_domxml {
 	char **rom;    /* each one's <rom file>, NULL without */
 	size_t npci;
 	/* What vfio-audit judges; "" where the XML says nothing. */
-	char machine[64];	       /* <os><type machine>: pc-q35-7.2 */
-	char firmware[16];	       /* <os firmware>: efi, bios */
-	char loader[256];	       /* <os><loader>: the firmware's file */
-	char cpu_mode[32];	       /* <cpu mode>: host-passthrough */
-	char balloon[32];	       /* <memballoon model>: virtio, none */
-	bool kvm_hidden;	       /* <features><kvm><hidden state='on'> */
-	bool vendor_id;		       /* <features><hyperv><vendor_id state='on'> */
-	char pins[1024];	       /* each <cputune> pin's cpuset, joined by ',' */
-	unsigned long long memory_kib; /* <memory>, 0 when absent */
+	char machine[64];  /* <os><type machine>: pc-q35-7.2 */
+	char firmware[16]; /* <os firmware>: efi, bios */
+	char loader[256];  /* <os><loader>: the firmware's file */
+	char cpu_mode[32]; /* <cpu mode>: host-passthrough */
+	char balloon[32];  /* <memballoon model>: virtio, none */
+	bool kvm_hidden;   /* <features><kvm><hidden state='on'> */
+	bool vendor_id;	   /* <features><hyperv><vendor_id state='on'> */
+	/*
+	 * Every CPU a <cputune> pin names (vcpupin, emulatorpin, iothreadpin),
+	 * each cpuset read on its own as libvirt reads it ("^" excludes from
+	 * its own pin only); BAD_PINS the first one that is no list of CPUs.
+	 */
+	bool pinned;
+	struct vu_set pin_cpus;
+	char *bad_pins;
+	unsigned long long memory_kib; /* <memory>, 0 when absent or none libvirt takes */
+	char memory_amount[48];	       /* as written: value and unit */
 	bool hugepages;		       /* <memoryBacking><hugepages> */
 	unsigned long long page_kib;   /* its first <page size>, 0 for the kernel's default */
 	struct vu_dompage *pages;      /* every <page>, in order */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The kernel's huge page pools, per size and NUMA node, and what a domain needs of them. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,8 @@ static int add(struct vu_hugeneed *out, size_t *n, size_t max, unsigned long kib
 {
 	for (size_t i = 0; i < *n; i++)
 		if (out[i].kib == kib && out[i].node == node) {
+			if (out[i].pages > ULONG_MAX - pages)
+				return -EOVERFLOW;
 			out[i].pages += pages;
 			return 0;
 		}
@@ -143,12 +146,15 @@ static int add(struct vu_hugeneed *out, size_t *n, size_t max, unsigned long kib
 int vu_huge_needs(const struct vu_domxml *x, unsigned long default_kib, const char *shown,
 		  struct vu_hugeneed *out, size_t max)
 {
-	struct vu_domcell whole = { 0, x->memory_kib, "" };
+	struct vu_domcell whole = { .kib = x->memory_kib };
 	const struct vu_domcell *cells = x->ncells ? x->cells : &whole;
 	size_t ncells = x->ncells ? x->ncells : 1, n = 0;
+	int err;
 
 	if (!x->hugepages)
 		return 0;
+	if (!x->ncells)
+		snprintf(whole.amount, sizeof(whole.amount), "%s", x->memory_amount);
 	for (size_t c = 0; c < ncells; c++) {
 		const struct vu_dompage *page = NULL;
 		unsigned long kib = x->npages ? 0 : default_kib;
@@ -181,8 +187,21 @@ int vu_huge_needs(const struct vu_domxml *x, unsigned long default_kib, const ch
 				"<numatune> nodeset");
 		if (node < -1)
 			return node;
-		if (add(out, &n, max, kib, node, (unsigned long)((cells[c].kib + kib - 1) / kib)) <
-		    0) {
+		/* Nothing reserved for an amount QEMU would be started with all the same. */
+		if (!cells[c].kib) {
+			vu_err("%s: %s '%s': not an amount of memory libvirt takes", shown,
+			       x->ncells ? "<cell memory>" : "<memory>",
+			       cells[c].amount[0] ? cells[c].amount : "(none)");
+			return -EINVAL;
+		}
+		err = add(out, &n, max, kib, node,
+			  (unsigned long)(cells[c].kib / kib + (cells[c].kib % kib != 0)));
+		if (err == -EOVERFLOW) {
+			vu_err("%s: its cells' memory adds up past what a count of pages holds",
+			       shown);
+			return -EINVAL;
+		}
+		if (err < 0) {
 			vu_err("%s: more than %zu huge page sizes and nodes", shown, max);
 			return -EINVAL;
 		}

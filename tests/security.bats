@@ -800,3 +800,94 @@ nice_of() {
 	assert_success
 	assert_equal "$(driver_of 0000:09:00.0)" vfio-pci
 }
+
+@test "--domain-xml: a document type in UTF-16 or UTF-7 is refused by every reader, before any entity grows" {
+	sim_up "$SINGLE"
+	# an entity of 1 KiB referenced a thousand times in each of a hundred elements
+	{
+		printf '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE domain [<!ENTITY a "%s">]><domain><name>w</name>' "$(head -c 1024 /dev/zero | tr '\0' a)"
+		for i in $(seq 100); do printf '<description>%s</description>' "$(printf '&a;%.0s' $(seq 1000))"; done
+		printf '</domain>\n'
+	} | iconv -t UTF-16 >"$BATS_TEST_TMPDIR/u16.xml"
+	printf '<?xml version="1.0" encoding="UTF-7"?>\n+ADwAIQ-DOCTYPE domain +AFsAPAAh-ENTITY a +ACI-aaaa+ACIAPgBdAD4APA-domain+AD4APA-name+AD4-w+ADw-/name+AD4APA-/domain+AD4-\n' >"$BATS_TEST_TMPDIR/u7.xml"
+	for f in u16 u7; do
+		# vfio-bind takes a bad domain XML as a usage error (2), as it documents
+		for c in "1 vm-prio -n set" "1 vm-hugepages -n reserve" "1 vm-cpus -n isolate" "1 vm-nosleep -n hold" "1 vfio-audit" "2 vfio-bind -n"; do
+			SECONDS=0
+			run on_sim ${c#* } --domain-xml "$BATS_TEST_TMPDIR/$f.xml"
+			assert_failure "${c%% *}"
+			c=${c#* }
+			assert_output --regexp "^${c%% *}: $BATS_TEST_TMPDIR/$f.xml: not a libvirt domain XML: "
+			[ "$SECONDS" -le 2 ]
+		done
+	done
+	run on_sim vm-prio -n set --domain-xml "$BATS_TEST_TMPDIR/u16.xml"
+	assert_output --partial "it holds NUL bytes (UTF-16 or UTF-32?)"
+}
+
+@test "vm-hugepages: an amount of memory libvirt does not take, or cells past 2^64 pages, is refused before any write" {
+	sim_up "$SINGLE" "hugepages 2M pages 4"
+	before=$(cat "$SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
+	for m in "<memory>-64</memory>" "<memory>0x40000</memory>" "<memory>1.5</memory>" "<memory unit='parsec'>2</memory>" ""; do
+		printf "<domain><name>w</name>%s<memoryBacking><hugepages/></memoryBacking></domain>" "$m" >"$BATS_TEST_TMPDIR/w.xml"
+		run on_sim vm-hugepages reserve --domain-xml "$BATS_TEST_TMPDIR/w.xml"
+		assert_failure 1
+		assert_output --regexp "^vm-hugepages: w: <memory> '.*': not an amount of memory libvirt takes$"
+	done
+	assert_output --partial "<memory> '(none)'"
+	# two cells of 2^63 KiB each: their pages add up past an unsigned long
+	printf "<domain><name>w</name><memory>1</memory><cpu><numa><cell id='0' cpus='0' memory='9223372036854775807'/><cell id='1' cpus='1' memory='9223372036854775807'/><cell id='2' cpus='1' memory='9223372036854775807'/></numa></cpu><memoryBacking><hugepages><page size='4' unit='KiB' nodeset='2'/><page size='8' unit='KiB'/></hugepages></memoryBacking></domain>" >"$BATS_TEST_TMPDIR/w.xml"
+	run on_sim vm-hugepages reserve --domain-xml "$BATS_TEST_TMPDIR/w.xml"
+	assert_failure 1
+	assert_equal "$(cat "$SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")" "$before"
+	[ ! -e "$SIMROOT/run/vfio-utils/hugepages" ]
+}
+
+@test "vm-cpus: each pin's cpuset read whole and on its own; a list longer than a state value is remembered whole" {
+	sim_up "$SINGLE"
+	PATH=$STANDINS:$PATH
+	# a 285-character emulatorpin naming CPU 6 last, and a vcpupin whose "^" excludes only from itself
+	long="2$(for i in $(seq 70); do printf ',2'; done),6"
+	printf "<domain><name>w</name><vcpu>1</vcpu><cputune><vcpupin vcpu='0' cpuset='1-3,^1'/><emulatorpin cpuset='%s'/><iothreadpin iothread='1' cpuset='1'/></cputune></domain>" "$long" >"$BATS_TEST_TMPDIR/w.xml"
+	[ "${#long}" -gt 140 ]
+	run on_sim vm-cpus isolate --domain-xml "$BATS_TEST_TMPDIR/w.xml"
+	assert_success
+	# 1 (iothreadpin), 2-3 (vcpupin less its own ^1), 6; with their SMT siblings (N+4)
+	assert_output "w: CPUs for the VM: 1-3,5-7; the host keeps 0,4"
+	run on_sim vm-cpus release w
+	assert_success
+	sim_down
+	# 256 CPUs without SMT, a VM on every fourth: a list of 226 characters
+	sim_up "$SINGLE" "cpus 256" "smt off"
+	printf "<domain><name>v</name><vcpu>1</vcpu></domain>" >"$BATS_TEST_TMPDIR/v.xml"
+	list=$(seq -s, 1 4 255)
+	[ "${#list}" -gt 200 ]
+	run on_sim vm-cpus isolate --cpus "$list" --domain-xml "$BATS_TEST_TMPDIR/v.xml"
+	assert_success
+	run on_sim vm-cpus --json
+	assert_equal "$(jq -r '.domains[0].cpus' <<<"$output")" "$list"
+	assert_equal "$(jq -r '.host_cpus' <<<"$output")" "$(cat "$SIMROOT/sys/fs/cgroup/system.slice/cpuset.cpus.effective")"
+	[[ "$(jq -r '.host_cpus' <<<"$output")" == 0,2-4,6-8,*,250-252,254-255 ]]
+	run on_sim vm-cpus release v
+	assert_success
+	assert_output "v: its CPUs given back; the host has 0-255 again"
+}
+
+@test "vm-nosleep status: a name with a carriage return forges no line; a name too long for a key is found by its unit" {
+	sim_up "$SINGLE"
+	PATH=$STANDINS:$PATH
+	on_sim vm-nosleep hold $'evil\rwin10: vfio-utils-nosleep-win10.service active, sleep inhibited' >/dev/null
+	long=$(printf 'vm-%.0s' $(seq 30))
+	on_sim vm-nosleep hold "$long" >/dev/null
+	run on_sim vm-nosleep status
+	assert_success
+	refute_output --partial $'\r'
+	assert_line "evil\\x0dwin10: vfio-utils-nosleep-win10.service active, sleep inhibited: vfio-utils-nosleep-evil\\x0dwin10:\\x20vfio\\x2dutils\\x2dnosleep\\x2dwin10.service\\x20active\\x2c\\x20sleep\\x20inhibited.service active, sleep inhibited"
+	assert_line --regexp "^$long: vfio-utils-nosleep-vm\\\\x2dvm.*\\.service active, sleep inhibited$"
+	run on_sim vm-nosleep --json
+	assert_equal "$(jq -r --arg l "$long" '.domains[] | select(.domain == $l) | .active, .inhibitor' <<<"$output")" $'true\ntrue'
+	on_sim vm-nosleep release "$long" >/dev/null
+	on_sim vm-nosleep release $'evil\rwin10: vfio-utils-nosleep-win10.service active, sleep inhibited' >/dev/null
+	run on_sim systemd-inhibit --list --no-legend
+	assert_output ""
+}

@@ -45,7 +45,7 @@ wq() { cat "$SIMROOT/sys/devices/virtual/workqueue/cpumask"; }
 	assert_equal "$(cg machine.slice)" 0-7
 	assert_equal "$(wq)" 33
 	run cat "$SIMROOT/run/systemd/system.control/system.slice.d/50-AllowedCPUs.conf"
-	assert_line "AllowedCPUs=0-1,4-5"
+	assert_line "AllowedCPUs=0-1 4-5"
 	run vc --json
 	assert_equal "$(jq -c '[.cpus, .host_cpus, .domains]' <<<"$output")" '["0-7","0-1,4-5",[{"domain":"win10","cpus":"2-3,6-7"}]]'
 	run vc release --domain-xml - <"$x"

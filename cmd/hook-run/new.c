@@ -259,7 +259,7 @@ static void extra_free(struct extra *e)
 /* No sleep for every domain; huge pages for one backed by them; CPUs and priority for a pinned one. */
 static int extra_scripts(const char *guest, const struct vu_domxml *x, struct extra *e)
 {
-	bool wants[] = { true, x->hugepages, x->pins[0] != '\0', x->pins[0] != '\0' };
+	bool wants[] = { true, x->hugepages, x->pinned, x->pinned };
 
 	memset(e, 0, sizeof(*e));
 	for (size_t i = 0; i < VU_ARRAY_SIZE(pairs); i++)
