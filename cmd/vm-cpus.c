@@ -742,7 +742,7 @@ int main(int argc, char **argv)
 		vu_domxml_free(&x);
 		return vu_out_finish(r.doc, NULL, VU_EXIT_OK);
 	}
-	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	lock = vu_state_begin_own(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run) {
 		vu_domxml_free(&x);
 		return vu_out_finish(r.doc, NULL, VU_EXIT_FAIL);

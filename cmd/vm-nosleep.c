@@ -432,7 +432,7 @@ int main(int argc, char **argv)
 		return vu_out_finish(doc, NULL, VU_EXIT_OK);
 	}
 	vu_state_key(domain, key);
-	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	lock = vu_state_begin_own(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run) {
 		vu_domxml_free(&x);
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);

@@ -90,9 +90,16 @@ static void remove_stale(const char *lock)
 	closedir(d);
 }
 
+/* The shared lock's fd while this process holds it: a save needs it, and takes it if not. */
+static int shared_fd = -1;
+
 int vu_state_lock(int timeout_ms)
 {
-	return vu_state_lock_named("lock", timeout_ms);
+	int fd = vu_state_lock_named("lock", timeout_ms);
+
+	if (fd >= 0)
+		shared_fd = fd;
+	return fd;
 }
 
 int vu_state_lock_named(const char *name, int timeout_ms)
@@ -128,6 +135,8 @@ int vu_state_lock_named(const char *name, int timeout_ms)
 
 void vu_state_unlock(int fd)
 {
+	if (fd >= 0 && fd == shared_fd)
+		shared_fd = -1;
 	if (fd >= 0)
 		close(fd);
 }
@@ -528,15 +537,47 @@ int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms)
 
 int vu_state_save(const char *name, const struct vu_records *recs)
 {
-	int err;
+	int err, lock = -1;
 
 	if (vu_dry_run)
 		return 0;
+	/* Under a command's own lock, the shared one is taken for the write alone. */
+	if (shared_fd < 0 && (lock = vu_state_lock(VU_STATE_SAVE_WAIT_MS)) < 0) {
+		vu_errc(lock, "/run/vfio-utils/%s: cannot save what was changed: no lock", name);
+		return lock;
+	}
 	if ((err = vu_state_write(name, recs)) == -EBADMSG)
 		vu_err("/run/vfio-utils/%s: damaged: not written over", name);
 	else if (err < 0)
 		vu_errc(err, "/run/vfio-utils/%s: cannot save what was changed", name);
+	vu_state_unlock(lock);
 	return err;
+}
+
+int vu_state_begin_own(const char *name, struct vu_records *recs, int timeout_ms)
+{
+	char lock_name[VU_STATE_TEXT + 8];
+	int fd = -1, err;
+
+	recs->v = NULL;
+	recs->n = 0;
+	snprintf(lock_name, sizeof(lock_name), "%s.lock", name);
+	if (!vu_dry_run && (fd = vu_state_lock_named(lock_name, timeout_ms)) < 0) {
+		if (fd == -ETIMEDOUT)
+			vu_err("/run/vfio-utils/%s: another run has held it for %d s", lock_name,
+			       timeout_ms / 1000);
+		else
+			vu_errc(fd, "/run/vfio-utils: cannot take the lock");
+		return fd;
+	}
+	/* Read without the shared lock: every save is a rename, seen whole or not at all. */
+	err = vu_state_load(name, recs);
+	if (err < 0 && err != -EBADMSG) {
+		vu_records_free(recs);
+		vu_state_unlock(fd);
+		return err;
+	}
+	return fd;
 }
 
 int vu_state_end(const char *name, struct vu_records *recs, int lock)

@@ -58,7 +58,20 @@ void vu_state_unlock(int fd);
  * reporting, the lock released: also when NAME exists but cannot be read.
  */
 int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms);
-/* Write NAME back (not under dry run), reporting a failure; 0 or -errno. */
+/*
+ * The same for a command whose change waits on what other commands do not
+ * share (a host tool, logind): its own lock, /run/vfio-utils/NAME.lock, for
+ * the whole run, so that its runs never overlap, and NAME read without the
+ * shared lock; each save takes the shared lock for the write alone. Its
+ * state is its own: no other command writes NAME.
+ */
+int vu_state_begin_own(const char *name, struct vu_records *recs, int timeout_ms);
+/* How long a save waits for the shared lock that another command holds. */
+#define VU_STATE_SAVE_WAIT_MS 30000
+/*
+ * Write NAME back (not under dry run), reporting a failure; 0 or -errno.
+ * Without the shared lock (vu_state_begin_own), it is taken for the write.
+ */
 int vu_state_save(const char *name, const struct vu_records *recs);
 /*
  * The side that takes (unbind, stop) with NAME damaged: say that nothing

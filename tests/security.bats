@@ -891,3 +891,39 @@ nice_of() {
 	run on_sim systemd-inhibit --list --no-legend
 	assert_output ""
 }
+
+@test "vm-nosleep and vm-cpus wait on systemd under their own lock: another VM's vfio-bind goes on meanwhile" {
+	sim_up "$SINGLE"
+	PATH=$STANDINS:$PATH
+	mkdir -p "$SIMROOT/run/standin"
+	echo 3 >"$SIMROOT/run/standin/run-delay"
+	on_sim vm-nosleep hold win10 >/dev/null &
+	local slow=$!
+	sleep 0.5
+	SECONDS=0
+	run on_sim vfio-bind --timeout 1 09:00.1
+	assert_success
+	[ "$SECONDS" -le 2 ]
+	assert_equal "$(driver_of 0000:09:00.1)" vfio-pci
+	# a second run of the same command waits for the first, as before
+	run on_sim vm-nosleep --timeout 1 hold other
+	assert_failure 1
+	assert_output "vm-nosleep: /run/vfio-utils/nosleep.lock: another run has held it for 1 s"
+	wait "$slow"
+	rm "$SIMROOT/run/standin/run-delay"
+	run on_sim vfio-unbind --restore
+	assert_success
+	echo 3 >"$SIMROOT/run/standin/set-property-delay"
+	printf "<domain><name>pin</name><vcpu>1</vcpu><cputune><vcpupin vcpu='0' cpuset='2'/></cputune></domain>" >"$BATS_TEST_TMPDIR/pin.xml"
+	on_sim vm-cpus isolate --domain-xml "$BATS_TEST_TMPDIR/pin.xml" >/dev/null &
+	slow=$!
+	sleep 0.5
+	SECONDS=0
+	run on_sim vfio-bind --timeout 1 09:00.1
+	assert_success
+	[ "$SECONDS" -le 2 ]
+	wait "$slow"
+	run on_sim vm-cpus
+	assert_line "pin: 2,6"
+	on_sim vm-nosleep release win10 >/dev/null
+}

@@ -27,7 +27,7 @@ teardown() {
 CALLS=write,pwrite64,writev,openat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,fsync,fdatasync,ftruncate,flock,sched_setscheduler,setpriority,clone,clone3,vfork,execve,wait4
 
 # The state files left, the lock aside.
-remembered() { ls "$SIMROOT/run/vfio-utils" 2>/dev/null | grep -vx lock || true; }
+remembered() { ls "$SIMROOT/run/vfio-utils" 2>/dev/null | grep -v -e "^lock$" -e "\.lock$" || true; }
 
 # sweep STATE PREPARE UNDO -- CMD...: for each call N of CMD (as run from
 # PREPARE's state), PREPARE, CMD killed at N, UNDO; then STATE must print
