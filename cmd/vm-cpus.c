@@ -9,6 +9,7 @@
 
 #include "act.h"
 #include "cpuset.h"
+#include "domcmd.h"
 #include "domxml.h"
 #include "msg.h"
 #include "opts.h"
@@ -19,10 +20,8 @@
 #include "util.h"
 
 enum {
-	OPT_DOMAIN_XML = VU_OPT_CMD,
-	OPT_CPUS,
+	OPT_CPUS = VU_OPT_CMD,
 	OPT_GOVERNOR,
-	OPT_TIMEOUT,
 };
 
 /* The domains and their CPUs; what the host had before the first, to put back after the last. */
@@ -635,144 +634,142 @@ static void status_text(const struct vu_rec *doc)
 		       vu_rec_s(vu_list_rec(l, i), "cpus"));
 }
 
-/* The domain's CPUs: --cpus, else its pins; 0, 1 (none: nothing to do) or -EINVAL. */
-static int domain_cpus(const char *xml, const char *cpus, struct vu_domxml *x, struct run *r)
+/* What a run of vm-cpus keeps beside the skeleton's: its options, the host's state. */
+struct ctx {
+	const char *cpus; /* --cpus */
+	struct run run;
+	struct vu_records saved, govs;
+};
+
+static void option(struct vu_domrun *r, int opt, const char *arg)
 {
-	if (xml) {
-		if (vu_domxml_read_named(xml, x) < 0)
-			return -EINVAL;
-		r->domain = x->name;
+	struct ctx *c = r->ctx;
+
+	if (opt == OPT_CPUS) {
+		c->cpus = arg;
+		return;
 	}
-	vu_state_key(r->domain, r->key);
-	if (cpus && vu_set_parse(cpus, &r->cpus) <= 0)
-		vu_usage_error("--cpus %s: not a list of CPUs like 2-7,10", cpus);
-	if (!cpus && x->bad_pins) {
+	c->run.governor = arg;
+	if (!*arg || strspn(arg, "abcdefghijklmnopqrstuvwxyz_") != strlen(arg))
+		vu_usage_error("--governor %s: not a cpufreq governor's name (performance)", arg);
+}
+
+static int run_status(struct vu_domrun *r)
+{
+	return status_of(&r->recs, r->doc);
+}
+
+/*
+ * The domain's CPUs: --cpus, else its pins; none, or CPUs the kernel command
+ * line isolates already, is nothing to do.
+ */
+static int prepare(struct vu_domrun *r)
+{
+	struct ctx *c = r->ctx;
+	char k[256];
+
+	tool_ms = r->timeout_ms;
+	c->run.domain = r->domain;
+	c->run.doc = r->doc;
+	snprintf(c->run.key, sizeof(c->run.key), "%s", r->key);
+	if (c->cpus && vu_set_parse(c->cpus, &c->run.cpus) <= 0)
+		vu_usage_error("--cpus %s: not a list of CPUs like 2-7,10", c->cpus);
+	if (!c->cpus && r->x.bad_pins) {
 		vu_err("%s: <cputune> pin cpuset '%.64s' is not a list of CPUs", r->domain,
-		       x->bad_pins);
-		return -EINVAL;
+		       r->x.bad_pins);
+		return VU_EXIT_FAIL;
 	}
-	if (!cpus)
-		r->cpus = x->pin_cpus;
-	return vu_set_count(&r->cpus) ? 0 : 1;
+	if (!c->cpus)
+		c->run.cpus = r->x.pin_cpus;
+	kernel_isolated(k, sizeof(k));
+	if (strcmp(r->sub->name, "isolate") != 0 || (vu_set_count(&c->run.cpus) && !k[0]))
+		return VU_DOMCMD_ON;
+	if (k[0])
+		vu_report("%s: the kernel command line isolates CPUs already (%s): nothing changed",
+			  r->domain, k);
+	else
+		vu_report("%s: no <cputune> pins (nor --cpus): no CPUs of its own to isolate",
+			  r->domain);
+	return VU_EXIT_OK;
+}
+
+/* The host's state and the governors, read under the lock too: a damaged one gives nothing back. */
+static int locked(struct vu_domrun *r)
+{
+	struct ctx *c = r->ctx;
+
+	if ((vu_state_load(SAVED, &c->saved) < 0 && !c->saved.damaged) || c->saved.damaged ||
+	    (vu_state_load(GOVS, &c->govs) < 0 && !c->govs.damaged) || c->govs.damaged) {
+		vu_state_say_damaged(c->saved.damaged ? SAVED : GOVS, "mv /run/vfio-utils/cpus* aside");
+		vu_records_free(&c->saved);
+		vu_records_free(&c->govs);
+		return VU_EXIT_FAIL;
+	}
+	return VU_DOMCMD_ON;
+}
+
+static int run_isolate(struct vu_domrun *r)
+{
+	struct ctx *c = r->ctx;
+
+	return isolate(&c->run, &r->recs, &c->saved, &c->govs);
+}
+
+static int run_release(struct vu_domrun *r)
+{
+	struct ctx *c = r->ctx;
+
+	return release(&c->run, &r->recs, &c->saved, &c->govs);
+}
+
+/*
+ * The domains before the host they were taken from: killed between, the
+ * host is still remembered, for the next isolate to keep and the next
+ * release to give back.
+ */
+static int done(struct vu_domrun *r, int status)
+{
+	struct ctx *c = r->ctx;
+
+	if (vu_state_save(STATE, &r->recs) < 0 || vu_state_save(SAVED, &c->saved) < 0 ||
+	    vu_state_save(GOVS, &c->govs) < 0)
+		status = VU_EXIT_FAIL;
+	vu_records_free(&c->saved);
+	vu_records_free(&c->govs);
+	return status;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
-		{ "governor", required_argument, NULL, OPT_GOVERNOR },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, VU_OPT_JSON },
-		VU_LONGOPTS_COMMON,
-		{ NULL, 0, NULL, 0 },
+	static const struct vu_domsub subs[] = {
+		{ "status", VU_DOMAIN_NONE, VU_DAMAGED_REFUSE, NULL },
+		{ "isolate", VU_DOMAIN_XML, VU_DAMAGED_REFUSE, run_isolate },
+		{ "release", VU_DOMAIN_EITHER, VU_DAMAGED_REFUSE, run_release },
+		{ NULL, 0, 0, NULL },
 	};
-	static const struct vu_subcmd cmds[] = {
-		{ "status", 0, 0 },
-		{ "isolate", 0, 0 },
-		{ "release", 0, 1 },
-		{ NULL, 0, 0 },
+	static const struct vu_domopt opts[] = {
+		{ "cpus", required_argument, OPT_CPUS, "isolate" },
+		{ "governor", required_argument, OPT_GOVERNOR, "isolate" },
+		{ NULL, 0, 0, NULL },
 	};
-	struct vu_records recs = { 0 }, saved = { 0 }, govs = { 0 };
-	const char *xml = NULL, *cpus = NULL;
-	const struct vu_subcmd *cmd;
-	struct vu_domxml x = { 0 };
-	struct run r = { 0 };
-	char k[256];
-	int opt, status, lock, timeout_ms = 20000, none;
+	static const struct vu_domcmd cmd = {
+		.name = "vm-cpus",
+		.state = STATE,
+		.own_lock = true,
+		.with = "isolate and release",
+		.fix = "mv /run/vfio-utils/cpus* aside",
+		.subs = subs,
+		.opts = opts,
+		.usage = usage,
+		.option = option,
+		.status = run_status,
+		.status_state = true,
+		.status_text = status_text,
+		.prepare = prepare,
+		.locked = locked,
+		.done = done,
+	};
+	struct ctx c = { 0 };
 
-	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
-		if (vu_common_opt(opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_DOMAIN_XML:
-			xml = optarg;
-			break;
-		case OPT_CPUS:
-			cpus = optarg;
-			break;
-		case OPT_GOVERNOR:
-			r.governor = optarg;
-			if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz_") != strlen(optarg))
-				vu_usage_error("--governor %s: not a cpufreq governor's name (performance)",
-					       optarg);
-			break;
-		case OPT_TIMEOUT:
-			tool_ms = timeout_ms = vu_timeout_opt(optarg);
-			break;
-		case 'h':
-			usage();
-		default:
-			vu_errtryhelp();
-		}
-	}
-	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	r.domain = vu_domain_operand(cmd->name,
-				     strcmp(cmd->name, "status") == 0    ? VU_DOMAIN_NONE
-				     : strcmp(cmd->name, "isolate") == 0 ? VU_DOMAIN_XML
-									 : VU_DOMAIN_EITHER,
-				     xml, argc, argv, "isolate and release");
-	if (cpus && strcmp(cmd->name, "isolate") != 0)
-		vu_usage_error("--cpus goes with isolate");
-	if (r.governor && strcmp(cmd->name, "isolate") != 0)
-		vu_usage_error("--governor goes with isolate");
-	vu_common_done();
-
-	r.doc = vu_out_new("vm-cpus", vu_opt_json);
-	if (strcmp(cmd->name, "status") == 0) {
-		status = vu_state_load(STATE, &recs) < 0 && !recs.damaged ? VU_EXIT_FAIL
-									 : status_of(&recs, r.doc);
-		vu_records_free(&recs);
-		return vu_out_finish(r.doc, status_text, status);
-	}
-	if ((none = domain_cpus(xml, cpus, &x, &r)) < 0) {
-		vu_domxml_free(&x);
-		return vu_out_finish(r.doc, NULL, VU_EXIT_FAIL);
-	}
-	vu_rec_str(r.doc, "domain", r.domain);
-	kernel_isolated(k, sizeof(k));
-	if (strcmp(cmd->name, "isolate") == 0 && (none || k[0])) {
-		if (k[0])
-			vu_report("%s: the kernel command line isolates CPUs already (%s): nothing changed",
-				  r.domain, k);
-		else
-			vu_report("%s: no <cputune> pins (nor --cpus): no CPUs of its own to isolate",
-				  r.domain);
-		vu_domxml_free(&x);
-		return vu_out_finish(r.doc, NULL, VU_EXIT_OK);
-	}
-	lock = vu_state_begin_own(STATE, &recs, timeout_ms);
-	if (lock < 0 && !vu_dry_run) {
-		vu_domxml_free(&x);
-		return vu_out_finish(r.doc, NULL, VU_EXIT_FAIL);
-	}
-	/* Read under the lock too: a damaged one gives nothing to put back. */
-	if (recs.damaged || (vu_state_load(SAVED, &saved) < 0 && !saved.damaged) || saved.damaged ||
-	    (vu_state_load(GOVS, &govs) < 0 && !govs.damaged) || govs.damaged) {
-		vu_records_free(&saved);
-		vu_records_free(&govs);
-		vu_domxml_free(&x);
-		return vu_out_finish(r.doc, NULL,
-				     vu_state_refuse_damaged(recs.damaged    ? STATE
-							     : saved.damaged ? SAVED
-									     : GOVS,
-							     &recs, lock, "mv /run/vfio-utils/cpus* aside"));
-	}
-	status = strcmp(cmd->name, "isolate") == 0 ? isolate(&r, &recs, &saved, &govs)
-						   : release(&r, &recs, &saved, &govs);
-	/*
-	 * The domains before the host they were taken from: killed between, the
-	 * host is still remembered, for the next isolate to keep and the next
-	 * release to give back.
-	 */
-	if (vu_state_save(STATE, &recs) < 0 || vu_state_save(SAVED, &saved) < 0 ||
-	    vu_state_save(GOVS, &govs) < 0)
-		status = VU_EXIT_FAIL;
-	vu_records_free(&saved);
-	vu_records_free(&govs);
-	if (vu_state_end(STATE, &recs, lock) < 0)
-		status = VU_EXIT_FAIL;
-	vu_domxml_free(&x);
-	return vu_out_finish(r.doc, NULL, status);
+	return vu_domcmd_main(&cmd, &c, argc, argv);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "domcmd.h"
 #include "domxml.h"
 #include "hugepages.h"
 #include "msg.h"
@@ -18,9 +19,7 @@
 #include "sysfs.h"
 
 enum {
-	OPT_DOMAIN_XML = VU_OPT_CMD,
-	OPT_DROP_CACHES,
-	OPT_TIMEOUT,
+	OPT_DROP_CACHES = VU_OPT_CMD,
 };
 
 #define STATE "hugepages"
@@ -669,157 +668,121 @@ static void status_text(const struct vu_rec *doc)
 }
 
 /* The plan of DOMAIN_XML: its name and needs; without huge pages, n is 0. */
-static int read_plan(const char *file, struct vu_domxml *x, struct plan *p)
+/* What a run of vm-hugepages keeps beside the skeleton's. */
+struct ctx {
+	bool drop; /* --drop-caches */
+	struct plan plan;
+	struct vu_list *pools; /* the report's */
+};
+
+static void option(struct vu_domrun *r, int opt, const char *arg)
 {
+	(void)opt, (void)arg;
+	((struct ctx *)r->ctx)->drop = true;
+}
+
+static int run_status(struct vu_domrun *r)
+{
+	return status_of(&r->recs, r->doc);
+}
+
+/* The pools reserve needs, from the XML; a domain without huge pages gets room for transparent ones. */
+static int prepare(struct vu_domrun *r)
+{
+	struct ctx *c = r->ctx;
+	struct plan *p = &c->plan;
 	unsigned long def = vu_huge_default_kib();
 	int n;
 
-	memset(p, 0, sizeof(*p));
-	if (vu_domxml_read_named(file, x) < 0)
-		return -EINVAL;
-	p->domain = x->name;
-	vu_state_key(x->name, p->key);
-	if ((n = vu_huge_needs(x, def, x->name, p->need, NEEDS_MAX)) < 0)
-		return n;
-	if (n > 0 && !def && x->npages == 0) {
+	p->domain = r->domain;
+	snprintf(p->key, sizeof(p->key), "%s", r->key);
+	c->pools = vu_rec_list(r->doc, "pools");
+	if (strcmp(r->sub->name, "reserve") != 0)
+		return VU_DOMCMD_ON;
+	if ((n = vu_huge_needs(&r->x, def, r->x.name, p->need, NEEDS_MAX)) < 0)
+		return VU_EXIT_FAIL;
+	if (n > 0 && !def && r->x.npages == 0) {
 		vu_err("%s: <hugepages> of the default size, and this kernel has no huge pages",
-		       x->name);
-		return -ENOENT;
+		       r->x.name);
+		return VU_EXIT_FAIL;
 	}
 	p->n = (size_t)n;
-	return 0;
+	if (p->n)
+		return VU_DOMCMD_ON;
+	/* Seed 003's way for a domain without huge pages: room for transparent ones. */
+	vu_report("%s: no <hugepages>: dropping caches and compacting memory for transparent huge pages",
+		  p->domain);
+	return make_room(true) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
+}
+
+/* A run stopped during a write: what it left settled before anything else. */
+static int locked(struct vu_domrun *r)
+{
+	if (r->lock < 0 || r->recs.damaged || settle(&r->recs) == 0)
+		return VU_DOMCMD_ON;
+	vu_err("/run/vfio-utils/%s: a write a stopped run announced cannot be settled: nothing changed",
+	       WRITING);
+	return VU_EXIT_FAIL;
+}
+
+static int run_reserve(struct vu_domrun *r)
+{
+	struct ctx *c = r->ctx;
+
+	return reserve(&c->plan, &r->recs, c->drop, c->pools);
+}
+
+/*
+ * Damaged, what reserve added is unknown: release keeps it aside and gives
+ * back nothing (the pools' counts can be set by hand).
+ */
+static int run_release(struct vu_domrun *r)
+{
+	struct ctx *c = r->ctx;
+
+	if (!r->recs.damaged)
+		return release(r->domain, r->key, &r->recs, c->pools);
+	vu_err("%s: what reserve added is unknown: nothing given back", r->domain);
+	if (!vu_dry_run)
+		vu_state_keep_aside(STATE, &r->recs);
+	return VU_EXIT_FAIL;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
-		{ "drop-caches", no_argument, NULL, OPT_DROP_CACHES },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, VU_OPT_JSON },
-		VU_LONGOPTS_COMMON,
-		{ NULL, 0, NULL, 0 },
+	static const struct vu_domsub subs[] = {
+		{ "status", VU_DOMAIN_NONE, VU_DAMAGED_REFUSE, NULL },
+		{ "reserve", VU_DOMAIN_XML, VU_DAMAGED_REFUSE, run_reserve },
+		{ "release", VU_DOMAIN_EITHER, VU_DAMAGED_OWN, run_release },
+		{ NULL, 0, 0, NULL },
 	};
-	static const struct vu_subcmd cmds[] = {
-		{ "status", 0, 0 },
-		{ "reserve", 0, 0 },
-		{ "release", 0, 1 },
-		{ NULL, 0, 0 },
+	static const struct vu_domopt opts[] = {
+		{ "drop-caches", no_argument, OPT_DROP_CACHES, "reserve" },
+		{ NULL, 0, 0, NULL },
 	};
-	struct vu_records recs = { 0 };
-	const struct vu_subcmd *cmd;
-	const char *xml = NULL, *name = NULL;
-	struct vu_domxml x = { 0 };
-	struct vu_list *pools;
-	struct vu_rec *doc;
-	struct plan *p;
-	bool drop = false;
-	int opt, status, lock, timeout_ms = 20000;
+	static const struct vu_domcmd cmd = {
+		.name = "vm-hugepages",
+		.state = STATE,
+		.with = "reserve and release",
+		.fix = "vm-hugepages release",
+		.subs = subs,
+		.opts = opts,
+		.usage = usage,
+		.option = option,
+		.status = run_status,
+		.status_state = true,
+		.status_text = status_text,
+		.prepare = prepare,
+		.locked = locked,
+	};
+	struct ctx *c = calloc(1, sizeof(*c));
+	int status;
 
-	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
-		if (vu_common_opt(opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_DOMAIN_XML:
-			xml = optarg;
-			break;
-		case OPT_DROP_CACHES:
-			drop = true;
-			break;
-		case OPT_TIMEOUT:
-			timeout_ms = vu_timeout_opt(optarg);
-			break;
-		case 'h':
-			usage();
-		default:
-			vu_errtryhelp();
-		}
-	}
-	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	name = vu_domain_operand(cmd->name,
-				 strcmp(cmd->name, "status") == 0    ? VU_DOMAIN_NONE
-				 : strcmp(cmd->name, "reserve") == 0 ? VU_DOMAIN_XML
-								     : VU_DOMAIN_EITHER,
-				 xml, argc, argv, "reserve and release");
-	if (drop && strcmp(cmd->name, "reserve") != 0)
-		vu_usage_error("--drop-caches goes with reserve");
-	vu_common_done();
-
-	doc = vu_out_new("vm-hugepages", vu_opt_json);
-	if (!(p = calloc(1, sizeof(*p)))) {
+	if (!c) {
 		vu_errc(ENOMEM, "cannot plan");
-		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
+		return VU_EXIT_FAIL;
 	}
-	if (xml && read_plan(xml, &x, p) < 0) {
-		vu_domxml_free(&x);
-		free(p);
-		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-	}
-	if (name) {
-		p->domain = name;
-		vu_state_key(name, p->key);
-	}
-	if (p->domain)
-		vu_rec_str(doc, "domain", p->domain);
-	pools = vu_rec_list(doc, "pools");
-	if (strcmp(cmd->name, "reserve") == 0 && p->n == 0) {
-		/* Seed 003's way for a domain without huge pages: room for transparent ones. */
-		vu_report("%s: no <hugepages>: dropping caches and compacting memory for transparent huge pages",
-			  p->domain);
-		status = make_room(true) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
-		vu_domxml_free(&x);
-		free(p);
-		return vu_out_finish(doc, NULL, status);
-	}
-	if (strcmp(cmd->name, "status") == 0) {
-		/* Read without the lock: a report, which a change under way may outdate anyway. */
-		status = vu_state_load(STATE, &recs) < 0 && !recs.damaged ? VU_EXIT_FAIL
-									 : status_of(&recs, doc);
-		vu_records_free(&recs);
-		free(p);
-		return vu_out_finish(doc, status_text, status);
-	}
-	lock = vu_state_begin(STATE, &recs, timeout_ms);
-	if (lock < 0 && !vu_dry_run) {
-		vu_domxml_free(&x);
-		free(p);
-		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-	}
-	/* A run stopped during a write: what it left settled before anything else. */
-	if (lock >= 0 && !recs.damaged && settle(&recs) < 0) {
-		vu_err("/run/vfio-utils/%s: a write a stopped run announced cannot be settled: nothing changed",
-		       WRITING);
-		vu_state_unlock(lock);
-		vu_records_free(&recs);
-		vu_domxml_free(&x);
-		free(p);
-		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-	}
-	/*
-	 * Damaged, what reserve added is unknown: reserve would write over it;
-	 * release keeps it aside and gives back nothing (the pools' counts can
-	 * be set by hand).
-	 */
-	if (recs.damaged && strcmp(cmd->name, "reserve") == 0) {
-		vu_domxml_free(&x);
-		free(p);
-		return vu_out_finish(
-		    doc, NULL, vu_state_refuse_damaged(STATE, &recs, lock, "vm-hugepages release"));
-	}
-	if (recs.damaged) {
-		vu_err("%s: what reserve added is unknown: nothing given back", p->domain);
-		if (!vu_dry_run)
-			vu_state_keep_aside(STATE, &recs);
-		status = VU_EXIT_FAIL;
-	} else if (strcmp(cmd->name, "reserve") == 0) {
-		status = reserve(p, &recs, drop, pools);
-	} else {
-		status = release(p->domain, p->key, &recs, pools);
-	}
-	if (vu_state_end(STATE, &recs, lock) < 0)
-		status = VU_EXIT_FAIL;
-	vu_domxml_free(&x);
-	free(p);
-	return vu_out_finish(doc, NULL, status);
+	status = vu_domcmd_main(&cmd, c, argc, argv);
+	free(c);
+	return status;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "act.h"
+#include "domcmd.h"
 #include "domxml.h"
 #include "msg.h"
 #include "opts.h"
@@ -17,10 +18,6 @@
 #include "state.h"
 #include "util.h"
 
-enum {
-	OPT_DOMAIN_XML = VU_OPT_CMD,
-	OPT_TIMEOUT,
-};
 
 #define STATE	 "nosleep"
 #define UNIT_MAX 256 /* systemd's UNIT_NAME_MAX, with the NUL */
@@ -302,27 +299,24 @@ static int key_domain(const char *key, char *buf, size_t size)
 	return -ENOENT;
 }
 
-static int status_of(struct vu_rec *doc)
+static int status_of(const struct vu_records *recs, struct vu_rec *doc)
 {
 	struct vu_list *l = vu_rec_list(doc, "domains");
-	struct vu_records recs = { 0 };
 	int status = VU_EXIT_OK;
 
-	if (vu_state_load(STATE, &recs) < 0 && !recs.damaged)
-		return VU_EXIT_FAIL;
-	if (recs.damaged) {
+	if (recs->damaged) {
 		vu_err("/run/vfio-utils/" STATE ": damaged: the domains it names are not known");
 		status = VU_EXIT_FAIL;
 	}
-	for (size_t i = 0; i < recs.n; i++) {
+	for (size_t i = 0; i < recs->n; i++) {
 		char domain[UNIT_MAX], unit[UNIT_MAX], line[512] = "";
 		struct vu_rec *r = vu_list_obj(l);
 		bool active;
 		long pid;
 
-		if (key_domain(recs.v[i].key, domain, sizeof(domain)) < 0) {
+		if (key_domain(recs->v[i].key, domain, sizeof(domain)) < 0) {
 			/* Its unit gone with its name: the record alone is left. */
-			vu_state_unkey(recs.v[i].key, domain, sizeof(domain));
+			vu_state_unkey(recs->v[i].key, domain, sizeof(domain));
 			vu_rec_str(r, "domain", domain);
 			vu_rec_bool(r, "active", false);
 			vu_rec_bool(r, "inhibitor", false);
@@ -339,7 +333,6 @@ static int status_of(struct vu_rec *doc)
 		if (pid > 0)
 			vu_rec_int(r, "pid", pid);
 	}
-	vu_records_free(&recs);
 	return status;
 }
 
@@ -360,95 +353,67 @@ static void status_text(const struct vu_rec *doc)
 	}
 }
 
-int main(int argc, char **argv)
+/* The domain's unit, and a host with systemd to run it: else nothing to do. */
+static int prepare(struct vu_domrun *r)
 {
-	static const struct option longopts[] = {
-		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, VU_OPT_JSON },
-		VU_LONGOPTS_COMMON,
-		{ NULL, 0, NULL, 0 },
-	};
-	static const struct vu_subcmd cmds[] = {
-		{ "status", 0, 0 },
-		{ "hold", 0, 1 },
-		{ "release", 0, 1 },
-		{ NULL, 0, 0 },
-	};
-	struct vu_records recs = { 0 };
-	const struct vu_subcmd *cmd;
-	const char *xml = NULL, *domain = NULL;
-	struct vu_domxml x = { 0 };
-	char key[VU_STATE_TEXT], unit[UNIT_MAX];
-	struct vu_rec *doc;
-	int opt, status, lock, timeout_ms = 20000;
+	char *unit = r->ctx;
 
-	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
-		if (vu_common_opt(opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_DOMAIN_XML:
-			xml = optarg;
-			break;
-		case OPT_TIMEOUT:
-			timeout_ms = vu_timeout_opt(optarg);
-			break;
-		case 'h':
-			usage();
-		default:
-			vu_errtryhelp();
-		}
+	deadline = vu_now() + r->timeout_ms / 1000.0;
+	if (unit_name(r->domain, unit, UNIT_MAX) < 0) {
+		vu_err("%s: too long a name for a systemd unit", r->domain);
+		return VU_EXIT_FAIL;
 	}
-	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	domain = vu_domain_operand(cmd->name,
-				   strcmp(cmd->name, "status") == 0 ? VU_DOMAIN_NONE : VU_DOMAIN_EITHER,
-				   xml, argc, argv, "hold and release");
-	vu_common_done();
-	deadline = vu_now() + timeout_ms / 1000.0;
-
-	doc = vu_out_new("vm-nosleep", vu_opt_json);
-	if (strcmp(cmd->name, "status") == 0)
-		return vu_out_finish(doc, status_text, status_of(doc));
-	if (xml) {
-		if (vu_domxml_read_named(xml, &x) < 0)
-			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-		domain = x.name;
-	}
-	vu_rec_str(doc, "domain", domain);
-	if (unit_name(domain, unit, sizeof(unit)) < 0) {
-		vu_err("%s: too long a name for a systemd unit", domain);
-		vu_domxml_free(&x);
-		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-	}
-	vu_rec_str(doc, "unit", unit);
+	vu_rec_str(r->doc, "unit", unit);
 	if (!vu_systemd_booted()) {
 		/* elogind's systems have no transient units: nothing to hold it in. */
 		vu_report(
 		    "%s: not booted with systemd: no logind to hold sleep off (nothing changed)",
-		    domain);
-		vu_rec_str(doc, "result", "unchanged");
-		vu_domxml_free(&x);
-		return vu_out_finish(doc, NULL, VU_EXIT_OK);
+		    r->domain);
+		vu_rec_str(r->doc, "result", "unchanged");
+		return VU_EXIT_OK;
 	}
-	vu_state_key(domain, key);
-	lock = vu_state_begin_own(STATE, &recs, timeout_ms);
-	if (lock < 0 && !vu_dry_run) {
-		vu_domxml_free(&x);
-		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-	}
-	/* The lock is the unit's, named from the domain: release needs no record to let go. */
-	if (recs.damaged && strcmp(cmd->name, "hold") == 0) {
-		vu_domxml_free(&x);
-		return vu_out_finish(
-		    doc, NULL, vu_state_refuse_damaged(STATE, &recs, lock, "vm-nosleep release"));
-	}
-	if (recs.damaged && !vu_dry_run)
-		vu_state_keep_aside(STATE, &recs);
-	status = strcmp(cmd->name, "hold") == 0 ? hold(domain, key, unit, timeout_ms, &recs, doc)
-						: release(domain, key, unit, &recs, doc);
-	if (vu_state_end(STATE, &recs, lock) < 0)
-		status = VU_EXIT_FAIL;
-	vu_domxml_free(&x);
-	return vu_out_finish(doc, NULL, status);
+	return VU_DOMCMD_ON;
+}
+
+static int run_status(struct vu_domrun *r)
+{
+	deadline = vu_now() + r->timeout_ms / 1000.0;
+	return status_of(&r->recs, r->doc);
+}
+
+static int run_hold(struct vu_domrun *r)
+{
+	return hold(r->domain, r->key, r->ctx, r->timeout_ms, &r->recs, r->doc);
+}
+
+static int run_release(struct vu_domrun *r)
+{
+	return release(r->domain, r->key, r->ctx, &r->recs, r->doc);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct vu_domsub subs[] = {
+		{ "status", VU_DOMAIN_NONE, VU_DAMAGED_REFUSE, NULL },
+		{ "hold", VU_DOMAIN_EITHER, VU_DAMAGED_REFUSE, run_hold },
+		/* The lock is the unit's, named from the domain: release needs no record to let go. */
+		{ "release", VU_DOMAIN_EITHER, VU_DAMAGED_KEEP_ASIDE, run_release },
+		{ NULL, 0, 0, NULL },
+	};
+	static const struct vu_domcmd cmd = {
+		.name = "vm-nosleep",
+		.state = STATE,
+		.own_lock = true,
+		.with = "hold and release",
+		.fix = "vm-nosleep release",
+		.subs = subs,
+		.usage = usage,
+		.status = run_status,
+		.status_state = true,
+		.status_text = status_text,
+		.prepare = prepare,
+	};
+	char unit[UNIT_MAX];
+
+	return vu_domcmd_main(&cmd, unit, argc, argv);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "domcmd.h"
 #include "domxml.h"
 #include "msg.h"
 #include "opts.h"
@@ -22,10 +23,8 @@
 #include "sysfs.h"
 
 enum {
-	OPT_DOMAIN_XML = VU_OPT_CMD,
-	OPT_NICE,
+	OPT_NICE = VU_OPT_CMD,
 	OPT_FIFO,
-	OPT_TIMEOUT,
 };
 
 #define STATE "prio"
@@ -442,96 +441,62 @@ static int int_opt(const char *opt, const char *s, int lo, int hi)
 	return (int)v;
 }
 
+static void option(struct vu_domrun *r, int opt, const char *arg)
+{
+	struct prio *want = r->ctx;
+
+	if (opt == OPT_NICE) {
+		want->nice = int_opt("--nice", arg, -20, 19);
+	} else {
+		want->rt = int_opt("--fifo", arg, 1, 99);
+		want->policy = SCHED_FIFO;
+	}
+}
+
+static int run_status(struct vu_domrun *r)
+{
+	return status_of(r->doc);
+}
+
+static int run_set(struct vu_domrun *r)
+{
+	return set(r->domain, r->key, r->ctx, &r->recs, vu_rec_list(r->doc, "vcpus"));
+}
+
+static int run_reset(struct vu_domrun *r)
+{
+	return reset(r->domain, r->key, &r->recs, vu_rec_list(r->doc, "vcpus"));
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },
-		{ "nice", required_argument, NULL, OPT_NICE },
-		{ "fifo", required_argument, NULL, OPT_FIFO },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, VU_OPT_JSON },
-		VU_LONGOPTS_COMMON,
-		{ NULL, 0, NULL, 0 },
+	static const struct vu_domsub subs[] = {
+		{ "status", VU_DOMAIN_NONE, VU_DAMAGED_REFUSE, NULL },
+		/* reset puts back what could be read of a damaged file, and keeps it aside. */
+		{ "set", VU_DOMAIN_EITHER, VU_DAMAGED_REFUSE, run_set },
+		{ "reset", VU_DOMAIN_EITHER, VU_DAMAGED_KEEP_ASIDE, run_reset },
+		{ NULL, 0, 0, NULL },
 	};
-	static const struct vu_subcmd cmds[] = {
-		{ "status", 0, 0 },
-		{ "set", 0, 1 },
-		{ "reset", 0, 1 },
-		{ NULL, 0, 0 },
+	static const struct vu_domopt opts[] = {
+		{ "nice", required_argument, OPT_NICE, "set" },
+		{ "fifo", required_argument, OPT_FIFO, "set" },
+		{ NULL, 0, 0, NULL },
+	};
+	static const int excl[][4] = { { OPT_NICE, OPT_FIFO, 0 }, { 0 } };
+	static const struct vu_domcmd cmd = {
+		.name = "vm-prio",
+		.state = STATE,
+		.with = "set and reset",
+		.fix = "vm-prio reset",
+		.subs = subs,
+		.opts = opts,
+		.excl = excl,
+		.usage = usage,
+		.option = option,
+		.status = run_status,
+		.status_text = status_text,
 	};
 	struct prio want = { SCHED_OTHER, 0, -10 };
-	struct vu_records recs = { 0 };
-	const struct vu_subcmd *cmd;
-	const char *xml = NULL, *domain = NULL;
-	struct vu_domxml x = { 0 };
-	char key[VU_STATE_TEXT];
-	bool nice = false;
-	struct vu_rec *doc;
-	int opt, status, lock, timeout_ms = 20000;
 
-	while ((opt = getopt_long(argc, argv, "nvqhV", longopts, NULL)) != -1) {
-		if (vu_common_opt(opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_DOMAIN_XML:
-			xml = optarg;
-			break;
-		case OPT_NICE:
-			want.nice = int_opt("--nice", optarg, -20, 19);
-			nice = true;
-			break;
-		case OPT_FIFO:
-			want.rt = int_opt("--fifo", optarg, 1, 99);
-			want.policy = SCHED_FIFO;
-			break;
-		case OPT_TIMEOUT:
-			timeout_ms = vu_timeout_opt(optarg);
-			break;
-		case 'h':
-			usage();
-		default:
-			vu_errtryhelp();
-		}
-	}
-	cmd = optind < argc ? vu_subcommand_args(argc, argv, cmds, NULL) : &cmds[0];
-	domain = vu_domain_operand(
-	    cmd->name, strcmp(cmd->name, "status") == 0 ? VU_DOMAIN_NONE : VU_DOMAIN_EITHER, xml,
-	    argc, argv, "set and reset");
-	if (nice && want.policy == SCHED_FIFO)
-		vu_usage_error("--nice or --fifo, not both");
-	if ((nice || want.policy == SCHED_FIFO) && strcmp(cmd->name, "set") != 0)
-		vu_usage_error("--nice and --fifo go with set");
-	vu_common_done();
-
-	doc = vu_out_new("vm-prio", vu_opt_json);
-	if (strcmp(cmd->name, "status") == 0)
-		return vu_out_finish(doc, status_text, status_of(doc));
-	if (xml) {
-		if (vu_domxml_read_named(xml, &x) < 0)
-			return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-		domain = x.name;
-	}
-	vu_rec_str(doc, "domain", domain);
-	vu_state_key(domain, key);
-	lock = vu_state_begin(STATE, &recs, timeout_ms);
-	if (lock < 0 && !vu_dry_run) {
-		vu_domxml_free(&x);
-		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
-	}
-	/* reset puts back what could be read of it, and keeps the file aside. */
-	if (recs.damaged && strcmp(cmd->name, "set") == 0) {
-		vu_domxml_free(&x);
-		return vu_out_finish(doc, NULL,
-				     vu_state_refuse_damaged(STATE, &recs, lock, "vm-prio reset"));
-	}
-	if (recs.damaged && !vu_dry_run)
-		vu_state_keep_aside(STATE, &recs);
-	status = strcmp(cmd->name, "set") == 0
-		     ? set(domain, key, &want, &recs, vu_rec_list(doc, "vcpus"))
-		     : reset(domain, key, &recs, vu_rec_list(doc, "vcpus"));
-	if (vu_state_end(STATE, &recs, lock) < 0)
-		status = VU_EXIT_FAIL;
-	vu_domxml_free(&x);
-	return vu_out_finish(doc, NULL, status);
+	return vu_domcmd_main(&cmd, &want, argc, argv);
 }

@@ -316,7 +316,7 @@ static int parsed(struct vu_records *out, struct keyset *k, size_t *cap, const s
 		out->v[*slot - 1] = *r;
 		return 0;
 	}
-	if (out->n == *cap) {
+	if (out->n == *cap || !out->v) {
 		struct vu_record *v = realloc(out->v, (*cap = *cap ? *cap * 2 : 16) * sizeof(*v));
 
 		if (!v)
@@ -502,9 +502,27 @@ int vu_state_write(const char *name, const struct vu_records *recs)
 	return err;
 }
 
+/*
+ * NAME read into RECS under lock FD: FD. A damaged file was reported, and
+ * RECS say so: the command decides whether to refuse or to keep it aside.
+ * One that cannot be read at all (a link, no permission) leaves nothing to
+ * go on: an error, FD released.
+ */
+static int load_locked(const char *name, struct vu_records *recs, int fd)
+{
+	int err = vu_state_load(name, recs);
+
+	if (err < 0 && err != -EBADMSG) {
+		vu_records_free(recs);
+		vu_state_unlock(fd);
+		return err;
+	}
+	return fd;
+}
+
 int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms)
 {
-	int fd = -1, err;
+	int fd = -1;
 
 	recs->v = NULL;
 	recs->n = 0;
@@ -521,18 +539,7 @@ int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms)
 			return fd;
 		}
 	}
-	/*
-	 * A damaged file was reported, and RECS say so: the command decides
-	 * whether to refuse or to keep it aside. One that cannot be read at all
-	 * (a link, no permission) leaves nothing to go on: an error.
-	 */
-	err = vu_state_load(name, recs);
-	if (err < 0 && err != -EBADMSG) {
-		vu_records_free(recs);
-		vu_state_unlock(fd);
-		return err;
-	}
-	return fd;
+	return load_locked(name, recs, fd);
 }
 
 int vu_state_save(const char *name, const struct vu_records *recs)
@@ -557,7 +564,7 @@ int vu_state_save(const char *name, const struct vu_records *recs)
 int vu_state_begin_own(const char *name, struct vu_records *recs, int timeout_ms)
 {
 	char lock_name[VU_STATE_TEXT + 8];
-	int fd = -1, err;
+	int fd = -1;
 
 	recs->v = NULL;
 	recs->n = 0;
@@ -571,13 +578,7 @@ int vu_state_begin_own(const char *name, struct vu_records *recs, int timeout_ms
 		return fd;
 	}
 	/* Read without the shared lock: every save is a rename, seen whole or not at all. */
-	err = vu_state_load(name, recs);
-	if (err < 0 && err != -EBADMSG) {
-		vu_records_free(recs);
-		vu_state_unlock(fd);
-		return err;
-	}
-	return fd;
+	return load_locked(name, recs, fd);
 }
 
 int vu_state_end(const char *name, struct vu_records *recs, int lock)
@@ -589,11 +590,16 @@ int vu_state_end(const char *name, struct vu_records *recs, int lock)
 	return err;
 }
 
-int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix)
+void vu_state_say_damaged(const char *name, const char *fix)
 {
 	vu_err(
 	    "/run/vfio-utils/%s: damaged: not written over ('%s' keeps it aside); nothing changed",
 	    name, fix);
+}
+
+int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix)
+{
+	vu_state_say_damaged(name, fix);
 	vu_state_unlock(lock);
 	vu_records_free(recs);
 	return VU_EXIT_FAIL;

@@ -78,6 +78,8 @@ int vu_state_save(const char *name, const struct vu_records *recs);
  * changed and that FIX keeps it aside; release LOCK, free RECS. VU_EXIT_FAIL.
  */
 int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix);
+/* Its message alone: NAME damaged, nothing changed, FIX keeps it aside. */
+void vu_state_say_damaged(const char *name, const char *fix);
 /* The end of vu_state_begin's change: save NAME, release LOCK, free RECS; 0 or -errno. */
 int vu_state_end(const char *name, struct vu_records *recs, int lock);
 
