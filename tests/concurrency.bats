@@ -56,7 +56,7 @@ hooks() {
 }
 
 # Every command, and hook-run as libvirtd calls it.
-COMMANDS=(
+CMDLINES=(
 	"vfio-bind --timeout 10 --group 01:00.0"
 	"vfio-bind --timeout 10 09:00.4"
 	"vfio-unbind --timeout 10 --restore"
@@ -68,13 +68,13 @@ COMMANDS=(
 	"hook vm1 prepare" "hook vm1 release" "hook vm2 prepare" "hook vm2 release"
 )
 
-# One worker: ROUNDS commands drawn from COMMANDS with its own seed; for each,
+# One worker: ROUNDS commands drawn from CMDLINES with its own seed; for each,
 # a line "STATUS COMMAND" in its log, its stderr kept for the failures.
 worker() {
 	local n=$1 i cmd status args sub
 	RANDOM=$n
 	for ((i = 0; i < ROUNDS; i++)); do
-		cmd=${COMMANDS[RANDOM % ${#COMMANDS[@]}]}
+		cmd=${CMDLINES[RANDOM % ${#CMDLINES[@]}]}
 		read -ra args <<<"$cmd"
 		if [ "${args[0]}" = hook ]; then
 			sub=begin

@@ -12,6 +12,11 @@ load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 bats_require_minimum_version 1.5.0
 
+# The commands, from their one list, the Makefile's: section 1 (bin) and 8 (sbin).
+read -ra COMMANDS_1 <<<"$(sed -n 's/^COMMANDS_1 *:= *//p' "$TOP/Makefile")"
+read -ra COMMANDS_8 <<<"$(sed -n 's/^COMMANDS_8 *:= *//p' "$TOP/Makefile")"
+COMMANDS=("${COMMANDS_1[@]}" "${COMMANDS_8[@]}")
+
 PATH=$BUILD:$TESTS/lib:$PATH
 export LC_ALL=C
 # Nothing a test runs may see the host's system trees by accident.

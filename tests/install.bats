@@ -6,8 +6,6 @@
 
 load helpers
 
-COMMANDS=(iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep)
-
 setup_file() {
 	export STAGE=$BATS_FILE_TMPDIR/stage
 	make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/usr >/dev/null
@@ -115,7 +113,7 @@ man_pairs() {
 
 @test "every command --help lists its subcommands, and the man page describes them" {
 	local c w
-	for c in vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep; do
+	for c in "${COMMANDS[@]}"; do
 		run "$c" --help
 		for w in $(sed -n '/^Commands:/,/^$/s/^  \([a-z]*\).*/\1/p' <<<"$output"); do
 			grep -q "^\.B $w\$" "$(manpage "$c")" || fail "$c(8) does not describe $w"

@@ -8,8 +8,6 @@
 
 load helpers
 
-COMMANDS=(iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep)
-
 setup_file() {
 	local t
 	for t in dpkg-buildpackage lintian rpmbuild rpmlint debootstrap git; do
@@ -77,8 +75,11 @@ need() {
 	assert_success
 	refute_output --regexp '^[EW]: '
 	run dpkg-deb -c "$deb"
-	assert_line --regexp ' \./usr/bin/iommu-groups$'
-	for c in vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep; do
+	for c in "${COMMANDS_1[@]}"; do
+		assert_line --regexp " \./usr/bin/$c\$"
+		assert_line --regexp " \./usr/share/man/man1/$c\.1\.gz\$"
+	done
+	for c in "${COMMANDS_8[@]}"; do
 		assert_line --regexp " \./usr/sbin/$c\$"
 		assert_line --regexp " \./usr/share/man/man8/$c\.8\.gz\$"
 	done

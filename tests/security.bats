@@ -372,7 +372,7 @@ logger() {
 
 @test "--help and --version into a full disk fail, as every other output does" {
 	local c
-	for c in iommu-groups vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run; do
+	for c in "${COMMANDS[@]}"; do
 		run bash -c '"$1" --help >/dev/full' _ "$c"
 		assert_failure 1
 		assert_output "$c: write error: No space left on device"
