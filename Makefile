@@ -105,6 +105,7 @@ $(B)/%: $(B)/cmd/%.o $(LIBCOMMON)
 
 # A command too big for one file keeps its parts in cmd/NAME/.
 $(B)/hook-run: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/hook-run/*.c))
+$(B)/dm-ctl: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/dm-ctl/*.c))
 
 $(B)/mkroot: $(SIM_SRC:%.c=$(B)/%.o) $(B)/tests/sim/mkroot.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpci
@@ -266,7 +267,7 @@ format:
 
 # make lint: cppcheck and clang-tidy (.clang-tidy, tests/sim/.clang-tidy) over
 # every C file, each finding an error; tests/lint.bats runs it in make check.
-LINT_DIRS  := cmd cmd/hook-run common tests/sim tests/fuzz
+LINT_DIRS  := cmd cmd/hook-run cmd/dm-ctl common tests/sim tests/fuzz
 TIDY_FLAGS  = -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell $(PKG_CONFIG) --cflags libxml-2.0 libvirt fuse3) -std=gnu11
 
 lint: lint-cppcheck lint-tidy

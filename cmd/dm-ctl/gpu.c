@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dm-ctl's GPUs: their device nodes, who holds them, and whether they are back from vfio-pci. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "dm-ctl.h"
+#include "holders.h"
+#include "msg.h"
+#include "out.h"
+#include "run.h"
+#include "state.h"
+#include "sysfs.h"
+#include "util.h"
+
+/* Every GPU node: DRM cards and render nodes, nvidia's. */
+static void gpu_nodes(struct vu_names *out)
+{
+	char path[PATH_MAX];
+	struct vu_names l;
+
+	out->v = NULL;
+	out->n = 0;
+	if (vu_path(path, sizeof(path), "/dev/dri") == 0 && vu_listdir(path, &l) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			char node[300];
+			char **v = realloc(out->v, (out->n + 1) * sizeof(*v));
+
+			if (!v)
+				break;
+			out->v = v;
+			snprintf(node, sizeof(node), "/dev/dri/%s", l.v[i]);
+			out->v[out->n++] = strdup(node);
+		}
+		vu_names_free(&l);
+	}
+	if (vu_path(path, sizeof(path), "/dev") == 0 && vu_listdir(path, &l) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			char node[300];
+			char **v;
+
+			if (strncmp(l.v[i], "nvidia", 6) != 0 ||
+			    !(v = realloc(out->v, (out->n + 1) * sizeof(*v))))
+				continue;
+			out->v = v;
+			snprintf(node, sizeof(node), "/dev/%s", l.v[i]);
+			out->v[out->n++] = strdup(node);
+		}
+		vu_names_free(&l);
+	}
+}
+
+void dm_holders(struct vu_holders *h)
+{
+	struct vu_names nodes;
+
+	gpu_nodes(&nodes);
+	vu_holders_find(&nodes, h);
+	vu_names_free(&nodes);
+}
+
+int dm_wait_free(const struct vu_names *nodes, int timeout_ms)
+{
+	struct timespec tick = { 0, 10L * 1000 * 1000 };
+	double start = vu_now();
+	struct vu_holders h = { 0 };
+	bool waited = false;
+	char who[1024];
+
+	for (;;) {
+		if (nodes)
+			vu_holders_find(nodes, &h);
+		else
+			dm_holders(&h);
+		if (h.n == 0) {
+			/* Said only when something held it: the wait is the news. */
+			if (waited)
+				vu_report("the GPU is free (after %.2f s)", vu_now() - start);
+			return VU_EXIT_OK;
+		}
+		waited = true;
+		if ((vu_now() - start) * 1000 >= timeout_ms)
+			break;
+		vu_holders_free(&h);
+		nanosleep(&tick, NULL);
+	}
+	vu_holders_format(&h, who, sizeof(who));
+	vu_err(
+	    "%s is still held open after %d s by %s: they keep the GPU (a user session, nvidia-persistenced?)",
+	    h.v[0].node, timeout_ms / 1000, who);
+	vu_holders_free(&h);
+	return VU_EXIT_FAIL;
+}
+
+void dm_held_gpus(char *buf, size_t size)
+{
+	struct vu_devs devs;
+
+	buf[0] = '\0';
+	if (vu_devs_scan(&devs) < 0)
+		return;
+	for (size_t i = 0; i < devs.n; i++) {
+		struct vu_names nodes;
+		struct vu_holders h = { 0 };
+		size_t len = strlen(buf);
+
+		if (!vu_dev_is_display(&devs.v[i]) || vu_dev_nodes(&devs.v[i], &nodes) < 0)
+			continue;
+		vu_holders_find(&nodes, &h);
+		if (h.n > 0 && len + strlen(devs.v[i].name) + 2 <= size)
+			snprintf(buf + len, size - len, "%s%s", len ? "+" : "", devs.v[i].name);
+		vu_holders_free(&h);
+		vu_names_free(&nodes);
+	}
+	vu_devs_free(&devs);
+}
+
+bool dm_gpus_back(const char *gpus)
+{
+	char list[VU_STATE_TEXT], *save = NULL;
+
+	if (!gpus || strcmp(gpus, "-") == 0)
+		return true;
+	snprintf(list, sizeof(list), "%s", gpus);
+	for (char *a = strtok_r(list, "+", &save); a; a = strtok_r(NULL, "+", &save)) {
+		struct vu_dev d;
+
+		/* A GPU gone since (hot-unplugged) is nothing to wait for. */
+		if (!vu_existsf("/sys/bus/pci/devices/%s", a) || vu_dev_read(a, &d) < 0)
+			continue;
+		if (!d.driver[0] || strcmp(d.driver, "vfio-pci") == 0 ||
+		    strcmp(d.driver, "pci-stub") == 0) {
+			vu_err(
+			    "%s: %s: the display manager would start without its GPU (vfio-unbind --restore first)",
+			    a, d.driver[0] ? d.driver : "no driver");
+			return false;
+		}
+	}
+	return true;
+}
+
+bool dm_modules_back(void)
+{
+	struct vu_records mods;
+	bool back = true;
+
+	if (vu_state_read("modules", &mods) < 0 && mods.n == 0)
+		return true; /* unreadable: vfio-unbind says so; nothing to go by here */
+	for (size_t i = 0; back && i < mods.n; i++)
+		if (!vu_existsf("/sys/module/%s", mods.v[i].key)) {
+			vu_err(
+			    "%s: removed by vfio-bind --unload and not loaded again: the display manager would start without it (vfio-unbind --restore first)",
+			    mods.v[i].key);
+			back = false;
+		}
+	vu_records_free(&mods);
+	return back;
+}
