@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The skeleton a domain command runs on: options, the domain, its state under a lock, the report. */
+/* The skeleton a domain command runs on: options, the domain, its state under a lock, the report.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -97,7 +98,8 @@ static void parse(const struct vu_domcmd *c, struct vu_domrun *r, int argc, char
 		}
 	}
 	for (; c->subs[n].name && n + 1 < VU_ARRAY_SIZE(subs); n++)
-		subs[n] = (struct vu_subcmd){ c->subs[n].name, 0, c->subs[n].takes != VU_DOMAIN_NONE };
+		subs[n] =
+		    (struct vu_subcmd){ c->subs[n].name, 0, c->subs[n].takes != VU_DOMAIN_NONE };
 	subs[n] = none;
 	s = optind < argc ? vu_subcommand_args(argc, argv, subs, NULL) : &subs[0];
 	r->sub = &c->subs[s - subs];

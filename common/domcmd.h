@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The skeleton a domain command runs on: options, the domain, its state under a lock, the report. */
+/* The skeleton a domain command runs on: options, the domain, its state under a lock, the report.
+ */
 #ifndef VU_DOMCMD_H
 #define VU_DOMCMD_H
 
@@ -61,11 +62,12 @@ struct vu_domcmd {
 	 * lock for the run, the shared one for each save (vu_state_begin_own).
 	 */
 	bool own_lock;
-	const char *with; /* the sub-commands that take a domain, for "goes with" */
-	const char *fix;  /* what keeps its damaged state file aside */
+	const char *with;	      /* the sub-commands that take a domain, for "goes with" */
+	const char *fix;	      /* what keeps its damaged state file aside */
 	const struct vu_domsub *subs; /* the first is status, the default; a NULL name ends them */
 	const struct vu_domopt *opts; /* its own options; a NULL name ends them */
-	/* Options that exclude each other, as util-linux's ul_excl_t: 0 ends a group, and the list. */
+	/* Options that exclude each other, as util-linux's ul_excl_t: 0 ends a group, and the list.
+	 */
 	const int (*excl)[4];
 	void (*usage)(void); /* --help: prints and exits */
 	/* One of its own options (a bad value is a usage error, which exits). */
