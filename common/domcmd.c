@@ -99,7 +99,7 @@ static void parse(const struct vu_domcmd *c, struct vu_domrun *r, int argc, char
 	}
 	for (; c->subs[n].name && n + 1 < VU_ARRAY_SIZE(subs); n++)
 		subs[n] =
-		    (struct vu_subcmd){ c->subs[n].name, 0, c->subs[n].takes != VU_DOMAIN_NONE };
+		    (struct vu_subcmd){ c->subs[n].name, 0, c->subs[n].takes == VU_DOMAIN_EITHER };
 	subs[n] = none;
 	s = optind < argc ? vu_subcommand_args(argc, argv, subs, NULL) : &subs[0];
 	r->sub = &c->subs[s - subs];

@@ -196,6 +196,11 @@ echo 32 > $SIMROOT/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	assert_failure 2
 	run --separate-stderr hp release --drop-caches a
 	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "vm-hugepages: --drop-caches goes with reserve"
+	# reserve takes the domain from its XML alone: a name beside it is one argument too many
+	run --separate-stderr hp reserve --domain-xml "$BATS_TEST_TMPDIR/nosuch.xml" win10
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "vm-hugepages: reserve: too many arguments (see --help)"
 	run --separate-stderr hp reserve --domain-xml "$BATS_TEST_TMPDIR/nosuch.xml"
 	assert_failure 1
 	[[ $stderr == "vm-hugepages: $BATS_TEST_TMPDIR/nosuch.xml: "* ]]
