@@ -31,7 +31,7 @@ enum {
 static noreturn void usage(void)
 {
 	fputs("Usage: hook-run GUEST OPERATION SUB-OPERATION EXTRA    (as libvirt calls it)\n"
-	      "       hook-run [options] install|check|list [GUEST]|new GUEST\n"
+	      "       hook-run [options] install|check|list [GUEST]|new GUEST|uninstall\n"
 	      "\n"
 	      "Installed as /etc/libvirt/hooks/qemu, or linked as qemu.d/vfio-utils (libvirt\n"
 	      "6.5 and later), it runs qemu.d/GUEST/OPERATION/SUB-OPERATION\n"
@@ -43,6 +43,7 @@ static noreturn void usage(void)
 	      "  check              audit the hooks: permissions, names, CRLF, shebangs, virsh\n"
 	      "  list [GUEST]       what would run, in order, for each event\n"
 	      "  new GUEST          write start and release scripts for this machine's GPU\n"
+	      "  uninstall          undo install: the previous hook (qemu.orig) put back\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --connect URI  check, list, new: the libvirt to ask for domains\n"
@@ -50,7 +51,7 @@ static noreturn void usage(void)
 	      "      --gpu DEVICE   new: the GPU to pass (default: the only one, or the one\n"
 	      "                     the host does not boot on)\n"
 	      "      --force        install: replace an existing qemu.orig; new: overwrite\n"
-	      "  -n, --dry-run      print what install or new would write, change nothing\n"
+	      "  -n, --dry-run      print what install, uninstall or new would do, change nothing\n"
 	      "      --json         list: as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
 	      "Environment: HOOK_RUN_TIMEOUT, seconds a script may run (120).\n"
 	      "Exit status: 0 done, 1 a script failed or was refused (libvirt then aborts a\n"
@@ -261,8 +262,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct vu_subcmd cmds[] = {
-		{ "install", 0, 0 }, { "check", 0, 0 }, { "list", 0, 1 },
-		{ "new", 1, 1 },     { NULL, 0, 0 },
+		{ "install", 0, 0 }, { "check", 0, 0 },	    { "list", 0, 1 },
+		{ "new", 1, 1 },     { "uninstall", 0, 0 }, { NULL, 0, 0 },
 	};
 	const char *uri = "qemu:///system", *gpu = NULL, *libvirt;
 	const struct vu_subcmd *cmd;
@@ -316,7 +317,9 @@ int main(int argc, char **argv)
 		return hr_check(uri);
 	case 2:
 		return hr_list(optind < argc ? argv[optind] : NULL, libvirt, vu_opt_json);
-	default:
+	case 3:
 		return hr_new(argv[optind], gpu, force, libvirt);
+	default:
+		return hr_uninstall();
 	}
 }

@@ -201,6 +201,54 @@ script() {
 	assert_equal "$(cat "$H/qemu.orig")" other
 }
 
+# hooks: the hooks directory as it is, each entry, its kind, link and content.
+hooks() {
+	(cd "$H" && find . -maxdepth 1 -printf '%p %y %l\n' | sort && cat qemu qemu.orig 2>/dev/null) || true
+}
+
+@test "uninstall: exactly what install did, undone; another program's hook is left alone" {
+	rm "$H/qemu"
+	printf '#!/bin/bash\n# the guides dispatcher\n' >"$H/qemu"
+	chmod 755 "$H/qemu"
+	before=$(hooks)
+	hook-run --sysroot "$ROOT" install >/dev/null
+	run hook-run --sysroot "$ROOT" -n uninstall
+	assert_success
+	assert_output "rm $H/qemu
+mv $H/qemu.orig $H/qemu"
+	[ -L "$H/qemu" ]
+	run hook-run --sysroot "$ROOT" uninstall
+	assert_success
+	assert_output --partial "put the previous hook back as /etc/libvirt/hooks/qemu; libvirt notices it only when its daemon starts"
+	assert_equal "$(hooks)" "$before"
+	# twice: the dispatcher is not hook-run's, and nothing is to undo
+	run hook-run --sysroot "$ROOT" uninstall
+	assert_success
+	assert_output "/etc/libvirt/hooks/qemu: not hook-run's: nothing to undo"
+	assert_equal "$(hooks)" "$before"
+	# installed where there was no hook: removed
+	rm "$H/qemu"
+	before=$(hooks)
+	hook-run --sysroot "$ROOT" install >/dev/null
+	run hook-run --sysroot "$ROOT" uninstall
+	assert_success
+	assert_output --partial "removed /etc/libvirt/hooks/qemu;"
+	assert_equal "$(hooks)" "$before"
+	# a link to a hook-run a package removal took away: still hook-run's
+	ln -s /usr/sbin/nosuchdir/hook-run "$H/qemu"
+	echo kept >"$H/qemu.orig"
+	run hook-run --sysroot "$ROOT" uninstall
+	assert_success
+	assert_equal "$(cat "$H/qemu")" kept
+	# another program's hook, with a qemu.orig beside it: both left as they are
+	echo other >"$H/qemu.orig"
+	before=$(hooks)
+	run hook-run --sysroot "$ROOT" uninstall
+	assert_failure 1
+	assert_output "hook-run: /etc/libvirt/hooks/qemu: not hook-run's: left alone, and /etc/libvirt/hooks/qemu.orig with it"
+	assert_equal "$(hooks)" "$before"
+}
+
 @test "install --dry-run prints what it would do" {
 	rm "$H/qemu"
 	run hook-run --sysroot "$ROOT" -n install

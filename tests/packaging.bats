@@ -125,14 +125,23 @@ fresh_root() {
 	# the package's link makes hook-run libvirt's hook; no libvirt here to ask
 	run chroot "$root" hook-run check
 	local check=$output check_status=$status
+	# a guide's dispatcher as the qemu hook, which hook-run install keeps aside
+	printf '#!/bin/bash\n# the guides dispatcher\n' >"$root/etc/libvirt/hooks/qemu"
+	chmod 755 "$root/etc/libvirt/hooks/qemu"
+	local hooks_before
+	hooks_before=$(cd "$root/etc/libvirt/hooks" && find . -printf '%p %y %m %l\n' | grep -v '^\./qemu\.d' | sort && cat qemu)
+	run chroot "$root" hook-run install
+	[ "$status" -eq 0 ] || { umount "$root/proc"; echo "$output"; false; }
+	[ -L "$root/etc/libvirt/hooks/qemu" ] || { umount "$root/proc"; false; }
 	run chroot "$root" sh -c 'apt-get purge -y vfio-utils >/dev/null 2>&1; ls /usr/sbin/vfio-bind /etc/libvirt/hooks/qemu.d/vfio-utils 2>&1'
 	umount "$root/proc"
 	assert_equal "$check_status" 0
 	assert_equal "$(tail -1 <<<"$check")" "no problems, 1 note"
 	assert_equal "$(head -1 <<<"$check")" "$(grep '^note: cannot ask libvirt (.*libvirt.so.0' <<<"$check")"
-	# purged: nothing left
+	# purged: nothing left, and the hooks directory as it was before hook-run install
 	assert_line --partial "/usr/sbin/vfio-bind': No such file or directory"
 	assert_line --partial "/etc/libvirt/hooks/qemu.d/vfio-utils': No such file or directory"
+	assert_equal "$(cd "$root/etc/libvirt/hooks" && find . -printf '%p %y %m %l\n' | grep -v '^\./qemu\.d' | sort && cat qemu)" "$hooks_before"
 }
 
 @test "Fedora: rpmbuild builds the spec from the tarball, rpmlint finds nothing Fedora would" {

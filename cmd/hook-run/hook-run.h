@@ -25,6 +25,11 @@ int hr_ask_domain(const char *uri, const char *guest, struct vu_domxml *x, const
 
 /* The commands: each returns the exit status. */
 int hr_install(bool force);
+/*
+ * Exactly what install did, undone: hook-run's link removed, and the hook
+ * it kept aside as qemu.orig put back. Another program's hook is left alone.
+ */
+int hr_uninstall(void);
 int hr_check(const char *uri);
 int hr_list(const char *only, const char *uri, bool json);
 int hr_new(const char *guest, const char *gpu, bool force, const char *uri);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* hook-run install: become the qemu hook, keeping the one there aside. */
+/* hook-run install and uninstall: become the qemu hook, keeping the one there aside; and back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -68,5 +68,76 @@ int hr_install(bool force)
 	vu_report(
 	    "installed %s -> %s; libvirt notices a new hook only when its daemon starts: systemctl restart %s",
 	    vu_unrooted(hook), self, daemon ? daemon : "libvirtd (or virtqemud)");
+	return VU_EXIT_OK;
+}
+
+/*
+ * Whether the hook at HOOK is hook-run's: a link to this program, or to one
+ * named hook-run that is gone (a package removed before its hook was).
+ */
+static bool ours(const char *hook, const char *self)
+{
+	char target[PATH_MAX], real[PATH_MAX];
+	ssize_t n = readlink(hook, target, sizeof(target) - 1);
+	const char *base;
+
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (realpath(hook, real))
+		return strcmp(real, self) == 0 || hr_is_self(real);
+	base = strrchr(target, '/');
+	return strcmp(base ? base + 1 : target, "hook-run") == 0;
+}
+
+int hr_uninstall(void)
+{
+	char dir[PATH_MAX], hook[PATH_MAX + 8], backup[PATH_MAX + 16], self[PATH_MAX];
+	const char *daemon;
+	struct stat st;
+	bool here, kept;
+
+	if (hr_self_path(self, sizeof(self)) < 0) {
+		vu_errc(errno, "/proc/self/exe: cannot tell where hook-run is");
+		return VU_EXIT_FAIL;
+	}
+	vu_path(dir, sizeof(dir), "/etc/libvirt/hooks");
+	snprintf(hook, sizeof(hook), "%s/qemu", dir);
+	snprintf(backup, sizeof(backup), "%s/%s", dir, BACKUP);
+	here = lstat(hook, &st) == 0;
+	kept = lstat(backup, &st) == 0;
+	if (here && !ours(hook, self)) {
+		if (kept) {
+			vu_err("%s: not hook-run's: left alone, and %s with it", vu_unrooted(hook),
+			       vu_unrooted(backup));
+			return VU_EXIT_FAIL;
+		}
+		vu_report("%s: not hook-run's: nothing to undo", vu_unrooted(hook));
+		return VU_EXIT_OK;
+	}
+	if (!here && !kept) {
+		vu_report("%s: no hook: nothing to undo", vu_unrooted(hook));
+		return VU_EXIT_OK;
+	}
+	if (here) {
+		vu_act_command("rm %s", hook);
+		if (!vu_dry_run && unlink(hook) < 0) {
+			vu_errc(errno, "%s: cannot remove", vu_unrooted(hook));
+			return VU_EXIT_FAIL;
+		}
+	}
+	if (kept) {
+		vu_act_command("mv %s %s", backup, hook);
+		if (!vu_dry_run && rename(backup, hook) < 0) {
+			vu_errc(errno, "%s: cannot put back", vu_unrooted(backup));
+			return VU_EXIT_FAIL;
+		}
+	}
+	if (vu_dry_run)
+		return VU_EXIT_OK;
+	daemon = vu_virt_daemon();
+	vu_report("%s%s; libvirt notices it only when its daemon starts: systemctl restart %s",
+		  kept ? "put the previous hook back as " : "removed ", vu_unrooted(hook),
+		  daemon ? daemon : "libvirtd (or virtqemud)");
 	return VU_EXIT_OK;
 }

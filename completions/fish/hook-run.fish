@@ -5,6 +5,7 @@ complete -c hook-run -n __fish_use_subcommand -a install -d 'Become the qemu hoo
 complete -c hook-run -n __fish_use_subcommand -a check -d 'Audit the hooks'
 complete -c hook-run -n __fish_use_subcommand -a list -d 'What would run, in order'
 complete -c hook-run -n __fish_use_subcommand -a new -d 'Scaffold start and release scripts'
+complete -c hook-run -n __fish_use_subcommand -a uninstall -d 'Undo install, the previous hook put back'
 complete -c hook-run -n '__fish_seen_subcommand_from list new' -a '(__vfio_utils_guests)' -d Guest
 complete -c hook-run -s c -l connect -x -a 'qemu:///system qemu:///session test:///default' -d 'Libvirt to ask for domains'
 complete -c hook-run -l gpu -x -a '(__vfio_utils_devices host)' -d 'new: the GPU to pass'
