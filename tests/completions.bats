@@ -79,11 +79,13 @@ setup() {
 @test "hook-run completes its commands and the guests of qemu.d" {
 	mkdir -p "$root/etc/libvirt/hooks/qemu.d/win10"
 	run bash_complete "hook-run --sysroot $root "
-	assert_output $'install\ncheck\nlist\nnew'
+	assert_output $'install\ncheck\nlist\nnew\nuninstall'
 	run bash_complete "hook-run --sysroot $root list w"
 	assert_output "win10"
 	run fish_complete "hook-run li"
 	assert_output $'list\tWhat would run, in order'
+	run fish_complete "hook-run un"
+	assert_output $'uninstall\tUndo install, the previous hook put back'
 	run fish_complete "hook-run --sysroot $root new "
 	assert_output $'win10\tGuest'
 }

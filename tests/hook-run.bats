@@ -487,7 +487,7 @@ hook_at() {
 @test "usage errors" {
 	run hook-run
 	assert_failure 2
-	assert_line --index 0 "hook-run: no command: install, check, list or new (or libvirt's four arguments)"
+	assert_line --index 0 "hook-run: no command: install, check, list, new or uninstall (or libvirt's four arguments)"
 	run hook-run frob
 	assert_failure 2
 	run hook-run new
