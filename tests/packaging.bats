@@ -84,13 +84,20 @@ need() {
 		assert_line --regexp " \./usr/share/man/man8/$c\.8\.gz\$"
 	done
 	assert_line --regexp ' \./etc/libvirt/hooks/qemu\.d/vfio-utils -> /usr/sbin/hook-run$'
+	# what a user reads first, and what changed
+	assert_line --regexp ' \./usr/share/doc/vfio-utils/README\.md(\.gz)?$'
+	assert_line --regexp ' \./usr/share/doc/vfio-utils/NEWS(\.gz)?$'
 	# what dlopen hides from dpkg-shlibdeps, declared by hand
 	run dpkg-deb -f "$deb" Depends
 	assert_output --regexp '(^|, )libxml2(,|$)'
 	assert_output --partial "libpci3"
 	assert_output --partial "libkmod2"
+	# vfio-audit and hook-run need libvirt's library alone: the daemon and QEMU
+	# (hundreds of packages on a minimal system) are suggested
 	run dpkg-deb -f "$deb" Recommends
-	assert_output --partial "libvirt0"
+	assert_output "libvirt0"
+	run dpkg-deb -f "$deb" Suggests
+	assert_output --partial "libvirt-daemon-system"
 	cp "$deb" "$BATS_FILE_TMPDIR/vfio-utils.deb"
 }
 
