@@ -340,6 +340,9 @@ static void status_text(const struct vu_rec *doc)
 {
 	const struct vu_list *l = vu_rec_l(doc, "domains");
 
+	if (!vu_list_len(l))
+		puts("no domain holds sleep off");
+
 	for (size_t i = 0; i < vu_list_len(l); i++) {
 		const struct vu_rec *r = vu_list_rec(l, i);
 

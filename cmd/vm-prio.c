@@ -415,6 +415,9 @@ static void status_text(const struct vu_rec *doc)
 {
 	const struct vu_list *l = vu_rec_l(doc, "domains");
 
+	if (!vu_list_len(l))
+		puts("no domain runs (no QEMU in /run/libvirt/qemu)");
+
 	for (size_t i = 0; i < vu_list_len(l); i++) {
 		const struct vu_rec *d = vu_list_rec(l, i);
 		const struct vu_list *vl = vu_rec_l(d, "vcpus");

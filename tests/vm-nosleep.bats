@@ -175,3 +175,12 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 	on_sim "$H/qemu.d/win10/release/end/95-nosleep" <<<"$XML"
 	assert_equal "$(inhibitors)" ""
 }
+
+@test "status with no domain held says so, and --json lists none" {
+	sim_up $SINGLE
+	run ns
+	assert_success
+	assert_output "no domain holds sleep off"
+	run ns --json
+	assert_equal "$(jq -c .domains <<<"$output")" "[]"
+}

@@ -89,3 +89,12 @@ threads() {
 	run vp set
 	assert_failure 2
 }
+
+@test "status with no domain running says so, and --json lists none" {
+	sim_up $SINGLE
+	run vp
+	assert_success
+	assert_output "no domain runs (no QEMU in /run/libvirt/qemu)"
+	run vp --json
+	assert_equal "$(jq -c .domains <<<"$output")" "[]"
+}
