@@ -334,6 +334,32 @@ mv $H/qemu.orig $H/qemu"
 	assert_line --index -1 "no problems, 1 note"
 }
 
+@test "check: a guide's start.sh and revert.sh beside the scripts hook-run new wrote would do the work twice" {
+	# a copy: the machine's tree is shared by the tests
+	root=$BATS_TEST_TMPDIR/root
+	mkdir -p "$root"
+	cp -a "$(machine $SINGLE)/." "$root/"
+	mkdir -p "$root/etc/libvirt/hooks"
+	hook-run --sysroot "$root" new win10 >/dev/null
+	local q=$root/etc/libvirt/hooks/qemu.d/win10
+	install -m 755 "$TESTS/lib/seed002/start.sh" "$q/prepare/begin/start.sh"
+	install -m 755 "$TESTS/lib/seed002/revert.sh" "$q/release/end/revert.sh"
+	# a script of the user's own that does none of it is nobody's business
+	printf '#!/bin/sh\n# systemctl stop lightdm (a comment)\necho hello\n' >"$q/prepare/begin/60-mine"
+	chmod 755 "$q/prepare/begin/60-mine"
+	run hook-run --sysroot "$root" -c "qemu+unix:///system?socket=/nonexistent" check
+	assert_failure 1
+	assert_line "qemu.d/win10/prepare/begin/start.sh: does what 50-vfio-utils (written by hook-run new) does too: the display manager, the consoles, the framebuffer, the devices (virsh nodedev-*), the modules (modprobe). Both would run, the second on what the first handed over already: move it aside"
+	assert_line --partial "qemu.d/win10/release/end/revert.sh: does what 50-vfio-utils (written by hook-run new) does too: the display manager, the consoles, the framebuffer,"
+	refute_line --partial "60-mine"
+	# moved aside: nothing runs twice
+	mv "$q/prepare/begin/start.sh" "$q/prepare/begin/start.sh.off"
+	chmod -x "$q/prepare/begin/start.sh.off"
+	rm "$q/release/end/revert.sh"
+	run hook-run --sysroot "$root" -c "qemu+unix:///system?socket=/nonexistent" check
+	refute_output --partial "does what"
+}
+
 @test "new: start and release scripts for the machine's GPU, written with the suite's commands" {
 	root=$(machine $SINGLE)
 	mkdir -p "$root/etc/libvirt/hooks"
