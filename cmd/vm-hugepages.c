@@ -165,7 +165,7 @@ static struct vu_rec *pool_rec(struct vu_list *l, unsigned long kib, int node)
 	return r;
 }
 
-/* What seed 003 does where the domain has no huge pages: room for transparent ones. */
+/* What libvirt-hooks does where a domain has no huge pages: room for transparent ones. */
 static int make_room(bool drop)
 {
 	char path[PATH_MAX];
@@ -709,7 +709,7 @@ static int prepare(struct vu_domrun *r)
 	p->n = (size_t)n;
 	if (p->n)
 		return VU_DOMCMD_ON;
-	/* Seed 003's way for a domain without huge pages: room for transparent ones. */
+	/* libvirt-hooks' way for a domain without huge pages: room for transparent ones. */
 	vu_report("%s: no <hugepages>: dropping caches and compacting memory for transparent huge pages",
 		  p->domain);
 	return make_room(true) < 0 ? VU_EXIT_FAIL : VU_EXIT_OK;
