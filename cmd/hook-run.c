@@ -24,6 +24,7 @@
 enum {
 	OPT_FORCE = VU_OPT_CMD,
 	OPT_GPU,
+	OPT_MOVE_ASIDE,
 };
 
 #define DEFAULT_TIMEOUT_S 120
@@ -48,9 +49,12 @@ static noreturn void usage(void)
 	      "Options:\n"
 	      "  -c, --connect URI  check, list, new: the libvirt to ask for domains\n"
 	      "                     (qemu:///system; below --sysroot, only one given)\n"
-	      "      --gpu DEVICE   new: the GPU to pass (default: the only one, or the one\n"
-	      "                     the host does not boot on)\n"
+	      "      --gpu DEVICE   new: the GPU to pass (default: the domain's, kvm.conf's\n"
+	      "                     VIRSH_GPU_VIDEO, the only one, or the one the host\n"
+	      "                     does not boot on)\n"
 	      "      --force        install: replace an existing qemu.orig; new: overwrite\n"
+	      "      --move-aside   new: move a guide's start.sh or revert.sh that would do\n"
+	      "                     the same work aside, to vfio-utils-aside/\n"
 	      "  -n, --dry-run      print what install, uninstall or new would do, change nothing\n"
 	      "      --json         list: as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
 	      "Environment: HOOK_RUN_TIMEOUT, seconds a script may run (120).\n"
@@ -256,6 +260,7 @@ int main(int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "gpu", required_argument, NULL, OPT_GPU },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "move-aside", no_argument, NULL, OPT_MOVE_ASIDE },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, VU_OPT_JSON },
 		VU_LONGOPTS_COMMON,
@@ -267,7 +272,7 @@ int main(int argc, char **argv)
 	};
 	const char *uri = "qemu:///system", *gpu = NULL, *libvirt;
 	const struct vu_subcmd *cmd;
-	bool force = false, uri_given = false;
+	bool force = false, uri_given = false, move_aside = false;
 	int opt;
 
 	/*
@@ -298,6 +303,9 @@ int main(int argc, char **argv)
 		case OPT_FORCE:
 			force = true;
 			break;
+		case OPT_MOVE_ASIDE:
+			move_aside = true;
+			break;
 		case 'h':
 			usage();
 		default:
@@ -307,6 +315,8 @@ int main(int argc, char **argv)
 	cmd = vu_subcommand_args(argc, argv, cmds, " (or libvirt's four arguments)");
 	if (vu_opt_json && cmd - cmds != 2)
 		vu_usage_error("--json goes with list");
+	if (move_aside && cmd - cmds != 3)
+		vu_usage_error("--move-aside goes with new");
 	vu_common_done();
 	/* Below a sysroot the host's libvirt knows another machine: asked only when named. */
 	libvirt = *vu_sysroot() && !uri_given ? NULL : uri;
@@ -318,7 +328,7 @@ int main(int argc, char **argv)
 	case 2:
 		return hr_list(optind < argc ? argv[optind] : NULL, libvirt, vu_opt_json);
 	case 3:
-		return hr_new(argv[optind], gpu, force, libvirt);
+		return hr_new(argv[optind], gpu, force, move_aside, libvirt);
 	default:
 		return hr_uninstall();
 	}

@@ -360,6 +360,43 @@ mv $H/qemu.orig $H/qemu"
 	refute_output --partial "does what"
 }
 
+@test "new beside a guide's scripts: refused, naming them; --move-aside keeps them where nothing runs them; kvm.conf names the GPU" {
+	root=$BATS_TEST_TMPDIR/root
+	mkdir -p "$root"
+	cp -a "$(machine $DUAL)/." "$root/"
+	local h=$root/etc/libvirt/hooks q=$root/etc/libvirt/hooks/qemu.d/win10
+	mkdir -p "$q/prepare/begin" "$q/release/end"
+	install -m 755 "$TESTS/lib/seed002/start.sh" "$q/prepare/begin/start.sh"
+	install -m 755 "$TESTS/lib/seed002/revert.sh" "$q/release/end/revert.sh"
+	# the guide's kvm.conf names the host's boot GPU, not the one new would pick
+	printf 'VIRSH_GPU_VIDEO=pci_0000_09_00_0\nVIRSH_GPU_AUDIO=pci_0000_09_00_1\n' >"$h/kvm.conf"
+	run --separate-stderr hook-run --sysroot "$root" new win10
+	assert_failure 1
+	assert_equal "${stderr_lines[0]}" "hook-run: /etc/libvirt/hooks/qemu.d/win10/prepare/begin/start.sh: a guide's script that does what hook-run new writes (the display manager, the consoles, the framebuffer, the devices (virsh nodedev-*), the modules (modprobe)): both would run (--move-aside keeps it in /etc/libvirt/hooks/vfio-utils-aside/win10/prepare/begin)"
+	assert_equal "${#stderr_lines[@]}" 2
+	[ ! -e "$q/prepare/begin/50-vfio-utils" ]
+	[ -x "$q/prepare/begin/start.sh" ]
+	run hook-run --sysroot "$root" -n --move-aside new win10
+	assert_success
+	assert_line "mv $q/prepare/begin/start.sh $h/vfio-utils-aside/win10/prepare/begin/start.sh"
+	[ -x "$q/prepare/begin/start.sh" ]
+	run hook-run --sysroot "$root" --move-aside new win10
+	assert_success
+	assert_line "the GPU kvm.conf names (VIRSH_GPU_VIDEO): 0000:09:00.0"
+	assert_line "moved /etc/libvirt/hooks/qemu.d/win10/release/end/revert.sh aside to /etc/libvirt/hooks/vfio-utils-aside/win10/release/end/revert.sh (mv it back to run it again)"
+	cmp "$TESTS/lib/seed002/start.sh" "$h/vfio-utils-aside/win10/prepare/begin/start.sh"
+	[ ! -e "$q/prepare/begin/start.sh" ] && [ ! -e "$q/release/end/revert.sh" ]
+	grep -qx "vfio-bind --group 0000:09:00.0" "$q/prepare/begin/50-vfio-utils"
+	# the boot GPU: the screen is handed over first
+	grep -qx "dm-ctl stop" "$q/prepare/begin/50-vfio-utils"
+	run hook-run --sysroot "$root" -c "qemu+unix:///system?socket=/nonexistent" check
+	refute_output --partial "does what"
+	refute_output --partial "vfio-utils-aside"
+	run hook-run --move-aside list
+	assert_failure 2
+	assert_line --index 0 "hook-run: --move-aside goes with new"
+}
+
 @test "new: start and release scripts for the machine's GPU, written with the suite's commands" {
 	root=$(machine $SINGLE)
 	mkdir -p "$root/etc/libvirt/hooks"

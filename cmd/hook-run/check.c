@@ -85,61 +85,6 @@ static void audit_script(struct audit *a, const char *path)
 		}
 }
 
-/* What a guide's start.sh or revert.sh does that the scripts hook-run new writes do too. */
-static const struct {
-	const char *needle[3];
-	const char *what;
-} guide_steps[] = {
-	{ { "display-manager", "lightdm", "gdm" }, "the display manager" },
-	{ { "sddm", NULL, NULL }, "the display manager" },
-	{ { "/sys/class/vtconsole/", NULL, NULL }, "the consoles" },
-	{ { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer" }, "the framebuffer" },
-	{ { "nodedev-detach", "nodedev-reattach", NULL }, "the devices (virsh nodedev-*)" },
-	{ { "modprobe", NULL, NULL }, "the modules (modprobe)" },
-};
-
-#define WRITTEN_BY_NEW "Written by hook-run new"
-
-/* Who wrote a script: the user (or a guide), or hook-run new, its hand-over or another. */
-enum author { THEIRS, OURS_HANDOVER, OURS };
-
-/*
- * What the script at PATH does of a guide's steps, outside its comments,
- * into WHAT ("" for none); who wrote it.
- */
-static enum author guide_work(const char *path, char *what, size_t size)
-{
-	char buf[65536], *save = NULL;
-	bool seen[VU_ARRAY_SIZE(guide_steps)] = { false };
-	ssize_t n;
-	int fd;
-
-	what[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return THEIRS;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if (strstr(buf, WRITTEN_BY_NEW))
-		return strstr(buf, "vfio-bind") || strstr(buf, "vfio-unbind") ? OURS_HANDOVER
-									      : OURS;
-	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		l += strspn(l, " \t");
-		for (size_t i = 0; *l != '#' && i < VU_ARRAY_SIZE(guide_steps); i++)
-			for (size_t k = 0; k < 3 && guide_steps[i].needle[k]; k++)
-				seen[i] = seen[i] || strstr(l, guide_steps[i].needle[k]);
-	}
-	for (size_t i = 0; i < VU_ARRAY_SIZE(guide_steps); i++) {
-		size_t len = strlen(what);
-
-		/* One name a step, however many ways it matched. */
-		if (seen[i] && !strstr(what, guide_steps[i].what))
-			snprintf(what + len, size - len, "%s%s", len ? ", " : "",
-				 guide_steps[i].what);
-	}
-	return THEIRS;
-}
-
 /*
  * A guide's script beside one hook-run new wrote, in the same event: both
  * run, and the second acts on what the first handed over already.
@@ -150,13 +95,13 @@ static void audit_twice(struct audit *a, const struct vu_names *scripts)
 	char what[256];
 
 	for (size_t i = 0; i < scripts->n && !ours; i++)
-		if (guide_work(scripts->v[i], what, sizeof(what)) == OURS_HANDOVER)
+		if (hr_guide_work(scripts->v[i], what, sizeof(what)) == HR_OURS_HANDOVER)
 			ours = scripts->v[i];
 	for (size_t i = 0; ours && i < scripts->n; i++) {
 		char line[sizeof(what) + PATH_MAX + 256];
 		const char *base = strrchr(ours, '/');
 
-		if (guide_work(scripts->v[i], what, sizeof(what)) != THEIRS || !what[0])
+		if (hr_guide_work(scripts->v[i], what, sizeof(what)) != HR_THEIRS || !what[0])
 			continue;
 		snprintf(line, sizeof(line),
 			 "does what %s (written by hook-run new) does too: %s. Both would run, the second on what the first handed over already: move it aside",

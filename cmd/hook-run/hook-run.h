@@ -24,6 +24,14 @@ int hr_mkdir_p(const char *dir);
 int hr_ask_domain(const char *uri, const char *guest, struct vu_domxml *x, const char *unknown);
 
 /* The commands: each returns the exit status. */
+/* Who wrote a hook script: the user (or a guide), or hook-run new, its hand-over or another. */
+enum hr_author { HR_THEIRS, HR_OURS_HANDOVER, HR_OURS };
+/*
+ * What the script at PATH does of a guide's steps (the display manager, the
+ * consoles, the framebuffer, virsh nodedev-*, modprobe), outside its
+ * comments, into WHAT ("" for none); who wrote it.
+ */
+enum hr_author hr_guide_work(const char *path, char *what, size_t size);
 int hr_install(bool force);
 /*
  * Exactly what install did, undone: hook-run's link removed, and the hook
@@ -32,6 +40,6 @@ int hr_install(bool force);
 int hr_uninstall(void);
 int hr_check(const char *uri);
 int hr_list(const char *only, const char *uri, bool json);
-int hr_new(const char *guest, const char *gpu, bool force, const char *uri);
+int hr_new(const char *guest, const char *gpu, bool force, bool move_aside, const char *uri);
 
 #endif

@@ -281,8 +281,91 @@ static int extra_write(const char *base, const char *guest, const struct extra *
 	return err;
 }
 
-int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
+/* Where --move-aside keeps a guide's scripts: beside qemu.d, never run, put back with mv. */
+#define ASIDE "vfio-utils-aside"
+
+/*
+ * The scripts of GUEST's prepare and release events, not written here, that
+ * do the hand-over's work too: the guides' start.sh and revert.sh. Refused
+ * (both would run), or with MOVE kept in ASIDE. 0, or -EEXIST / -errno (said).
+ */
+static int guide_scripts(const char *base, const char *guest, bool move)
 {
+	static const char *const events[][2] = { { "prepare", "begin" }, { "release", "end" } };
+	char what[256], dest[PATH_MAX * 2], dir[PATH_MAX * 2];
+	struct vu_names scripts, skipped;
+	int err = 0;
+
+	/* Every one refused is named; a move that fails stops there. */
+	for (size_t e = 0; e < VU_ARRAY_SIZE(events) && (!err || err == -EEXIST); e++) {
+		if (vu_hook_scripts(base, guest, events[e][0], events[e][1], &scripts, &skipped) < 0)
+			continue;
+		for (size_t i = 0; i < scripts.n && (!err || err == -EEXIST); i++) {
+			const char *path = scripts.v[i], *rel = path + strlen(base) + 1;
+
+			if (hr_guide_work(path, what, sizeof(what)) != HR_THEIRS || !what[0])
+				continue;
+			snprintf(dest, sizeof(dest), "%s/%s/%s", base, ASIDE,
+				 rel + strlen("qemu.d/"));
+			snprintf(dir, sizeof(dir), "%s", dest);
+			*strrchr(dir, '/') = '\0';
+			if (!move) {
+				vu_err("%s: a guide's script that does what hook-run new writes (%s): both would run (--move-aside keeps it in %s)",
+				       vu_unrooted(path), what, vu_unrooted(dir));
+				err = -EEXIST;
+				continue;
+			}
+			vu_act_command("mkdir -p %s", dir);
+			vu_act_command("mv %s %s", path, dest);
+			if (!vu_dry_run && (err = hr_mkdir_p(dir)) == 0 && rename(path, dest) < 0)
+				err = -errno;
+			if (err) {
+				vu_errc(err, "%s: cannot move aside", vu_unrooted(path));
+				break;
+			}
+			if (!vu_dry_run)
+				vu_report("moved %s aside to %s (mv it back to run it again)",
+					  vu_unrooted(path), vu_unrooted(dest));
+		}
+		vu_names_free(&scripts);
+		vu_names_free(&skipped);
+	}
+	return err;
+}
+
+/*
+ * The GPU a guide's kvm.conf names (VIRSH_GPU_VIDEO=pci_0000_0a_00_0), as
+ * an address in BUF: 0, or -ENOENT.
+ */
+static int kvm_conf_gpu(const char *base, char *buf, size_t size)
+{
+	char path[PATH_MAX + 16], line[256];
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(path, sizeof(path), "%s/kvm.conf", base);
+	if (!(f = fopen(path, "re")))
+		return -ENOENT;
+	while (err && fgets(line, sizeof(line), f)) {
+		const char *v = line + strspn(line, " \t");
+
+		if (strncmp(v, "VIRSH_GPU_VIDEO=", 16) != 0)
+			continue;
+		v += 16 + strspn(v + 16, "\"'");
+		/* libvirt's node device name: pci_DDDD_BB_SS_F, checked as an address by --gpu's parser. */
+		if (strncmp(v, "pci_", 4) == 0 && strspn(v + 4, "0123456789abcdefABCDEF_") >= 12 &&
+		    size > 12) {
+			snprintf(buf, size, "%.4s:%.2s:%.2s.%.1s", v + 4, v + 9, v + 12, v + 15);
+			err = 0;
+		}
+	}
+	fclose(f);
+	return err ? -ENOENT : 0;
+}
+
+int hr_new(const char *guest, const char *gpu_arg, bool force, bool move_aside, const char *uri)
+{
+	char kvm_gpu[32];
 	char base[PATH_MAX], path[PATH_MAX * 2], *start = NULL, *release = NULL;
 	struct extra extra;
 	enum hostdevs hd = HOSTDEVS_UNKNOWN;
@@ -326,6 +409,12 @@ int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 		return VU_EXIT_FAIL;
 	}
 	vu_domxml_free(&x);
+	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
+	/* No domain to ask: the GPU the guide's kvm.conf names for its start.sh. */
+	if (!gpu && !gpu_arg && kvm_conf_gpu(base, kvm_gpu, sizeof(kvm_gpu)) == 0) {
+		vu_report("the GPU kvm.conf names (VIRSH_GPU_VIDEO): %s", kvm_gpu);
+		gpu_arg = kvm_gpu;
+	}
 	if (!gpu && !(gpu = pick_gpu(&devs, gpu_arg))) {
 		extra_free(&extra);
 		vu_devs_free(&devs);
@@ -344,7 +433,13 @@ int hr_new(const char *guest, const char *gpu_arg, bool force, const char *uri)
 		extra_free(&extra);
 		return VU_EXIT_FAIL;
 	}
-	vu_path(base, sizeof(base), "/etc/libvirt/hooks");
+	/* Before anything is written: a guide's script beside ours would do it all twice. */
+	if (guide_scripts(base, guest, move_aside) < 0) {
+		free(start);
+		free(release);
+		extra_free(&extra);
+		return VU_EXIT_FAIL;
+	}
 	snprintf(path, sizeof(path), "%s/qemu.d/%s/prepare/begin/50-vfio-utils", base, guest);
 	err = write_script(path, start, force);
 	snprintf(path, sizeof(path), "%s/qemu.d/%s/release/end/50-vfio-utils", base, guest);

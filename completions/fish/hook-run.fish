@@ -10,6 +10,7 @@ complete -c hook-run -n '__fish_seen_subcommand_from list new' -a '(__vfio_utils
 complete -c hook-run -s c -l connect -x -a 'qemu:///system qemu:///session test:///default' -d 'Libvirt to ask for domains'
 complete -c hook-run -l gpu -x -a '(__vfio_utils_devices host)' -d 'new: the GPU to pass'
 complete -c hook-run -l force -d 'Replace qemu.orig, or existing scripts'
+complete -c hook-run -l move-aside -d "new: move a guide's script doing the same work aside"
 complete -c hook-run -s n -l dry-run -d 'Print the commands, change nothing'
 complete -c hook-run -l json -d 'List as JSON'
 complete -c hook-run -l sysroot -r -a '(__fish_complete_directories)' -d 'Look up system trees below DIR'
