@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vm-nosleep: a logind sleep inhibitor that names a domain, in a transient unit, while it runs. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 #include "run.h"
 #include "state.h"
 #include "util.h"
-
 
 #define STATE	 "nosleep"
 #define UNIT_MAX 256 /* systemd's UNIT_NAME_MAX, with the NUL */
@@ -252,25 +250,17 @@ static int release(const char *domain, const char *key, const char *unit, struct
 static const char *unit_domain(const char *unit, char *buf, size_t size)
 {
 	static const char prefix[] = "vfio-utils-nosleep-", suffix[] = ".service";
-	size_t len = strlen(unit), n = 0;
+	size_t len = strlen(unit);
+	char middle[UNIT_MAX];
 
 	buf[0] = '\0';
 	if (strncmp(unit, prefix, sizeof(prefix) - 1) != 0 || len < sizeof(prefix) + 8 ||
 	    strcmp(unit + len - 8, suffix) != 0)
 		return buf;
-	for (const char *c = unit + sizeof(prefix) - 1; c < unit + len - 8 && n + 1 < size; c++) {
-		if (c[0] == '\\' && c[1] == 'x' && isxdigit((unsigned char)c[2]) &&
-		    isxdigit((unsigned char)c[3])) {
-			char hex[3] = { c[2], c[3], '\0' };
-
-			buf[n++] = (char)strtoul(hex, NULL, 16);
-			c += 3;
-		} else {
-			buf[n++] = *c;
-		}
-	}
-	buf[n] = '\0';
-	return buf;
+	/* systemd's \xNN, as the state keys have them. */
+	snprintf(middle, sizeof(middle), "%.*s", (int)(len - 8 - (sizeof(prefix) - 1)),
+		 unit + sizeof(prefix) - 1);
+	return vu_state_unkey(middle, buf, size);
 }
 
 /*
@@ -399,7 +389,7 @@ int main(int argc, char **argv)
 	static const struct vu_domsub subs[] = {
 		{ "status", VU_DOMAIN_NONE, VU_DAMAGED_REFUSE, NULL },
 		{ "hold", VU_DOMAIN_EITHER, VU_DAMAGED_REFUSE, run_hold },
-		/* The lock is the unit's, named from the domain: release needs no record to let go. */
+		/* The lock is the unit's, named from its domain: release needs no record. */
 		{ "release", VU_DOMAIN_EITHER, VU_DAMAGED_KEEP_ASIDE, run_release },
 		{ NULL, 0, 0, NULL },
 	};

@@ -56,4 +56,3 @@ enum hr_author hr_guide_work(const char *path, char *what, size_t size)
 	}
 	return HR_THEIRS;
 }
-

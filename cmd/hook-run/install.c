@@ -18,21 +18,33 @@
 
 #define BACKUP "qemu.orig"
 
+/* Where hook-run is, and the paths install and uninstall change: 0, or -1 (said). */
+struct paths {
+	char self[PATH_MAX], dir[PATH_MAX], hook[PATH_MAX + 8], backup[PATH_MAX + 16];
+};
+
+static int paths(struct paths *p)
+{
+	if (hr_self_path(p->self, sizeof(p->self)) < 0) {
+		vu_errc(errno, "/proc/self/exe: cannot tell where hook-run is");
+		return -1;
+	}
+	vu_path(p->dir, sizeof(p->dir), "/etc/libvirt/hooks");
+	snprintf(p->hook, sizeof(p->hook), "%s/qemu", p->dir);
+	snprintf(p->backup, sizeof(p->backup), "%s/%s", p->dir, BACKUP);
+	return 0;
+}
+
 int hr_install(bool force)
 {
-	char dir[PATH_MAX], hook[PATH_MAX + 8], backup[PATH_MAX + 16], self[PATH_MAX],
-	    target[PATH_MAX];
+	struct paths p;
+	char *dir = p.dir, *hook = p.hook, *backup = p.backup, *self = p.self, target[PATH_MAX];
 	const char *daemon;
 	struct stat st;
 	int err;
 
-	if (hr_self_path(self, sizeof(self)) < 0) {
-		vu_errc(errno, "/proc/self/exe: cannot tell where hook-run is");
+	if (paths(&p) < 0)
 		return VU_EXIT_FAIL;
-	}
-	vu_path(dir, sizeof(dir), "/etc/libvirt/hooks");
-	snprintf(hook, sizeof(hook), "%s/qemu", dir);
-	snprintf(backup, sizeof(backup), "%s/%s", dir, BACKUP);
 	if (realpath(hook, target) && strcmp(target, self) == 0) {
 		vu_report("%s: already hook-run", vu_unrooted(hook));
 		return VU_EXIT_OK;
@@ -92,21 +104,16 @@ static bool ours(const char *hook, const char *self)
 
 int hr_uninstall(void)
 {
-	char dir[PATH_MAX], hook[PATH_MAX + 8], backup[PATH_MAX + 16], self[PATH_MAX];
-	const char *daemon;
+	struct paths p;
+	const char *hook = p.hook, *backup = p.backup, *daemon;
 	struct stat st;
 	bool here, kept;
 
-	if (hr_self_path(self, sizeof(self)) < 0) {
-		vu_errc(errno, "/proc/self/exe: cannot tell where hook-run is");
+	if (paths(&p) < 0)
 		return VU_EXIT_FAIL;
-	}
-	vu_path(dir, sizeof(dir), "/etc/libvirt/hooks");
-	snprintf(hook, sizeof(hook), "%s/qemu", dir);
-	snprintf(backup, sizeof(backup), "%s/%s", dir, BACKUP);
 	here = lstat(hook, &st) == 0;
 	kept = lstat(backup, &st) == 0;
-	if (here && !ours(hook, self)) {
+	if (here && !ours(hook, p.self)) {
 		if (kept) {
 			vu_err("%s: not hook-run's: left alone, and %s with it", vu_unrooted(hook),
 			       vu_unrooted(backup));

@@ -298,7 +298,8 @@ static int guide_scripts(const char *base, const char *guest, bool move)
 
 	/* Every one refused is named; a move that fails stops there. */
 	for (size_t e = 0; e < VU_ARRAY_SIZE(events) && (!err || err == -EEXIST); e++) {
-		if (vu_hook_scripts(base, guest, events[e][0], events[e][1], &scripts, &skipped) < 0)
+		if (vu_hook_scripts(base, guest, events[e][0], events[e][1], &scripts, &skipped) <
+		    0)
 			continue;
 		for (size_t i = 0; i < scripts.n && (!err || err == -EEXIST); i++) {
 			const char *path = scripts.v[i], *rel = path + strlen(base) + 1;
@@ -310,8 +311,9 @@ static int guide_scripts(const char *base, const char *guest, bool move)
 			snprintf(dir, sizeof(dir), "%s", dest);
 			*strrchr(dir, '/') = '\0';
 			if (!move) {
-				vu_err("%s: a guide's script that does what hook-run new writes (%s): both would run (--move-aside keeps it in %s)",
-				       vu_unrooted(path), what, vu_unrooted(dir));
+				vu_err(
+				    "%s: a guide's script that does what hook-run new writes (%s): both would run (--move-aside keeps it in %s)",
+				    vu_unrooted(path), what, vu_unrooted(dir));
 				err = -EEXIST;
 				continue;
 			}
@@ -352,7 +354,7 @@ static int kvm_conf_gpu(const char *base, char *buf, size_t size)
 		if (strncmp(v, "VIRSH_GPU_VIDEO=", 16) != 0)
 			continue;
 		v += 16 + strspn(v + 16, "\"'");
-		/* libvirt's node device name: pci_DDDD_BB_SS_F, checked as an address by --gpu's parser. */
+		/* libvirt's node device name, pci_DDDD_BB_SS_F; --gpu's parser checks it. */
 		if (strncmp(v, "pci_", 4) == 0 && strspn(v + 4, "0123456789abcdefABCDEF_") >= 12 &&
 		    size > 12) {
 			snprintf(buf, size, "%.4s:%.2s:%.2s.%.1s", v + 4, v + 9, v + 12, v + 15);
