@@ -46,6 +46,11 @@ setup() {
 	assert_line "2"
 	run bash_complete "vfio-bind --sysroot $root 09:00."
 	assert_output $'00.0\n00.2\n00.3' # 09:00.1 is on vfio-pci; bash completes after the colon
+	# the group's host bridge and PCI bridge: vfio-bind refuses them, so none is offered
+	run bash_complete "vfio-bind --sysroot $root 00:0"
+	assert_output ""
+	run bash_complete "iommu-groups --sysroot $root 00:03."
+	assert_output $'03.0\n03.1'
 	run bash_complete "vfio-unbind --sysroot $root 09:00."
 	assert_output "00.1"
 	run bash_complete "vfio-unbind --unl"
@@ -61,6 +66,8 @@ setup() {
 	assert_output $'09:00.3\tDevice'
 	run fish_complete "vfio-bind --sysroot $root 09:00."
 	assert_output $'09:00.0\tDevice\n09:00.2\tDevice\n09:00.3\tDevice'
+	run fish_complete "vfio-bind --sysroot $root 00:0"
+	assert_output ""
 	run fish_complete "hook-run --sysroot $root --gpu 09:00.1"
 	assert_output ""
 }
@@ -99,10 +106,13 @@ setup() {
 	assert_output $'00:03.0\n00:03.1\n09:00.0\n09:00.1\n09:00.2\n09:00.3\n2' # and group 2
 	run zsh_complete "vfio-bind --sysroot $root 09:00."
 	assert_output $'09:00.0\n09:00.2\n09:00.3'
+	run zsh_complete "vfio-bind --sysroot $root 00:0"
+	assert_output ""
 	run zsh_complete "vfio-unbind --sysroot $root 0"
 	assert_output "09:00.1"
 	run zsh_complete "hook-run --gpu "
-	assert_output "$(cd /sys/bus/pci/devices && ls | sed 's/^0000://' | sort)" # this host's
+	# this host's devices, bridges aside
+	assert_output "$(cd /sys/bus/pci/devices && for d in *; do grep -q '^0x060[049]' "$d/class" || echo "${d#0000:}"; done | sort)"
 	VFIO_UTILS_SYSROOT=$root run zsh_complete "hook-run --gpu 09:00."
 	assert_output $'09:00.0\n09:00.2\n09:00.3' # not 09:00.1, on vfio-pci
 	mkdir -p "$root/etc/libvirt/hooks/qemu.d/win10"
