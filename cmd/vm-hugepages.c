@@ -195,7 +195,7 @@ struct plan {
 	char key[VU_STATE_TEXT];
 	struct vu_hugeneed need[NEEDS_MAX];
 	size_t n;
-	unsigned long before[NEEDS_MAX], add[NEEDS_MAX], added[NEEDS_MAX];
+	unsigned long add[NEEDS_MAX], added[NEEDS_MAX];
 	struct vu_rec *rec[NEEDS_MAX]; /* each pool's in the report */
 };
 
@@ -265,7 +265,8 @@ static int settled(struct vu_records *recs, const char *key, const char *field,
 static int settle(struct vu_records *recs)
 {
 	struct vu_records w = { 0 };
-	unsigned long kib, added, from, to;
+	long long added, from, to;
+	unsigned long kib, have;
 	struct vu_hugepool pool;
 	const char *field;
 	char name[1024], sz[32], at[32];
@@ -276,19 +277,23 @@ static int settle(struct vu_records *recs)
 		return err == -ENOENT ? 0 : err;
 	}
 	field = vu_record_get(&w.v[0], "pool");
+	added = vu_record_num(&w.v[0], "added", -1);
+	from = vu_record_num(&w.v[0], "from", -1);
+	to = vu_record_num(&w.v[0], "to", -1);
 	vu_state_unkey(w.v[0].key, name, sizeof(name));
-	if (!field || field_parse(field, &kib, &node) < 0 ||
-	    (added = strtoul(vu_record_get(&w.v[0], "added") ?: "", NULL, 10),
-	     from = strtoul(vu_record_get(&w.v[0], "from") ?: "", NULL, 10),
-	     to = strtoul(vu_record_get(&w.v[0], "to") ?: "", NULL, 10), false) ||
-	    (err = read_pool(name, kib, node, &pool)) < 0) {
+	if (!field || field_parse(field, &kib, &node) < 0 || added < 0 || from < 0 || to < 0) {
 		vu_records_free(&w);
-		return err < 0 ? err : -EBADMSG;
+		return -EBADMSG;
 	}
-	added = after_write(added, from, to, persistent(&pool));
+	if ((err = read_pool(name, kib, node, &pool)) < 0) {
+		vu_records_free(&w);
+		return err;
+	}
+	have = after_write((unsigned long)added, (unsigned long)from, (unsigned long)to,
+			   persistent(&pool));
 	vu_warn("%s: a run stopped during its write to the pool of %s%s: %lu pages of it are the domain's",
-		name, size_text(kib, sz, sizeof(sz)), where(node, at, sizeof(at)), added);
-	err = settled(recs, w.v[0].key, field, added);
+		name, size_text(kib, sz, sizeof(sz)), where(node, at, sizeof(at)), have);
+	err = settled(recs, w.v[0].key, field, have);
 	vu_records_free(&w);
 	return err;
 }
@@ -399,11 +404,10 @@ static int count_lack(struct plan *p, const struct vu_records *recs, struct vu_l
 
 			avail = mine < avail ? mine : avail;
 		}
-		p->before[i] = persistent(&pool);
 		p->add[i] = nd->pages > avail ? nd->pages - avail : 0;
-		if (p->add[i] > ULONG_MAX - p->before[i]) {
+		if (p->add[i] > ULONG_MAX - persistent(&pool)) {
 			vu_err("%s: %lu more pages than the pool's %lu is past what the kernel counts",
-			       p->domain, p->add[i], p->before[i]);
+			       p->domain, p->add[i], persistent(&pool));
 			return -EOVERFLOW;
 		}
 		*any = *any || p->add[i];

@@ -199,13 +199,15 @@ static int qemu_pid(const char *domain, const char **why)
 	long pid;
 	int fd;
 
+	/* DOMAIN holds no '/': the skeleton and the XML reader refuse it (vu_domain_name_ok). */
 	*why = NULL;
-	if (!vu_domain_name_ok(domain) ||
-	    vu_path(path, sizeof(path), "/run/libvirt/qemu/%s.pid", domain) < 0)
+	if (vu_path(path, sizeof(path), "/run/libvirt/qemu/%s.pid", domain) < 0)
 		return -ESRCH;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		*why = "its pid file is a link";
 	if (fd < 0)
-		return errno == ELOOP ? (*why = "its pid file is a link", -EPERM) : -ESRCH;
+		return *why ? -EPERM : -ESRCH;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		close(fd);
@@ -271,19 +273,6 @@ static int proven_qemu(const char *domain)
 	return pid;
 }
 
-/* A record's numeric field, or DEF where it is absent. */
-static long field(const struct vu_record *r, const char *name, long def)
-{
-	const char *s = vu_record_get(r, name);
-	char *end;
-	long v;
-
-	if (!s)
-		return def;
-	v = strtol(s, &end, 10);
-	return end == s || *end ? def : v;
-}
-
 static int set(const char *domain, const char *key, const struct prio *want,
 	       struct vu_records *recs, struct vu_list *out)
 {
@@ -311,7 +300,7 @@ static int set(const char *domain, const char *key, const struct prio *want,
 	 * Remembered first, once per QEMU: a second set keeps what the threads
 	 * had before the first (a record of an earlier QEMU is stale).
 	 */
-	mine = !r || field(r, "pid", 0) != pid;
+	mine = !r || vu_record_num(r, "pid", 0) != pid;
 	snprintf(pid_s, sizeof(pid_s), "%d", pid);
 	snprintf(nice_s, sizeof(nice_s), "%d", was.nice);
 	snprintf(rt_s, sizeof(rt_s), "%d", was.rt);
@@ -348,12 +337,12 @@ static int reset(const char *domain, const char *key, struct vu_records *recs, s
 		return VU_EXIT_OK;
 	}
 	was.policy = policy_of(vu_record_get(r, "policy") ? vu_record_get(r, "policy") : "");
-	was.rt = (int)field(r, "priority", 0);
-	was.nice = (int)field(r, "nice", 0);
+	was.rt = (int)vu_record_num(r, "priority", 0);
+	was.nice = (int)vu_record_num(r, "nice", 0);
 	if ((pid = proven_qemu(domain)) == -EPERM)
 		return VU_EXIT_FAIL;
 	/* Its QEMU gone (the release hook), or another one since: its threads went with it. */
-	if (pid < 0 || pid != field(r, "pid", -1)) {
+	if (pid < 0 || pid != vu_record_num(r, "pid", -1)) {
 		vu_report("%s: its QEMU is gone, and its threads' priority with it", domain);
 		vu_records_del(recs, key);
 		return VU_EXIT_OK;

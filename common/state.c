@@ -165,6 +165,19 @@ const char *vu_record_get(const struct vu_record *r, const char *name)
 	return NULL;
 }
 
+long long vu_record_num(const struct vu_record *r, const char *name, long long def)
+{
+	const char *s = vu_record_get(r, name);
+	char *end;
+	long long v;
+
+	if (!s)
+		return def;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return end == s || *end || errno ? def : v;
+}
+
 static struct vu_record *add(struct vu_records *recs, const char *key)
 {
 	struct vu_record *r = vu_records_find(recs, key), *v;

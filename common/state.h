@@ -123,6 +123,8 @@ struct vu_record *vu_records_put(struct vu_records *recs, const struct vu_record
 void vu_records_del(struct vu_records *recs, const char *key);
 /* A field's value, NULL when absent; "-" stands for none. */
 const char *vu_record_get(const struct vu_record *r, const char *name);
+/* A field's value as a whole decimal number, DEF where it is absent or is not one. */
+long long vu_record_num(const struct vu_record *r, const char *name, long long def);
 bool vu_state_valid_text(const char *s);
 /*
  * NAME (a domain's, anything) as a key: bytes outside the alphabet as \xNN,

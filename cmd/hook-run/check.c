@@ -91,23 +91,27 @@ static void audit_script(struct audit *a, const char *path)
  */
 static void audit_twice(struct audit *a, const struct vu_names *scripts)
 {
+	char (*what)[256] = calloc(scripts->n ? scripts->n : 1, sizeof(*what));
 	const char *ours = NULL;
-	char what[256];
 
-	for (size_t i = 0; i < scripts->n && !ours; i++)
-		if (hr_guide_work(scripts->v[i], what, sizeof(what)) == HR_OURS_HANDOVER)
+	/* Each script read once: who wrote it, and what of a guide's work it does. */
+	for (size_t i = 0; what && i < scripts->n; i++)
+		if (hr_guide_work(scripts->v[i], what[i], sizeof(what[i])) == HR_OURS_HANDOVER &&
+		    !ours)
 			ours = scripts->v[i];
-	for (size_t i = 0; ours && i < scripts->n; i++) {
-		char line[sizeof(what) + PATH_MAX + 256];
+	for (size_t i = 0; what && ours && i < scripts->n; i++) {
+		char line[sizeof(what[i]) + PATH_MAX + 256];
 		const char *base = strrchr(ours, '/');
 
-		if (hr_guide_work(scripts->v[i], what, sizeof(what)) != HR_THEIRS || !what[0])
+		/* hr_guide_work says nothing of the scripts new wrote: WHAT stays "". */
+		if (!what[i][0])
 			continue;
 		snprintf(line, sizeof(line),
 			 "does what %s (written by hook-run new) does too: %s. Both would run, the second on what the first handed over already: move it aside",
-			 base ? base + 1 : ours, what);
+			 base ? base + 1 : ours, what[i]);
 		problem(a, scripts->v[i], "%s", line);
 	}
+	free(what);
 }
 
 static void audit_event(struct audit *a, const char *guest, const char *op, const char *subop)
