@@ -170,6 +170,34 @@ load_vfio() {
 	assert_equal "$(driver_of $GPU)" ""
 }
 
+@test "latency: an unbind and a probe that take time hold the device lock meanwhile, then complete on their own" {
+	sim ctl "$SIMROOT" fault $GPU unbind-takes 1500
+	sim ctl "$SIMROOT" fault $GPU probe-takes 1500
+	bash -c "echo $GPU >$S/bus/pci/drivers/nvidia/unbind; echo unbound >$BATS_TEST_TMPDIR/done" &
+	until_status "blocked unbind $GPU"
+	[ ! -e "$BATS_TEST_TMPDIR/done" ]
+	# another device goes on meanwhile: the lock is this one's alone
+	put $AUDIO $S/bus/pci/drivers/snd_hda_intel/unbind
+	assert_equal "$(driver_of $AUDIO)" ""
+	# no release: the remove() ends by itself
+	wait
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/done")" unbound
+	run sim status "$SIMROOT"
+	refute_output --partial blocked
+	bash -c "echo $GPU >$S/bus/pci/drivers_probe; echo probed >$BATS_TEST_TMPDIR/done" &
+	until_status "probing $GPU"
+	assert_equal "$(driver_of $GPU)" ""
+	# driver_override takes the device lock: it waits for the probe
+	bash -c "echo vfio-pci >$S/bus/pci/devices/$GPU/driver_override" &
+	poll 10 eval 'sim status "$SIMROOT" | grep -q "^locked write .*/$GPU/driver_override (the lock of $GPU)$"' 
+	wait
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/done")" probed
+	assert_equal "$(driver_of $GPU)" nvidia
+	assert_equal "$(cat $S/bus/pci/devices/$GPU/driver_override)" vfio-pci
+	run sim ctl "$SIMROOT" fault $GPU unbind-takes soon
+	assert_failure
+}
+
 @test "an unbind waits while a process holds the device node, as nvidia's does" {
 	hold "$SIMROOT/dev/nvidia0"
 	holder=$HOLDER

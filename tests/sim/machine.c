@@ -301,9 +301,16 @@ int machine_dev_fault(struct m_dev *d, const char *what, const char *arg, const 
 		d->bind_errno = parse_errno(arg);
 		free(d->bind_errno_driver);
 		d->bind_errno_driver = drv ? xstrdup(drv) : NULL;
+	} else if (strcmp(what, "unbind-takes") == 0 || strcmp(what, "probe-takes") == 0) {
+		char *end;
+		long ms = arg ? strtol(arg, &end, 10) : -1;
+
+		if (!arg || *end || ms < 0 || ms > 600000)
+			return -EINVAL;
+		*(what[0] == 'u' ? &d->unbind_ms : &d->probe_ms) = (int)ms;
 	} else if (strcmp(what, "clear") == 0) {
 		d->unbind_blocks = d->probe_nothing = false;
-		d->bind_errno = 0;
+		d->bind_errno = d->unbind_ms = d->probe_ms = 0;
 	} else {
 		return -EINVAL;
 	}
@@ -597,6 +604,8 @@ static int parse_directive(struct parser *p, char *kw, char *s)
 		if (machine_dev_fault(&m->devs[i], what, w, next_word(&s)) < 0)
 			return strcmp(what, "bind-fails") == 0
 				   ? perr(p, "fault bind-fails: expected an errno like EIO")
+			       : strstr(what, "-takes")
+				   ? perr(p, "fault %s: expected milliseconds", what)
 				   : perr(p, "fault: unknown fault '%s'", what);
 	} else {
 		return perr(p, "unknown directive '%s'", kw);

@@ -24,6 +24,8 @@ struct m_dev {
 	char *probe_nothing_driver;
 	int bind_errno;
 	char *bind_errno_driver;
+	/* latency: the driver's remove() and a probe take this long (ms), as nvidia's do */
+	int unbind_ms, probe_ms;
 	/* where the simulated kernel keeps its own state */
 	char *override; /* driver_override, NULL when unset */
 	int drm_minor;	/* -1 unless a DRM driver registered a card for it */
@@ -34,6 +36,10 @@ struct m_dev {
 	 * device lock is held, and driver still names the driver until it returns.
 	 */
 	bool unbinding;
+	/* A timed remove() or probe under way (unbinding holds the lock): when it ends. */
+	long long busy_until; /* CLOCK_MONOTONIC ms, 0: none */
+	bool probing;
+	struct m_driver *probing_driver; /* a bind's driver; NULL: whichever matches */
 	int parent; /* the bridge it sits behind (its bus is that bridge's secondary), -1: root */
 	void *priv;
 };

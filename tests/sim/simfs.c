@@ -3,8 +3,10 @@
 #define FUSE_USE_VERSION 34
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <limits.h>
 #include <pci/pci.h>
 #include <signal.h>
@@ -161,7 +163,8 @@ static void fill_stat(const struct t_node *n, struct stat *st)
 		break;
 	case T_FILE:
 		st->st_mode = S_IFREG | n->mode;
-		st->st_size = (off_t)n->len;
+		/* As sysfs says of an attribute: a write within it is not one past its end. */
+		st->st_size = (off_t)(n->mode & 0222 && n->len < 4096 ? 4096 : n->len);
 		break;
 	case T_LINK:
 		st->st_mode = S_IFLNK | 0777;
@@ -467,10 +470,22 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	for (size_t i = 0; i < S.nholders; i++)
 		if (S.holders[i].pid == ctx->pid)
 			S.holders[i].opened = true;
-	fi->fh = (uint64_t)token;
-	/* Every read and write reaches the simulated kernel. */
-	fi->direct_io = 1;
-	fuse_reply_open(req, fi);
+	/*
+	 * Every read and write reaches the simulated kernel, and writes to one
+	 * attribute from several processes reach it side by side, as in sysfs
+	 * (kernfs locks an open file, not the attribute): two devices' unbinds
+	 * through one driver's unbind file, two probes through drivers_probe.
+	 * FUSE holds the inode's lock across a write unless the open says
+	 * FOPEN_PARALLEL_DIRECT_WRITES (Linux 6.2), which libfuse 3.14 cannot
+	 * say: the reply is made here, as fuse_reply_open makes it.
+	 */
+	{
+		struct fuse_open_out out = { .fh = (uint64_t)token,
+					     .open_flags = FOPEN_DIRECT_IO |
+							   FOPEN_PARALLEL_DIRECT_WRITES };
+
+		fuse_reply_buf(req, (const char *)&out, sizeof(out));
+	}
 }
 
 static void control_status(struct t_node *n)
@@ -504,7 +519,9 @@ static void control_status(struct t_node *n)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
 						"locked read %s (the lock of %s)\n", path, name);
 		else
-			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "blocked unbind %s\n",
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %s\n",
+						S.m.devs[p->dev].probing ? "probing"
+									 : "blocked unbind",
 						name);
 		if (p->signalled && p->dev >= 0)
 			len +=
@@ -817,6 +834,43 @@ static int daemonize(void)
 	return 0;
 }
 
+/*
+ * fuse_session_loop, with a clock: a timed remove() or probe ("unbind-takes",
+ * "probe-takes") ends while no request comes, and its writer is answered then.
+ */
+static int serve(struct fuse_session *se)
+{
+	struct pollfd p = { .fd = fuse_session_fd(se), .events = POLLIN };
+	struct fuse_buf buf = { .mem = NULL };
+	int res = 0;
+
+	while (!fuse_session_exited(se)) {
+		long long next = sk_next_deadline(&S.k), left = next - sk_now_ms();
+		int r = poll(&p, 1, !next ? -1 : left <= 0 ? 0 : (int)left + 1);
+
+		if (r < 0 && errno != EINTR) {
+			res = -errno;
+			break;
+		}
+		if (r <= 0) {
+			check_pending();
+			continue;
+		}
+		res = fuse_session_receive_buf(se, &buf);
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0)
+			break;
+		fuse_session_process_buf(se, &buf);
+		/* a request that came while a deadline passed: answer the one waiting too */
+		if (next && sk_now_ms() >= next)
+			check_pending();
+	}
+	free(buf.mem);
+	fuse_session_reset(se);
+	return res < 0 ? res : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char *fargv[] = { argv[0], "-o", "fsname=vfio-utils-sim,subtype=vfio-utils-sim", NULL };
@@ -873,7 +927,7 @@ int main(int argc, char **argv)
 	}
 	if (foreground)
 		spawn_holders();
-	err = fuse_session_loop(se);
+	err = serve(se);
 	/* Nothing may stay blocked on a simulator that is going away. */
 	for (size_t i = 0; i < S.npending; i++)
 		fuse_reply_err(S.pending[i].req, EIO);

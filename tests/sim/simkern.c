@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "simkern.h"
 
@@ -239,7 +240,7 @@ static bool unbind_waits(struct sim *s, int i)
 {
 	const struct m_dev *d = &s->m->devs[i];
 
-	if (d->unbind_blocks)
+	if (d->unbind_blocks || d->busy_until > sk_now_ms())
 		return true;
 	if (!d->driver)
 		return false;
@@ -249,14 +250,62 @@ static bool unbind_waits(struct sim *s, int i)
 	       (strcmp(d->driver, "nvidia") == 0 || strncmp(d->driver, "snd", 3) == 0);
 }
 
+long long sk_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+long long sk_next_deadline(const struct sim *s)
+{
+	long long next = 0;
+
+	for (size_t i = 0; i < s->m->ndevs; i++) {
+		const struct m_dev *d = &s->m->devs[i];
+
+		if (d->unbinding && d->busy_until && (!next || d->busy_until < next))
+			next = d->busy_until;
+	}
+	return next;
+}
+
 bool sk_unblock(struct sim *s, int dev)
 {
+	struct m_dev *d = &s->m->devs[dev];
+
+	if (d->probing) {
+		/* A timed probe: the device lock held until it ends, the driver bound then. */
+		if (d->busy_until > sk_now_ms())
+			return false;
+		d->probing = d->unbinding = false;
+		d->busy_until = 0;
+		if (d->probing_driver)
+			probe(s, dev, d->probing_driver);
+		else
+			attach(s, dev);
+		return true;
+	}
 	if (unbind_waits(s, dev))
 		return false;
-	s->m->devs[dev].unbinding = false;
-	if (s->m->devs[dev].driver)
+	d->unbinding = false;
+	d->busy_until = 0;
+	if (d->driver)
 		unbind(s, dev);
 	return true;
+}
+
+/* A probe that takes time ("probe-takes"): the write returns once it is done. */
+static int probe_timed(struct sim *s, int i, struct m_driver *drv, int *dev)
+{
+	struct m_dev *d = &s->m->devs[i];
+
+	d->probing = d->unbinding = true;
+	d->probing_driver = drv;
+	d->busy_until = sk_now_ms() + d->probe_ms;
+	*dev = i;
+	return SK_BLOCKED;
 }
 
 bool sk_unlocked(struct sim *s, int dev)
@@ -297,6 +346,8 @@ static int pci_bind(struct sim *s, struct m_driver *drv, const char *name, int *
 	/* Linux 5.14 made "already bound" EBUSY; before, every failure was ENODEV. */
 	if (s->m->devs[i].driver)
 		return s->kver >= 5014 ? -EBUSY : -ENODEV;
+	if (s->m->devs[i].probe_ms)
+		return probe_timed(s, i, drv, dev);
 	i = probe(s, i, drv);
 	if (s->kver < 5014 && i)
 		return -ENODEV;
@@ -556,6 +607,8 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 			return -ENODEV;
 		if ((err = locked(s, i, dev)))
 			return err;
+		if (s->m->devs[i].unbind_ms)
+			s->m->devs[i].busy_until = sk_now_ms() + s->m->devs[i].unbind_ms;
 		if (unbind_waits(s, i))
 			return unbind_blocked(s, i, dev);
 		unbind(s, i);
@@ -569,6 +622,9 @@ int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *
 		/* Succeeds whether or not a driver bound: only the driver link tells. */
 		if ((i = find_dev(s, val)) < 0)
 			return -ENODEV;
+		if (s->m->devs[i].probe_ms && !s->m->devs[i].driver && !s->m->devs[i].unbinding &&
+		    !s->m->devs[i].removed)
+			return probe_timed(s, i, NULL, dev);
 		attach(s, i);
 		return (int)len;
 	case K_BUS_RESCAN:

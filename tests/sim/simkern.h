@@ -49,6 +49,9 @@ void sk_boot(struct sim *s, struct machine *m, struct t_node *root);
 int sk_write(struct sim *s, struct t_node *n, const char *buf, size_t len, int *dev);
 /* A blocked unbind of DEV may go on now; it does, and true is returned. */
 bool sk_unblock(struct sim *s, int dev);
+/* CLOCK_MONOTONIC in ms; the earliest end of a timed remove() or probe, 0: none. */
+long long sk_now_ms(void);
+long long sk_next_deadline(const struct sim *s);
 /* Whether DEV's lock is free: no remove() of it is running. */
 bool sk_unlocked(struct sim *s, int dev);
 /*
