@@ -377,7 +377,8 @@ int main(int argc, char **argv)
 		return vu_out_finish(doc, status_text, VU_EXIT_OK);
 	}
 	out = vu_rec_list(doc, "framebuffers");
-	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	/* Its own lock: the framebuffer's unbind may wait in the kernel, the shared one never does. */
+	lock = vu_state_begin_own(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run)
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	if (recs.damaged && strcmp(what, "unbind") == 0)

@@ -330,7 +330,7 @@ static int unload_modules(struct vu_vfio *v, const struct vu_names *plan, const 
 	for (size_t i = 0; i < plan->n; i++)
 		if (!vu_records_set(&v->modules, plan->v[i], "dev", dev, (char *)NULL))
 			return VU_EXIT_FAIL;
-	if (!vu_dry_run && vu_state_write(VU_STATE_MODULES, &v->modules) < 0)
+	if (vu_vfio_save(v) < 0)
 		return VU_EXIT_FAIL;
 	memset(gone, 0, sizeof(gone));
 	for (size_t i = 0; i < plan->n; i++) {
@@ -455,7 +455,7 @@ int main(int argc, char **argv)
 	struct vu_rec *doc;
 	const char *damaged;
 	size_t n = 0;
-	int opt, status, lock = -1, err = 0;
+	int opt, status, err = 0;
 
 	while ((opt = getopt_long(argc, argv, "gafnvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
@@ -523,8 +523,9 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
-	lock = vu_vfio_begin(&v, o.timeout_ms);
-	if (lock < 0 && !vu_dry_run) {
+	/* These devices' own locks: another VM's run, with other devices, goes on beside this one. */
+	if (vu_vfio_begin(&v, o.timeout_ms) < 0 || vu_vfio_lock(&v, targets, n) < 0) {
+		vu_vfio_free(&v);
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
@@ -534,7 +535,6 @@ int main(int argc, char **argv)
 		    "/run/vfio-utils/%s: damaged: vfio-bind will not write over it ('vfio-unbind --restore' keeps it aside and gives back what the kernel shows on vfio-pci); nothing changed",
 		    damaged);
 		vu_vfio_free(&v);
-		vu_state_unlock(lock);
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
@@ -548,9 +548,15 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 	else
 		status = bind_all(&v, res, n);
-	if (status == VU_EXIT_OK && unload.n &&
-	    (status = unload_modules(&v, &unload, targets[0]->name)) != VU_EXIT_OK)
-		roll_back(&v, res, n);
+	if (status == VU_EXIT_OK && unload.n) {
+		if (vu_vfio_lock_modules(&v) < 0 ||
+		    (status = unload_modules(&v, &unload, targets[0]->name)) != VU_EXIT_OK) {
+			status = VU_EXIT_FAIL;
+			roll_back(&v, res, n);
+		}
+		if (vu_vfio_unlock_modules(&v) < 0)
+			status = VU_EXIT_FAIL;
+	}
 	/* Devices the failed run never reached are not vfio-bind's to remember. */
 	for (size_t i = 0; status != VU_EXIT_OK && i < n; i++)
 		if (!res[i].outcome && res[i].dev->driver[0] &&
@@ -558,7 +564,6 @@ int main(int argc, char **argv)
 			vu_records_del(&v.devices, res[i].dev->name);
 	if (vu_vfio_end(&v) < 0)
 		status = VU_EXIT_FAIL;
-	vu_state_unlock(lock);
 	report(doc, res, n, &unload, status);
 out:
 	vu_kmod_close(v.kmod);

@@ -192,7 +192,7 @@ static int remove_modules(struct vu_vfio *v, const char *const *names, size_t co
 static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const struct result *res,
 		       size_t n, bool all)
 {
-	const char *user = vfio_user(devs, res, n);
+	const char *user = vfio_user(devs, res, n), *coming = NULL;
 	const char *names[32];
 	size_t count = 0;
 	int status;
@@ -202,11 +202,18 @@ static int unload_vfio(struct vu_vfio *v, const struct vu_devs *devs, const stru
 	/* What a load left to the kernel inserts after this run would stay unknown. */
 	if (!vu_dry_run && vu_vfio_pending_load(v) < 0)
 		return VU_EXIT_FAIL;
-	if (user) {
-		if (all)
+	/* Another run's device on its way to vfio-pci: its probe would find no driver. */
+	if (!user && !vu_dry_run)
+		coming = vu_vfio_others(v);
+	if (user || coming) {
+		if (all && user)
 			vu_err(
 			    "vfio-pci still drives %s (another VM?): the vfio modules stay loaded",
 			    user);
+		else if (all)
+			vu_err(
+			    "%s is being handed to vfio-pci (another VM?): the vfio modules stay loaded",
+			    coming);
 		return all ? VU_EXIT_FAIL : VU_EXIT_OK;
 	}
 	if (all)
@@ -311,7 +318,7 @@ int main(int argc, char **argv)
 	const char *damaged;
 	bool fallback;
 	size_t n = 0;
-	int opt, status, lock = -1, err;
+	int opt, status, err;
 
 	while ((opt = getopt_long(argc, argv, "afnvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
@@ -367,26 +374,30 @@ int main(int argc, char **argv)
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
-	lock = vu_vfio_begin(&v, o.timeout_ms);
-	if (lock < 0 && !vu_dry_run) {
+	if (vu_vfio_begin(&v, o.timeout_ms) < 0) {
+		status = VU_EXIT_FAIL;
+		goto out;
+	}
+	fallback = v.devices.damaged;
+	if (o.restore && remembered(&v, &devs, fallback, &targets, &n) < 0)
+		status = VU_EXIT_FAIL;
+	/* These devices' own locks, the state read again: another VM's run goes on beside. */
+	if (vu_vfio_lock(&v, targets, n) < 0) {
+		vu_vfio_free(&v);
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
 	/* Giving back: a damaged record is kept aside, and the kernel says what is on vfio-pci. */
-	fallback = v.devices.damaged;
 	if (vu_vfio_damaged(&v, &damaged)) {
 		if (!vu_dry_run)
 			vu_vfio_keep_aside(&v);
 		status = VU_EXIT_FAIL;
 	}
-	if (o.restore && remembered(&v, &devs, fallback, &targets, &n) < 0)
-		status = VU_EXIT_FAIL;
 	if (o.restore && n == 0 && v.modules.n == 0 && v.inserted.n == 0)
 		vu_report("nothing remembered: nothing to restore");
 	if (!(res = calloc(n + 1, sizeof(*res)))) {
 		vu_errc(ENOMEM, "cannot give devices back");
 		vu_vfio_end(&v);
-		vu_state_unlock(lock);
 		status = VU_EXIT_FAIL;
 		goto out;
 	}
@@ -398,13 +409,13 @@ int main(int argc, char **argv)
 	}
 	if (n && restore_all(&v, res, n, &o) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;
-	if (reload_modules(&v) != VU_EXIT_OK)
-		status = VU_EXIT_FAIL;
-	if (unload_vfio(&v, &devs, res, n, o.unload_vfio) != VU_EXIT_OK)
+	/* The modules change hands under their own lock; what it guards is read again. */
+	if (((v.modules.n || v.inserted.n || o.unload_vfio) && vu_vfio_lock_modules(&v) < 0) ||
+	    reload_modules(&v) != VU_EXIT_OK ||
+	    unload_vfio(&v, &devs, res, n, o.unload_vfio) != VU_EXIT_OK)
 		status = VU_EXIT_FAIL;
 	if (vu_vfio_end(&v) < 0)
 		status = VU_EXIT_FAIL;
-	vu_state_unlock(lock);
 	report(doc, res, n);
 out:
 	vu_kmod_close(v.kmod);

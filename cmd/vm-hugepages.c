@@ -769,6 +769,8 @@ int main(int argc, char **argv)
 		.state = STATE,
 		.with = "reserve and release",
 		.fix = "vm-hugepages release",
+		/* a pool write or a thread change can wait in the kernel: never under the shared lock */
+		.own_lock = true,
 		.subs = subs,
 		.opts = opts,
 		.usage = usage,

@@ -480,6 +480,8 @@ int main(int argc, char **argv)
 		.state = STATE,
 		.with = "set and reset",
 		.fix = "vm-prio reset",
+		/* a pool write or a thread change can wait in the kernel: never under the shared lock */
+		.own_lock = true,
 		.subs = subs,
 		.opts = opts,
 		.excl = excl,

@@ -316,7 +316,8 @@ int main(int argc, char **argv)
 		free(c);
 		return vu_out_finish(doc, list_text, VU_EXIT_OK);
 	}
-	lock = vu_state_begin(STATE, &recs, timeout_ms);
+	/* Its own lock: a console's unbind may wait in the kernel, the shared one never does. */
+	lock = vu_state_begin_own(STATE, &recs, timeout_ms);
 	if (lock < 0 && !vu_dry_run)
 		return vu_out_finish(doc, NULL, VU_EXIT_FAIL);
 	/* Unbinding would write over it; binding keeps it aside and binds every console. */

@@ -368,7 +368,7 @@ int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 			continue;
 		}
 		if (end || !parse_line(line, &r)) {
-			if (!err)
+			if (!err && shown)
 				vu_warn("%s:%d: damaged state file", shown, lineno);
 			err = -EBADMSG;
 			continue;
@@ -379,7 +379,8 @@ int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 		}
 	}
 	if (!err && (!header || !end)) {
-		vu_warn("%s: damaged state file (%s)", shown, header ? "truncated" : "no header");
+		if (shown)
+			vu_warn("%s: damaged state file (%s)", shown, header ? "truncated" : "no header");
 		err = -EBADMSG;
 	}
 	out->damaged = err == -EBADMSG;
@@ -388,7 +389,19 @@ int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 	return err;
 }
 
+static int read_state(const char *name, struct vu_records *out, bool quiet);
+
 int vu_state_read(const char *name, struct vu_records *out)
+{
+	return read_state(name, out, false);
+}
+
+int vu_state_reread(const char *name, struct vu_records *out)
+{
+	return read_state(name, out, true);
+}
+
+static int read_state(const char *name, struct vu_records *out, bool quiet)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -415,7 +428,7 @@ int vu_state_read(const char *name, struct vu_records *out)
 		close(fd);
 		return err;
 	}
-	err = vu_state_parse(f, vu_unrooted(path), out);
+	err = vu_state_parse(f, quiet ? NULL : vu_unrooted(path), out);
 	fclose(f);
 	return err;
 }
@@ -533,44 +546,169 @@ static int load_locked(const char *name, struct vu_records *recs, int fd)
 	return fd;
 }
 
+int vu_state_lock_said(int timeout_ms)
+{
+	int fd = vu_state_lock(timeout_ms);
+
+	if (fd == -ETIMEDOUT)
+		vu_err("/run/vfio-utils/lock: another vfio-utils command has held it for %d s",
+		       timeout_ms / 1000);
+	else if (fd < 0)
+		vu_errc(fd, "/run/vfio-utils: cannot take the lock");
+	return fd;
+}
+
 int vu_state_begin(const char *name, struct vu_records *recs, int timeout_ms)
 {
 	int fd = -1;
 
 	recs->v = NULL;
 	recs->n = 0;
-	if (!vu_dry_run) {
-		fd = vu_state_lock(timeout_ms);
-		if (fd == -ETIMEDOUT) {
-			vu_err(
-			    "/run/vfio-utils/lock: another vfio-utils command has held it for %d s",
-			    timeout_ms / 1000);
-			return fd;
-		}
-		if (fd < 0) {
-			vu_errc(fd, "/run/vfio-utils: cannot take the lock");
-			return fd;
-		}
-	}
+	if (!vu_dry_run && (fd = vu_state_lock_said(timeout_ms)) < 0)
+		return fd;
 	return load_locked(name, recs, fd);
+}
+
+/*
+ * The shared lock for one save of NAME, unless this process holds it already
+ * (*LOCK -1 then): under a command's own lock it is taken for the write alone.
+ * 0 or -errno, reported.
+ */
+static int lock_for_save(const char *name, int *lock)
+{
+	*lock = -1;
+	if (shared_fd >= 0)
+		return 0;
+	if ((*lock = vu_state_lock(VU_STATE_SAVE_WAIT_MS)) < 0)
+		vu_errc(*lock, "/run/vfio-utils/%s: cannot save what was changed: no lock", name);
+	return *lock < 0 ? *lock : 0;
 }
 
 int vu_state_save(const char *name, const struct vu_records *recs)
 {
-	int err, lock = -1;
+	int err, lock;
 
 	if (vu_dry_run)
 		return 0;
-	/* Under a command's own lock, the shared one is taken for the write alone. */
-	if (shared_fd < 0 && (lock = vu_state_lock(VU_STATE_SAVE_WAIT_MS)) < 0) {
-		vu_errc(lock, "/run/vfio-utils/%s: cannot save what was changed: no lock", name);
-		return lock;
-	}
+	if ((err = lock_for_save(name, &lock)) < 0)
+		return err;
 	if ((err = vu_state_write(name, recs)) == -EBADMSG)
 		vu_err("/run/vfio-utils/%s: damaged: not written over", name);
 	else if (err < 0)
 		vu_errc(err, "/run/vfio-utils/%s: cannot save what was changed", name);
 	vu_state_unlock(lock);
+	return err;
+}
+
+int vu_records_copy(struct vu_records *to, const struct vu_records *from)
+{
+	struct vu_record *v = NULL;
+
+	if (from->n && !(v = malloc(from->n * sizeof(*v))))
+		return -ENOMEM;
+	if (from->n)
+		memcpy(v, from->v, from->n * sizeof(*v));
+	free(to->v);
+	to->v = v;
+	to->n = from->n;
+	to->damaged = from->damaged;
+	return 0;
+}
+
+/* An index of RECS' keys, for lookups in constant time. */
+static int index_of(struct keyset *k, const struct vu_records *recs)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * recs->n + 2)
+		cap *= 2;
+	if (!(k->slot = calloc(cap, sizeof(*k->slot))))
+		return -ENOMEM;
+	k->cap = cap;
+	for (size_t i = 0; recs->v && i < recs->n; i++)
+		*key_slot(k, recs, recs->v[i].key) = i + 1;
+	return 0;
+}
+
+static const struct vu_record *indexed(struct keyset *k, const struct vu_records *recs,
+				       const char *key)
+{
+	size_t slot = *key_slot(k, recs, key);
+
+	return slot && recs->v ? &recs->v[slot - 1] : NULL;
+}
+
+static bool same(const struct vu_record *a, const struct vu_record *b)
+{
+	return a && b && memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/*
+ * What changed from BASE to NOW, made to CUR: a key this run removed goes, one
+ * it added or changed is put as it has it, every other record stays as CUR
+ * has it (another run's). In time linear in the number of records.
+ */
+static int apply_changes(struct vu_records *cur, const struct vu_records *base,
+			 const struct vu_records *now)
+{
+	struct keyset kb = { NULL, 0 }, kn = { NULL, 0 }, kc = { NULL, 0 };
+	const struct vu_record *nv = now->v, *cv = cur->v;
+	struct vu_record *out = NULL;
+	size_t m = 0;
+	int err = -ENOMEM;
+
+	if (index_of(&kb, base) < 0 || index_of(&kn, now) < 0 || index_of(&kc, cur) < 0 ||
+	    !(out = malloc((cur->n + now->n + 1) * sizeof(*out))))
+		goto done;
+	for (size_t i = 0; cv && i < cur->n; i++) {
+		const struct vu_record *b = indexed(&kb, base, cv[i].key);
+		const struct vu_record *r = indexed(&kn, now, cv[i].key);
+
+		if (b && !r)
+			continue;
+		out[m++] = r && !same(b, r) ? *r : cv[i];
+	}
+	for (size_t i = 0; nv && i < now->n; i++)
+		if (!indexed(&kc, cur, nv[i].key) && !same(indexed(&kb, base, nv[i].key), &nv[i]))
+			out[m++] = nv[i];
+	free(cur->v);
+	cur->v = out;
+	cur->n = m;
+	out = NULL;
+	err = 0;
+done:
+	free(out);
+	free(kc.slot);
+	free(kn.slot);
+	free(kb.slot);
+	return err;
+}
+
+int vu_state_save_changes(const char *name, struct vu_records *base, struct vu_records *now)
+{
+	struct vu_records cur = { 0 };
+	int err, lock;
+
+	if (vu_dry_run)
+		return 0;
+	if ((err = lock_for_save(name, &lock)) < 0)
+		return err;
+	/* Read again under the lock: another run's records since stay as that run left them. */
+	if ((err = vu_state_reread(name, &cur)) == -EBADMSG)
+		vu_err("/run/vfio-utils/%s: damaged meanwhile: not written over", name);
+	else if (err < 0)
+		vu_errc(err, "/run/vfio-utils/%s: cannot read", name);
+	else if ((err = apply_changes(&cur, base, now)) < 0 ||
+		 (err = vu_state_write(name, &cur)) < 0)
+		vu_errc(err, "/run/vfio-utils/%s: cannot save what was changed", name);
+	vu_state_unlock(lock);
+	/* Both as written now: the next save writes only what changes after it. */
+	if (!err && (err = vu_records_copy(base, &cur)) == 0) {
+		vu_records_free(now);
+		*now = cur;
+		return 0;
+	}
+	vu_records_free(&cur);
 	return err;
 }
 

@@ -44,6 +44,8 @@ struct vu_records {
  * removed under it.
  */
 int vu_state_lock(int timeout_ms);
+/* The same, saying why when it cannot be taken. */
+int vu_state_lock_said(int timeout_ms);
 /*
  * The same for a lock of one command's own, /run/vfio-utils/NAME: held
  * across a long wait (a display manager stopping) where the state lock
@@ -80,6 +82,17 @@ int vu_state_save(const char *name, const struct vu_records *recs);
 int vu_state_refuse_damaged(const char *name, struct vu_records *recs, int lock, const char *fix);
 /* Its message alone: NAME damaged, nothing changed, FIX keeps it aside. */
 void vu_state_say_damaged(const char *name, const char *fix);
+/*
+ * Save what this run changed in NAME, from BASE (as it read NAME) to NOW, to
+ * what NAME holds now: under the shared lock for the read and the write
+ * alone, so that runs that change other keys (another VM's devices) go on
+ * side by side. Each key is one run's while it holds that key's own lock.
+ * After it BASE and NOW both hold NAME as written. 0 or -errno, reported;
+ * a file damaged meanwhile is not written over (-EBADMSG).
+ */
+int vu_state_save_changes(const char *name, struct vu_records *base, struct vu_records *now);
+/* TO as a copy of FROM, what TO held freed; 0 or -ENOMEM. */
+int vu_records_copy(struct vu_records *to, const struct vu_records *from);
 /* The end of vu_state_begin's change: save NAME, release LOCK, free RECS; 0 or -errno. */
 int vu_state_end(const char *name, struct vu_records *recs, int lock);
 
@@ -92,6 +105,8 @@ int vu_state_end(const char *name, struct vu_records *recs, int lock);
  * in a way that can block (a FIFO).
  */
 int vu_state_read(const char *name, struct vu_records *out);
+/* The same without a warning: a file read again, its damage said already. */
+int vu_state_reread(const char *name, struct vu_records *out);
 /* The same, reporting a file that cannot be read at all (a damaged one was, as above). */
 int vu_state_load(const char *name, struct vu_records *out);
 /*
@@ -99,7 +114,7 @@ int vu_state_load(const char *name, struct vu_records *out);
  * and say so: RECS may be written from now on. 0 or -errno (reported).
  */
 int vu_state_keep_aside(const char *name, struct vu_records *recs);
-/* The same from an open file; SHOWN names it in the warning. */
+/* The same from an open file; SHOWN names it in the warning (NULL: none). */
 int vu_state_parse(FILE *f, const char *shown, struct vu_records *out);
 /* RECS as the state file NAME holds them: what vu_state_parse reads back. */
 void vu_state_format(FILE *f, const char *name, const struct vu_records *recs);

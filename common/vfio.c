@@ -11,41 +11,175 @@
 #include "holders.h"
 #include "msg.h"
 #include "sysfs.h"
+#include "util.h"
 #include "vfio.h"
+
+static long long now_ms(void)
+{
+	return (long long)(vu_now() * 1000);
+}
+
+static const char *const files[] = { VU_STATE_DEVICES, VU_STATE_MODULES, VU_STATE_LOADED };
+
+static struct vu_records *file_recs(struct vu_vfio *v, int i)
+{
+	return i == 0 ? &v->devices : i == 1 ? &v->modules : &v->inserted;
+}
+
+/* File I read again, as it is now: what this run saw before is stale. */
+static int reread(struct vu_vfio *v, int i, bool again)
+{
+	struct vu_records *recs = file_recs(v, i);
+	int err;
+
+	vu_records_free(recs);
+	/* a damage said once */
+	err = again ? vu_state_reread(files[i], recs) : vu_state_load(files[i], recs);
+	if (again && err < 0 && err != -EBADMSG)
+		vu_errc(err, "/run/vfio-utils/%s: cannot read", files[i]);
+	if (err < 0 && err != -EBADMSG)
+		return err;
+	return vu_records_copy(&v->base[i], recs) < 0 ? -ENOMEM : 0;
+}
 
 int vu_vfio_begin(struct vu_vfio *v, int timeout_ms)
 {
-	int fd;
+	int lock = -1;
 
 	v->timeout_ms = timeout_ms;
 	v->owner = vu_vfio_owner();
-	fd = vu_state_begin(VU_STATE_DEVICES, &v->devices, timeout_ms);
-	if (fd >= 0 || vu_dry_run) {
-		/* Under the same lock: one begin per command. */
-		static const char *const names[] = { VU_STATE_MODULES, VU_STATE_LOADED };
-		struct vu_records *recs[] = { &v->modules, &v->inserted };
+	v->modules_lock = -1;
+	/*
+	 * The three read at one moment, under the shared lock for the read
+	 * alone; a lock that cannot be taken (the directory a link, open to
+	 * others) stops the run before anything changes.
+	 */
+	if (!vu_dry_run && (lock = vu_state_lock_said(timeout_ms)) < 0)
+		return lock;
+	for (int i = 0; i < 3; i++) {
+		int err = reread(v, i, false);
 
-		for (int i = 0; i < 2; i++) {
-			int err = vu_state_load(names[i], recs[i]);
-
-			if (err < 0 && err != -EBADMSG && !vu_dry_run) {
-				vu_vfio_free(v);
-				vu_state_unlock(fd);
-				return err;
-			}
+		if (err < 0 && !vu_dry_run) {
+			vu_state_unlock(lock);
+			vu_vfio_free(v);
+			return err;
 		}
 	}
+	vu_state_unlock(lock);
+	return 0;
+}
+
+/* A lock of its own for NAME, waiting until DEADLINE (ms, CLOCK_MONOTONIC) at most. */
+static int lock_until(const char *name, const char *what, long long deadline, int timeout_ms)
+{
+	long long left = deadline - now_ms();
+	int fd = vu_state_lock_named(name, left > 0 ? (int)left : 0);
+
+	if (fd == -ETIMEDOUT)
+		vu_err("%s: another vfio-bind or vfio-unbind has held it for %d s (/run/vfio-utils/%s)",
+		       what, timeout_ms / 1000, name);
+	else if (fd < 0)
+		vu_errc(fd, "/run/vfio-utils/%s: cannot take the lock", name);
 	return fd;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int vu_vfio_lock(struct vu_vfio *v, struct vu_dev *const *devs, size_t n)
+{
+	long long deadline = now_ms() + v->timeout_ms;
+	int err = 0;
+
+	if (vu_dry_run)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (vu_names_add_unique(&v->locked, devs[i]->name) < 0)
+			return -ENOMEM;
+	/* In one order for every run: two runs that want the same two never wait on each other. */
+	if (v->locked.n)
+		qsort(v->locked.v, v->locked.n, sizeof(*v->locked.v), by_name);
+	if (!(v->dev_locks = calloc(v->locked.n + 1, sizeof(*v->dev_locks))))
+		return -ENOMEM;
+	for (size_t i = 0; i < v->locked.n; i++)
+		v->dev_locks[i] = -1;
+	for (size_t i = 0; i < v->locked.n && !err; i++) {
+		char name[VU_STATE_TEXT + 16];
+
+		snprintf(name, sizeof(name), "dev-%s.lock", v->locked.v[i]);
+		if ((v->dev_locks[i] = lock_until(name, v->locked.v[i], deadline, v->timeout_ms)) < 0)
+			err = v->dev_locks[i];
+	}
+	for (int i = 0; i < 3 && !err; i++)
+		err = reread(v, i, true);
+	return err;
+}
+
+int vu_vfio_lock_modules(struct vu_vfio *v)
+{
+	int err = 0;
+
+	if (vu_dry_run || v->modules_lock >= 0)
+		return 0;
+	v->modules_lock = lock_until("modules.lock", "the vfio modules", now_ms() + v->timeout_ms,
+				     v->timeout_ms);
+	if (v->modules_lock < 0)
+		return v->modules_lock;
+	for (int i = 1; i < 3 && !err; i++)
+		err = reread(v, i, true);
+	return err;
+}
+
+static int save_file(struct vu_vfio *v, int i)
+{
+	return vu_state_save_changes(files[i], &v->base[i], file_recs(v, i));
+}
+
+int vu_vfio_unlock_modules(struct vu_vfio *v)
+{
+	int err = 0;
+
+	if (vu_dry_run || v->modules_lock < 0)
+		return 0;
+	for (int i = 1; i < 3 && !err; i++)
+		err = save_file(v, i);
+	vu_state_unlock(v->modules_lock);
+	v->modules_lock = -1;
+	return err;
+}
+
+const char *vu_vfio_others(const struct vu_vfio *v)
+{
+	static char other[VU_STATE_TEXT];
+	struct vu_records now = { 0 };
+	const char *found = NULL;
+
+	/* As the file is now: a run that began after this one read it may be binding. */
+	if (vu_state_reread(VU_STATE_DEVICES, &now) < 0 && !now.n)
+		return NULL;
+	for (size_t i = 0; i < now.n && !found; i++) {
+		bool mine = false;
+
+		for (size_t k = 0; k < v->locked.n && !mine; k++)
+			mine = strcmp(v->locked.v[k], now.v[i].key) == 0;
+		if (!mine) {
+			snprintf(other, sizeof(other), "%s", now.v[i].key);
+			found = other;
+		}
+	}
+	vu_records_free(&now);
+	return found;
 }
 
 bool vu_vfio_damaged(const struct vu_vfio *v, const char **name)
 {
-	static const char *const names[] = { VU_STATE_DEVICES, VU_STATE_MODULES, VU_STATE_LOADED };
 	const struct vu_records *recs[] = { &v->devices, &v->modules, &v->inserted };
 
 	for (int i = 0; i < 3; i++)
 		if (recs[i]->damaged) {
-			*name = names[i];
+			*name = files[i];
 			return true;
 		}
 	return false;
@@ -53,39 +187,68 @@ bool vu_vfio_damaged(const struct vu_vfio *v, const char **name)
 
 int vu_vfio_keep_aside(struct vu_vfio *v)
 {
-	static const char *const names[] = { VU_STATE_DEVICES, VU_STATE_MODULES, VU_STATE_LOADED };
-	struct vu_records *recs[] = { &v->devices, &v->modules, &v->inserted };
-	int err = 0;
+	int err = 0, lock = vu_state_lock(VU_STATE_SAVE_WAIT_MS);
 
-	for (int i = 0; i < 3; i++)
-		if (recs[i]->damaged && vu_state_keep_aside(names[i], recs[i]) < 0)
+	if (lock < 0) {
+		vu_errc(lock, "/run/vfio-utils: cannot take the lock");
+		return -EIO;
+	}
+	for (int i = 0; i < 3; i++) {
+		struct vu_records *recs = file_recs(v, i), now = { 0 };
+
+		if (!recs->damaged)
+			continue;
+		/* Another run may have kept it aside, and written it anew, meanwhile. */
+		if (vu_state_reread(files[i], &now) == -EBADMSG && vu_state_keep_aside(files[i], &now) < 0)
 			err = -EIO;
+		vu_records_free(&now);
+		if (err)
+			break;
+		/* What could be read of it is written as this run's own. */
+		recs->damaged = false;
+		vu_records_free(&v->base[i]);
+	}
+	vu_state_unlock(lock);
 	return err;
 }
 
-static int save(struct vu_vfio *v)
+int vu_vfio_save(struct vu_vfio *v)
 {
-	int err = vu_state_save(VU_STATE_DEVICES, &v->devices);
+	int err = 0;
 
-	if (!err)
-		err = vu_state_save(VU_STATE_MODULES, &v->modules);
-	return err ? err : vu_state_save(VU_STATE_LOADED, &v->inserted);
+	if (vu_dry_run)
+		return 0;
+	for (int i = 0; i < 3 && !err; i++)
+		/* the module files are written by their lock's holder alone */
+		if (i == 0 || v->modules_lock >= 0)
+			err = save_file(v, i);
+	return err;
 }
 
 void vu_vfio_free(struct vu_vfio *v)
 {
+	if (v->modules_lock >= 0)
+		vu_state_unlock(v->modules_lock);
+	v->modules_lock = -1;
+	for (size_t i = 0; v->dev_locks && i < v->locked.n; i++)
+		vu_state_unlock(v->dev_locks[i]);
+	free(v->dev_locks);
+	v->dev_locks = NULL;
+	vu_names_free(&v->locked);
 	vu_names_free(&v->loaded);
 	vu_records_free(&v->devices);
 	vu_records_free(&v->modules);
 	vu_records_free(&v->inserted);
+	for (int i = 0; i < 3; i++)
+		vu_records_free(&v->base[i]);
 }
 
 int vu_vfio_end(struct vu_vfio *v)
 {
-	int err = save(v);
+	int err = vu_vfio_save(v), e2 = vu_vfio_unlock_modules(v);
 
 	vu_vfio_free(v);
-	return err;
+	return err ? err : e2;
 }
 
 const char *vu_vfio_owner(void)
@@ -147,7 +310,7 @@ static int remember_intent(void *arg, pid_t loader)
 				    pid, (char *)NULL))
 			return -EINVAL;
 	v->loader = loader;
-	return vu_state_save(VU_STATE_LOADED, &v->inserted);
+	return save_file(v, 2);
 }
 
 /* After it: of this load's intent, only what it inserted stays remembered, in its order. */
@@ -186,7 +349,7 @@ int vu_vfio_pending_load(const struct vu_vfio *v)
 	return 0;
 }
 
-int vu_vfio_load(struct vu_vfio *v)
+static int load(struct vu_vfio *v)
 {
 	struct vu_names *loaded = &v->loaded;
 	enum vu_modstate st = vu_mod_state(v->kmod, "vfio_pci");
@@ -232,9 +395,34 @@ int vu_vfio_load(struct vu_vfio *v)
 	return err;
 }
 
+int vu_vfio_load(struct vu_vfio *v)
+{
+	/*
+	 * Under the modules' lock even when loaded: a vfio-unbind removing them
+	 * (nothing of this run's on vfio-pci yet) is done first, and this run's
+	 * devices, remembered before, tell a later one that they are coming.
+	 */
+	int err = vu_vfio_lock_modules(v);
+
+	if (!err)
+		err = load(v);
+	if (vu_vfio_unlock_modules(v) < 0 && !err)
+		err = -EIO;
+	return err;
+}
+
 void vu_vfio_unload_loaded(struct vu_vfio *v)
 {
-	for (size_t i = v->loaded.n; i-- > 0;) {
+	bool held = v->modules_lock >= 0;
+	const char *other;
+
+	if (!v->loaded.n || (!held && vu_vfio_lock_modules(v) < 0))
+		return;
+	/* Another VM's devices came to vfio-pci meanwhile: the modules stay, remembered. */
+	if ((other = vu_vfio_others(v)))
+		vu_warn("vfio-pci: %s is being taken for another VM: the vfio modules stay loaded",
+			other);
+	for (size_t i = v->loaded.n; !other && i-- > 0;) {
 		int err = vu_mod_unload(v->kmod, v->loaded.v[i]);
 
 		/* One that stays is still remembered, for vfio-unbind to take out. */
@@ -244,6 +432,8 @@ void vu_vfio_unload_loaded(struct vu_vfio *v)
 			vu_records_del(&v->inserted, v->loaded.v[i]);
 	}
 	vu_names_free(&v->loaded);
+	if (!held)
+		vu_vfio_unlock_modules(v);
 }
 
 int vu_vfio_holders(struct vu_dev *const *devs, size_t n, struct vu_holders *out)
@@ -414,7 +604,7 @@ int vu_vfio_remember(struct vu_vfio *v, struct vu_dev *const *devs, size_t n)
 			return err;
 		added += err;
 	}
-	return added ? save(v) : 0;
+	return added ? save_file(v, 0) : 0;
 }
 
 int vu_vfio_bind(struct vu_vfio *v, struct vu_dev *d)
@@ -428,7 +618,7 @@ int vu_vfio_bind(struct vu_vfio *v, struct vu_dev *d)
 		return 0;
 	}
 	/* Remembered before anything changes: a kill at any later point can be undone. */
-	if ((err = remember(v, d)) < 0 || (err == 1 && (err = save(v)) < 0))
+	if ((err = remember(v, d)) < 0 || (err == 1 && (err = save_file(v, 0)) < 0))
 		return err;
 	snprintf(from, sizeof(from), "%s", d->driver[0] ? d->driver : "no driver");
 	if ((err = set_override(v, d, "vfio-pci", from)) < 0)

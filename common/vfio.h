@@ -27,24 +27,51 @@ struct vu_vfio {
 	struct vu_records devices;
 	struct vu_records modules;
 	struct vu_records inserted; /* VU_STATE_LOADED, in load order */
+	struct vu_records base[3];  /* the three as read or last written: a save writes the change */
 	struct vu_names loaded;	    /* modules this run inserted, for a rollback */
 	pid_t loader;		    /* the child that loads them */
+	/* The locks this run holds: its devices' (their names in locked), the modules'. */
+	int *dev_locks;
+	struct vu_names locked;
+	int modules_lock;
 };
 
 /*
- * Take the lock and read the three state files; the lock's fd (see
- * vu_state_begin). A damaged file has been reported and is marked so: see
- * vu_vfio_damaged.
+ * Read the three state files, no lock held: each save is a rename, read
+ * whole. 0, or -errno after reporting. A damaged file has been reported and
+ * is marked so: see vu_vfio_damaged.
  */
 int vu_vfio_begin(struct vu_vfio *v, int timeout_ms);
-/* Write the state back (not under dry run) and free it; the caller drops the lock. */
+/*
+ * Lock each of the N devices this run changes, in address order, within the
+ * timeout (/run/vfio-utils/dev-ADDRESS.lock, held to vu_vfio_end: another
+ * run that changes the same device waits, one that changes others goes
+ * on), then read the state again: it may have changed meanwhile. 0 or
+ * -errno, reported. Nothing under dry run.
+ */
+int vu_vfio_lock(struct vu_vfio *v, struct vu_dev *const *devs, size_t n);
+/*
+ * The vfio modules and the host drivers' modules change hands under a lock
+ * of their own, /run/vfio-utils/modules.lock: taken (the two module files
+ * read again) and released (what changed saved). 0 or -errno, reported.
+ */
+int vu_vfio_lock_modules(struct vu_vfio *v);
+int vu_vfio_unlock_modules(struct vu_vfio *v);
+/* What this run changed, saved (not under dry run); 0 or -errno, reported. */
+int vu_vfio_save(struct vu_vfio *v);
+/* Save, release the locks, free; 0 or -errno. */
 int vu_vfio_end(struct vu_vfio *v);
-/* Free the state without writing it: nothing was changed. */
+/* Release the locks and free, without writing: nothing was changed. */
 void vu_vfio_free(struct vu_vfio *v);
 /* Whether a state file was damaged; NAME, the first such. */
 bool vu_vfio_damaged(const struct vu_vfio *v, const char **name);
 /* Keep every damaged state file aside (vu_state_keep_aside); 0 or -EIO. */
 int vu_vfio_keep_aside(struct vu_vfio *v);
+/*
+ * A device another run has taken or is taking for vfio-pci: a record of
+ * one this run has not locked. NULL when there is none.
+ */
+const char *vu_vfio_others(const struct vu_vfio *v);
 /* The guest of the hook this runs in, escaped for the state file; NULL outside a hook. */
 const char *vu_vfio_owner(void);
 /* Whether record R is this run's to give back: every record outside a hook, its guest's in one. */

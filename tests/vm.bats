@@ -247,6 +247,26 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 	done
 }
 
+@test "4. two VMs at once: one display controller's unbind held in the kernel, the other's group goes through and its QEMU opens it" {
+	ks=$(kernels)
+	for K in $ks; do
+		[ "$(rc s4d-other)" = 0 ] || fail "$K: s4d-other: $(out s4d-other.err)"
+		# done while the other run still waited in the kernel
+		assert_equal "$(out s4d-held-during)" running
+		assert_equal "$(drv s4d-during $VGA)" vfio-pci
+		assert_equal "$(drv s4d-during $VGA_AUDIO)" vfio-pci
+		run out s4d.qemu
+		assert_line --regexp '^holds: [0-9]+$'
+		assert_equal "$(out s4d-qemu.rc)" 0
+		# the held one: by its own deadline, the device and its holder named
+		assert_equal "$(out s4d-held.rc)" 1
+		run out s4d-held.err
+		assert_line --regexp "^vfio-bind: $GPU_AUDIO: stuck: unbind from snd_intel8x0 did not finish in 8 s, the kernel is still at it: /dev/snd/controlC[0-9]+ is held open by sleep \\([0-9]+\\)"
+		[ "$(rc s4d-restore)" = 0 ] || fail "$K: s4d-restore: $(out s4d-restore.err)"
+		diff "$RESULTS/$K/s4d-before.state" "$RESULTS/$K/s4d-after.state"
+	done
+}
+
 @test "5. the simulator, given this machine, does what the kernel does with the same commands" {
 	local n
 	require_sim
