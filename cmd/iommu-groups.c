@@ -45,23 +45,25 @@ static noreturn void usage(void)
 	    "and tell whether a device's group can be passed to a virtual machine.\n"
 	    "\n"
 	    "Selection:\n"
-	    "  DEVICE             the group holding DEVICE (0000:01:00.0, 01:00.0,\n"
-	    "                     pci_0000_01_00_0 or vendor:device like 10de:1f03)\n"
-	    "  GROUP              the group with that number\n"
+	    "  DEVICE                 the group holding DEVICE (0000:01:00.0, 01:00.0,\n"
+	    "                         pci_0000_01_00_0 or vendor:device like 10de:1f03)\n"
+	    "  GROUP                  the group with that number\n"
 	    "  -s, --slot [[DOMAIN:]BUS:][SLOT][.FUNC]\n"
-	    "                     groups holding a device there, as lspci -s selects\n"
+	    "                         groups holding a device there, as lspci -s selects\n"
 	    "  -d, --device-id [VENDOR]:[DEVICE][:CLASS]\n"
-	    "                     groups holding such a device, as lspci -d selects\n"
-	    "  -g, --gpu          groups holding a display controller\n"
-	    "  -a, --all          a vendor:device may match several devices\n"
+	    "                         groups holding such a device, as lspci -d selects\n"
+	    "  -G, --gpu              groups holding a display controller\n"
+	    "  -a, --all              a vendor:device may match several devices\n"
 	    "\n"
 	    "Output:\n"
-	    "  -k, --driver       append the driver in use, and what the host uses the device for\n"
-	    "      --ids          the vfio-pci.ids= list of the selected groups\n"
-	    "      --virsh        the virsh node-device names of the selected groups\n"
-	    "  -c, --check        can the named devices' groups be passed through? (exit 1: no)\n"
-	    "      --status       is the IOMMU on, and what the kernel and GPUs say about it\n"
-	    "      --json         machine-readable output\n"
+	    "  -k, --driver           append the driver in use, and what the host uses\n"
+	    "                         the device for\n"
+	    "      --ids              the vfio-pci.ids= list of the selected groups\n"
+	    "      --virsh            the virsh node-device names of the selected groups\n"
+	    "  -C, --check            can the named devices' groups be passed through?\n"
+	    "                         (exit 1: no)\n"
+	    "      --status           is the IOMMU on, and what the kernel and GPUs say about it\n"
+	    "      --json             machine-readable output\n"
 	    "\n" VU_USAGE_COMMON "\n"
 	    "Exit status: 0 done, 1 failed (no IOMMU groups, unknown device, group not\n"
 	    "passable), 2 usage error.\n"
@@ -633,17 +635,27 @@ static int show_status(struct ctx *c, struct vu_rec *doc)
 	return VU_EXIT_OK;
 }
 
+/*
+ * One meaning per letter across the suite: -g is --group (vfio-bind), -c is
+ * --connect (hook-run, vfio-audit, as in virsh). Here they still mean what
+ * they meant, with a warning, until the next release takes them.
+ */
+static void deprecated(char old, const char *now, const char *what, const char *elsewhere)
+{
+	vu_warn("-%c is deprecated: use -%s or --%s (-%c is %s)", old, now, what, old, elsewhere);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "gpu", no_argument, NULL, 'g' },
+		{ "gpu", no_argument, NULL, 'G' },
 		{ "slot", required_argument, NULL, 's' },
 		{ "device-id", required_argument, NULL, 'd' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "driver", no_argument, NULL, 'k' },
 		{ "ids", no_argument, NULL, OPT_IDS },
 		{ "virsh", no_argument, NULL, OPT_VIRSH },
-		{ "check", no_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "status", no_argument, NULL, OPT_STATUS },
 		{ "json", no_argument, NULL, VU_OPT_JSON },
 		VU_LONGOPTS_COMMON,
@@ -654,11 +666,14 @@ int main(int argc, char **argv)
 	struct vu_rec *doc;
 	int opt, modes = 0, status;
 
-	while ((opt = getopt_long(argc, argv, "gs:d:akcvqhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "GgCcs:d:akvqhV", longopts, NULL)) != -1) {
 		if (vu_common_opt(opt, optarg))
 			continue;
 		switch (opt) {
 		case 'g':
+			deprecated('g', "G", "gpu", "--group in vfio-bind");
+			/* fall through */
+		case 'G':
 			c.gpu = true;
 			break;
 		case 's':
@@ -682,6 +697,9 @@ int main(int argc, char **argv)
 			modes++;
 			break;
 		case 'c':
+			deprecated('c', "C", "check", "--connect in hook-run and vfio-audit");
+			/* fall through */
+		case 'C':
 			c.mode = CHECK;
 			modes++;
 			break;

@@ -49,11 +49,11 @@ static noreturn void usage(void)
 	      "Without DOMAIN, every domain libvirt has.\n"
 	      "\n"
 	      "Options:\n"
-	      "  -c, --connect URI       libvirt's URI (default: libvirt's own)\n"
-	      "      --domain-xml FILE   audit this XML instead of asking libvirt ('-': stdin,\n"
-	      "                          as a hook gets it)\n"
-	      "      --strict            warnings fail too (exit 1)\n"
-	      "      --json              one JSON document (vfio-utils(7))\n"
+	      "  -c, --connect URI      libvirt's URI (default: libvirt's own)\n"
+	      "      --domain-xml FILE  audit this XML instead of asking libvirt ('-': stdin,\n"
+	      "                         as a hook gets it)\n"
+	      "      --strict           warnings fail too (exit 1)\n"
+	      "      --json             one JSON document (vfio-utils(7))\n"
 	      "\n" VU_USAGE_COMMON "\n"
 	      "Exit status: 0 no errors, 1 an error found (or, with --strict, a warning)\n"
 	      "or the domains could not be read, 2 usage error.\n"
@@ -427,6 +427,21 @@ static void pins(struct audit *a, const struct domain *d)
 		    want, present);
 }
 
+/*
+ * vCPUs pinned to CPUs of their own and left at the host's priority: a
+ * housekeeping thread that lands there takes a vCPU's time. libvirt sets a
+ * real-time priority itself; a started hook's vm-prio (or chrt) does it too.
+ */
+static void priority(struct audit *a, const struct domain *d)
+{
+	if (!d->x.vcpu_pinned || d->x.vcpusched ||
+	    vu_hook_says(a->hooks, d->x.name, "started", "begin", vu_hook_sets_priority))
+		return;
+	finding(a, d, false, "vcpu-priority-default",
+		"<cputune><vcpusched vcpus='0-N' scheduler='fifo' priority='1'/></cputune>",
+		"<vcpupin> pins its vCPUs, at the host's own priority: for lower latency, libvirt's <vcpusched> (or 'vm-prio set' in the started hook) raises it");
+}
+
 /* Two domains passing one device: only one can run. */
 static void shared(struct audit *a, const struct domain *doms, size_t n)
 {
@@ -454,6 +469,7 @@ static void audit_domain(struct audit *a, const struct domain *d)
 	machine(a, d);
 	balloon(a, d);
 	pins(a, d);
+	priority(a, d);
 }
 
 /* D's devices on this host; -ENOMEM. */

@@ -337,8 +337,11 @@ static int settings(xmlNode *n, struct vu_domxml *out)
 			content_copy(c, out->loader, sizeof(out->loader));
 		else if (named(n, "cputune") && (named(c, "vcpupin") || named(c, "emulatorpin") ||
 						 named(c, "iothreadpin"))) {
+			out->vcpu_pinned = out->vcpu_pinned || named(c, "vcpupin");
 			if (pin(c, out) < 0)
 				return -ENOMEM;
+		} else if (named(n, "cputune") && named(c, "vcpusched")) {
+			out->vcpusched = true;
 		} else if (named(n, "features")) {
 			for (xmlNode *f = c->children; f; f = f->next) {
 				if (named(c, "kvm") && named(f, "hidden"))

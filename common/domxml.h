@@ -46,6 +46,8 @@ struct vu_domxml {
 	bool pinned;
 	struct vu_set pin_cpus;
 	char *bad_pins;
+	bool vcpu_pinned;  /* a <vcpupin> among them */
+	bool vcpusched;	   /* <cputune><vcpusched>: libvirt sets the vCPUs' priority */
 	unsigned long long memory_kib; /* <memory>, 0 when absent or none libvirt takes */
 	char memory_amount[48];	       /* as written: value and unit */
 	bool hugepages;		       /* <memoryBacking><hugepages> */

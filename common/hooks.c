@@ -343,6 +343,7 @@ const char *const vu_hook_hands_over[] = {
 };
 
 const char *const vu_hook_reserves_huge[] = { "vm-hugepages reserve", "nr_hugepages", NULL };
+const char *const vu_hook_sets_priority[] = { "vm-prio set", "chrt", "renice", NULL };
 
 bool vu_hook_says(const char *base, const char *guest, const char *op, const char *subop,
 		  const char *const *words)

@@ -62,5 +62,6 @@ extern const char *const vu_hook_binds_groups[];
 extern const char *const vu_hook_hands_over[];
 /* Words of a line that reserves huge pages: vm-hugepages reserve, the guides' nr_hugepages. */
 extern const char *const vu_hook_reserves_huge[];
+extern const char *const vu_hook_sets_priority[];
 
 #endif

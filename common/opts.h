@@ -22,11 +22,11 @@ enum {
 	}
 
 #define VU_USAGE_COMMON                                                             \
-	"      --sysroot DIR  look up /sys, /proc, /dev, /run and /etc below DIR\n" \
-	"  -v, --verbose      log each action to stderr as it happens\n"            \
-	"  -q, --quiet        print errors only\n"                                  \
-	"  -h, --help         show this help and exit\n"                            \
-	"  -V, --version      show the version and exit\n"
+	"      --sysroot DIR      look up /sys, /proc, /dev, /run and /etc below DIR\n" \
+	"  -v, --verbose          log each action to stderr as it happens\n"            \
+	"  -q, --quiet            print errors only\n"                                  \
+	"  -h, --help             show this help and exit\n"                            \
+	"  -V, --version          show the version and exit\n"
 
 /* --json, where the command takes it. */
 extern bool vu_opt_json;

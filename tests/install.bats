@@ -111,6 +111,38 @@ man_pairs() {
 	done
 }
 
+@test "--help: every command's options and subcommands say what they do from one column, its own and the shared ones alike" {
+	local c
+	for c in "${COMMANDS[@]}"; do
+		# below the usage lines
+		run bash -c "'$BUILD/$c' --help | awk '
+			/^\$/ { body = 1 }
+			body && /^ / {
+				lead = match(\$0, /^ +/) ? RLENGTH : 0
+				rest = substr(\$0, lead + 1)
+				if (lead >= 7) { col = lead + 1 }
+				else if (match(rest, /  +[^ ]/)) { col = lead + RSTART + RLENGTH - 1 }
+				else next
+				if (col != 26) print \"column \" col - 1 \": \" \$0
+			}'"
+		assert_success
+		assert_output ""
+	done
+}
+
+@test "one meaning per short option letter across the suite" {
+	local c
+	for c in "${COMMANDS[@]}"; do
+		"$BUILD/$c" --help | sed -nE 's/^  -([a-zA-Z]), (--[a-z-]+).*/\1 \2/p' | sed "s/\$/ $c/"
+	done | sort -u >"$BATS_TEST_TMPDIR/letters"
+	# a letter with two long options is two lines of the same letter
+	run bash -c "awk '{ print \$1, \$2 }' '$BATS_TEST_TMPDIR/letters' | sort -u | awk '{ n[\$1]++ } n[\$1] == 2 { print \$1 }'"
+	assert_output ""
+	# what the issue found: -c and -g each meant two things
+	grep -q '^c --connect hook-run$' "$BATS_TEST_TMPDIR/letters"
+	grep -q '^g --group vfio-bind$' "$BATS_TEST_TMPDIR/letters"
+}
+
 @test "every command --help lists its subcommands, and the man page describes them" {
 	local c w
 	for c in "${COMMANDS[@]}"; do

@@ -112,6 +112,26 @@ with_groups() {
 	assert_output $'IOMMU Group 8:\nIOMMU Group 10:'
 }
 
+@test "-G and -C are --gpu and --check; -g and -c still are, with a warning, as the suite gives them other meanings" {
+	root=$(machine b550-5600g-rtx2060)
+	gpus=$(iommu-groups --sysroot "$root" --gpu)
+	run iommu-groups --sysroot "$root" -G
+	assert_success
+	assert_output "$gpus"
+	run --separate-stderr iommu-groups --sysroot "$root" -g
+	assert_success
+	assert_output "$gpus"
+	assert_equal "$stderr" "iommu-groups: warning: -g is deprecated: use -G or --gpu (-g is --group in vfio-bind)"
+	check=$(iommu-groups --sysroot "$root" --check 01:00.0)
+	run iommu-groups --sysroot "$root" -C 01:00.0
+	assert_success
+	assert_output "$check"
+	run --separate-stderr iommu-groups --sysroot "$root" -c 01:00.0
+	assert_success
+	assert_output "$check"
+	assert_equal "$stderr" "iommu-groups: warning: -c is deprecated: use -C or --check (-c is --connect in hook-run and vfio-audit)"
+}
+
 @test "a vendor:device matching several devices needs --all" {
 	root=$(machine b550-5600g-rtx2060)
 	run iommu-groups --sysroot "$root" 1022:1639

@@ -191,6 +191,27 @@ ids() { audit --json | jq -r '[.findings[].id] | join(" ")'; }
 	assert_line "win10: error: <cputune> pins to CPU 12, and this host's CPUs are 0-7: libvirt refuses to start it [pin-no-such-cpu]"
 }
 
+@test "vcpu-priority-default: pinned vCPUs at the host's priority; libvirt's <vcpusched> or a started hook's vm-prio set answers it" {
+	good "/<vcpusched /d"
+	run audit
+	assert_success
+	assert_line "win10: warning: <vcpupin> pins its vCPUs, at the host's own priority: for lower latency, libvirt's <vcpusched> (or 'vm-prio set' in the started hook) raises it [vcpu-priority-default]"
+	assert_line "  fix: <cputune><vcpusched vcpus='0-N' scheduler='fifo' priority='1'/></cputune>"
+	run audit --strict
+	assert_failure 1
+	# the started hook sets it instead
+	mkdir -p "$ROOT/etc/libvirt/hooks/qemu.d/win10/started/begin"
+	printf '#!/bin/sh\nvm-prio set --domain-xml -\n' >"$ROOT/etc/libvirt/hooks/qemu.d/win10/started/begin/50-prio"
+	chmod 755 "$ROOT/etc/libvirt/hooks/qemu.d/win10/started/begin/50-prio"
+	run ids
+	assert_output ""
+	# vCPUs not pinned: nothing to say
+	rm "$ROOT/etc/libvirt/hooks/qemu.d/win10/started/begin/50-prio"
+	sed -i "/<vcpupin /d" "$XML"
+	run ids
+	assert_output ""
+}
+
 @test "the warnings: i440fx, SeaBIOS, a CPU model, NVIDIA not hidden, a balloon; exit 0, or 1 with --strict" {
 	good "s/machine='pc-q35-7.2'/machine='pc-i440fx-7.2'/; s/<os firmware='efi'>/<os>/; s/<cpu mode='host-passthrough' check='none'\/>//; s/<kvm><hidden state='on'\/><\/kvm>//; s/model='none'/model='virtio'/"
 	run audit
