@@ -71,3 +71,18 @@ failed_start() {
 	sim ctl "$SIMROOT" fault 09:00.2 bind-fails EIO vfio-pci
 	failed_start "vfio-bind: 0000:09:00.2: vfio-pci did not take it"
 }
+
+@test "a domain that cannot start (vfio-audit's error): the start hook stops before the screen is touched" {
+	# pinned to a CPU the machine does not have (8 CPUs)
+	sed "s|<vcpu>1</vcpu>|&<cputune><vcpupin vcpu='0' cpuset='12'/></cputune>|" "$TEST_DOMAIN" \
+		>"$BATS_TEST_TMPDIR/pinned.xml"
+	TEST_DOMAIN=$BATS_TEST_TMPDIR/pinned.xml
+	run vm_cycle
+	assert_failure
+	assert_output --partial "vfio-audit: vu-test: <cputune> pins to CPU 12, and this host's CPUs are 0-7: libvirt refuses to start it"
+	# the first line stopped it: no console, framebuffer or device was written to
+	run grep -c -e vtconsole -e efi-framebuffer -e driver_override "$SIMROOT/.sim/journal"
+	assert_output 0
+	assert_equal "$(sim_snapshot; screen_snapshot)" "$before"
+}
+

@@ -148,10 +148,16 @@ static int scripts(const char *guest, const struct vu_dev *gpu, bool screen, enu
 		    f);
 	if (*vu_sysroot())
 		fprintf(f, "export VFIO_UTILS_SYSROOT=%s\n", root);
+	/* Audited before anything changes: a start that cannot work leaves the screen alone. */
+	fputs("# The domain's XML from stdin, read once for each line that needs it; audited\n"
+	      "# first: an error (a group QEMU refuses, a ROM missing) stops the start here.\n"
+	      "xml=$(cat)\n"
+	      "printf '%s\\n' \"$xml\" | vfio-audit -q --domain-xml -\n",
+	      f);
 	fprintf(f, "%sdm-ctl stop\n%svtcon unbind\n%sefifb unbind\n", skip, skip, skip);
 	/* The domain's own devices, from the XML libvirt gives the hook: no address to go stale. */
 	if (hd != HOSTDEVS_UNKNOWN)
-		fputs("vfio-bind --group --domain-xml -\n", f);
+		fputs("printf '%s\\n' \"$xml\" | vfio-bind --group --domain-xml -\n", f);
 	else
 		fprintf(f, "vfio-bind --group %s\n", gpu->name);
 	fclose(f);
