@@ -132,9 +132,22 @@ int vu_vfio_lock_modules(struct vu_vfio *v)
 	return err;
 }
 
+/*
+ * The devices file is shared, a key per device: this run's changes go into
+ * what it holds now. The module files are whole under the modules' lock,
+ * written as this run has them: their order is the load order, which a
+ * removal follows backwards (irqbypass after vfio_pci_core that uses it).
+ */
 static int save_file(struct vu_vfio *v, int i)
 {
-	return vu_state_save_changes(files[i], &v->base[i], file_recs(v, i));
+	int err;
+
+	if (i == 0)
+		return vu_state_save_changes(files[i], &v->base[i], file_recs(v, i));
+	if ((err = vu_state_save(files[i], file_recs(v, i))) == 0 &&
+	    vu_records_copy(&v->base[i], file_recs(v, i)) < 0)
+		err = -ENOMEM;
+	return err;
 }
 
 int vu_vfio_unlock_modules(struct vu_vfio *v)

@@ -222,3 +222,19 @@ rmmod vfio"
 	[ ! -e "$SIMROOT/sys/module/vfio" ]
 	[ ! -e "$SIMROOT/sys/module/iommufd" ]
 }
+
+@test "on a host without kvm, the modules vfio-pci pulled in (irqbypass) go too, after those that use them" {
+	sim_up $SINGLE "module kvm_amd absent" "module kvm_intel absent"
+	before=$(sim_snapshot)
+	! grep -q '^irqbypass ' "$SIMROOT/proc/modules"
+	run on_sim vfio-bind --group 09:00.0
+	assert_success
+	grep -q '^irqbypass ' "$SIMROOT/proc/modules"
+	# remembered in load order: a removal goes backwards
+	run awk '!/^#/ { print $1 }' "$SIMROOT/run/vfio-utils/loaded"
+	assert_line --index 0 irqbypass
+	run on_sim vfio-unbind --restore
+	assert_success
+	assert_line "unloaded vfio_pci vfio_pci_core vfio_iommu_type1 vfio irqbypass"
+	assert_equal "$(sim_snapshot)" "$before"
+}
