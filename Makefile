@@ -76,7 +76,7 @@ SIMFS_SRC  := $(SIM_SRC) tests/sim/simkern.c tests/sim/modtree.c tests/sim/simfs
 TESTBINS   := $(B)/mkroot $(B)/simfs $(B)/kmodtrap.so $(B)/kmodcall $(B)/vcpus \
               $(FUZZERS:%=$(B)/replay/fuzz-%)
 
-.PHONY: all tests check test san install uninstall deps deps-build deps-test demo clean \
+.PHONY: all tests check test smoke san install uninstall deps deps-build deps-test demo clean \
 	bench format fuzz fuzz-merge lint lint-cppcheck lint-tidy dist
 # Objects are not intermediate: keep them for incremental builds.
 .SECONDARY:
@@ -181,6 +181,10 @@ check: tests san
 
 test: tests
 	tests/run
+
+# make smoke: what a package build can check (no root, FUSE, libvirt or QEMU).
+smoke: all $(B)/mkroot
+	tests/smoke $(B)
 
 # libtirpc linked in: the sanitizer's XDR interceptors look for the real
 # functions when the program starts, and libvirt (dlopened by hook-run check)

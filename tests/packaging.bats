@@ -157,6 +157,8 @@ fresh_root() {
 	# Debian's rpm knows no Fedora build dependencies: --nodeps
 	run rpmbuild -bb --nodeps -D "_topdir $top" -D "_sourcedir $DIST" "$SRC/packaging/rpm/vfio-utils.spec"
 	assert_success
+	assert_line --partial "smoke: "
+	assert_line --partial "checks passed"
 	rpm=$(find "$top/RPMS" -name "vfio-utils-$VERSION-*.rpm")
 	[ -f "$rpm" ]
 	run rpm -qlp "$rpm"
@@ -165,6 +167,10 @@ fresh_root() {
 	assert_line /usr/sbin/hook-run
 	assert_line /etc/libvirt/hooks/qemu.d/vfio-utils
 	assert_line /usr/share/man/man8/hook-run.8
+	# the directories no required package provides, owned (Fedora's rule)
+	for d in /etc/libvirt/hooks/qemu.d /usr/share/zsh/site-functions /usr/share/fish/vendor_completions.d /usr/share/fish/vendor_functions.d; do
+		assert_line "$d"
+	done
 	run rpm -qp --requires "$rpm"
 	assert_line libxml2
 	assert_line --partial "libpci.so.3"
@@ -173,7 +179,7 @@ fresh_root() {
 	assert_line --partial "0 errors, 0 warnings"
 }
 
-@test "Arch: the PKGBUILD's build and package, run as makepkg runs them (no makepkg in Debian)" {
+@test "Arch: the PKGBUILD's build, check and package, run as makepkg runs them (no makepkg in Debian)" {
 	local dir=$BATS_FILE_TMPDIR/arch
 	mkdir -p "$dir/src" "$dir/pkg"
 	tar -C "$dir/src" -xzf "$DIST/vfio-utils-$VERSION.tar.gz"
@@ -182,8 +188,10 @@ fresh_root() {
 		srcdir='$dir/src' pkgdir='$dir/pkg'
 		[ \"\${source[0]}\" = vfio-utils-$VERSION.tar.gz ]
 		cd \"\$srcdir\" && build >/dev/null
+		cd \"\$srcdir\" && check
 		cd \"\$srcdir\" && package >/dev/null"
 	assert_success
+	assert_line --partial "checks passed"
 	# Arch keeps sbin in bin
 	for c in "${COMMANDS[@]}"; do
 		[ -x "$dir/pkg/usr/bin/$c" ]
