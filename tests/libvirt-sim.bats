@@ -272,7 +272,7 @@ mark hook release end" || fail "$cfg"
 	assert_success
 	run cat "$q/vu-test/prepare/begin/50-vfio-utils"
 	assert_line "# The domain passes its PCI devices managed: libvirt would detach them itself"
-	assert_line 'vfio-bind --group --domain-xml -'
+	assert_line "printf '%s\\n' \"\$xml\" | vfio-bind --group --domain-xml -"
 	assert_line --partial "# GPU 0000:01:00.0 [10de:1f03], IOMMU group 8; the host keeps its screen on another GPU."
 	# the same name misspelt: no domain of that name, nothing written
 	run in_libvirt "$(virsh_ define "$DOMAIN") >/dev/null && hook-run -c qemu:///system new vu-tset"

@@ -198,6 +198,23 @@ load_vfio() {
 	assert_failure
 }
 
+@test "a sound driver's remove() takes the card's nodes away first, then waits for the files still open to close (as Debian's 6.1 and 6.12 do)" {
+	local card
+	card=$(ls "$S/bus/pci/devices/$AUDIO/sound")
+	hold "$SIMROOT/dev/snd/controlC${card#card}"
+	holder=$HOLDER
+	bash -c "echo $AUDIO >$S/bus/pci/drivers/snd_hda_intel/unbind" &
+	until_status "blocked unbind $AUDIO"
+	[ ! -e "$SIMROOT/dev/snd/controlC${card#card}" ]
+	[ ! -e "$S/bus/pci/devices/$AUDIO/sound" ]
+	[ ! -e "$S/class/sound/$card" ]
+	kill "$holder"
+	wait
+	run sim status "$SIMROOT"
+	refute_output --partial blocked
+	assert_equal "$(driver_of $AUDIO)" ""
+}
+
 @test "an unbind waits while a process holds the device node, as nvidia's does" {
 	hold "$SIMROOT/dev/nvidia0"
 	holder=$HOLDER

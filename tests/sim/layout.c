@@ -359,7 +359,7 @@ static void sound_card_remove(struct t_node *root, struct m_dev *d, const char *
 
 void layout_dev_unlink(struct t_node *root, struct machine *m, int i)
 {
-	const struct m_dev *d = &m->devs[i];
+	struct m_dev *d = &m->devs[i];
 	char dir[PATH_MAX], name[20];
 
 	layout_dev_path(m, i, dir, sizeof(dir));
@@ -367,6 +367,14 @@ void layout_dev_unlink(struct t_node *root, struct machine *m, int i)
 	if (d->driver)
 		removef(root, "/sys/bus/pci/drivers/%s/%s", d->driver, name);
 	removef(root, "%s/driver", dir);
+	/*
+	 * A sound driver's remove() disconnects the card first (snd_card_disconnect:
+	 * its device files and sysfs entries go), then waits for the files still
+	 * open to close: no one can find the holder by its node meanwhile (seen on
+	 * Debian's 6.1 and 6.12, tests/vm.bats scenario 4d).
+	 */
+	if (d->driver && sound_driver(d->driver) && d->snd_card >= 0)
+		sound_card_remove(root, d, dir);
 }
 
 void layout_dev_binding(struct t_node *root, struct machine *m, int i, const char *old)
