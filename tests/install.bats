@@ -79,7 +79,7 @@ man_pairs() {
 	assert_line "00.0" # devices, through vfio-utils-lib beside it
 	# fish, from its vendor directories
 	run env XDG_DATA_DIRS="$STAGE/usr/share" fish -c "complete -C'vfio-bind --sysroot $root 09:00.1'"
-	assert_output $'09:00.1\tDevice'
+	assert_line $'09:00.1\tAudio device: NVIDIA Corporation TU104 HD Audio Controller'
 	# zsh, from site-functions on fpath
 	run zsh -f "$TESTS/lib/zsh-complete" "$STAGE/usr/share/zsh/site-functions" "vfio-bind --sysroot $root 09:00.1"
 	assert_output "09:00.1"
