@@ -153,12 +153,24 @@ static int stop_unit(const char *unit)
 	vu_act_command("systemctl stop %s", qunit);
 	if (vu_dry_run)
 		return 0;
-	if ((st = vu_run(argv, NULL, 0, left_ms())) != 0 || unit_active(unit)) {
-		if (st >= 0)
-			vu_err("%s: systemctl stop failed (exit status %d)", unit, st);
-		return -EIO;
-	}
-	return 0;
+	/* Its exit status is the stop job's result: 0 when done, 1 when nothing ran. */
+	if ((st = vu_run(argv, NULL, 0, left_ms())) == 0)
+		return 0;
+	if (st > 0 && !unit_active(unit))
+		return 1;
+	if (st >= 0)
+		vu_err("%s: systemctl stop failed (exit status %d)", unit, st);
+	return -EIO;
+}
+
+/* UNIT runs already (hold twice, or a record lost): the same unit, the same lock. */
+static int held_already(const char *domain, const char *key, const char *unit,
+			struct vu_records *recs, struct vu_rec *doc)
+{
+	vu_report("%s: %s already holds sleep off", domain, unit);
+	vu_rec_str(doc, "result", "held");
+	return vu_records_set(recs, key, "by", "vm-nosleep", (char *)NULL) ? VU_EXIT_OK
+									   : VU_EXIT_FAIL;
 }
 
 static int hold(const char *domain, const char *key, const char *unit, int timeout_ms,
@@ -177,12 +189,14 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 
 	snprintf(desc, sizeof(desc), "vfio-utils: no host sleep while the VM \"%s\" runs", domain);
 	snprintf(why, sizeof(why), "--why=the VM \"%s\" is running", domain);
-	if (unit_active(unit)) {
-		vu_report("%s: %s already holds sleep off", domain, unit);
-		vu_rec_str(doc, "result", "held");
-		return vu_records_set(recs, key, "by", "vm-nosleep", (char *)NULL) ? VU_EXIT_OK
-										   : VU_EXIT_FAIL;
-	}
+	/*
+	 * Asked only when this domain is remembered (or for a dry run): a unit
+	 * is remembered before it is started, and a unit a lost record left
+	 * makes systemd-run fail, which asks then. Each systemctl costs ~0.15 s
+	 * on a slow host, in every VM's start.
+	 */
+	if ((vu_records_find(recs, key) || vu_dry_run) && unit_active(unit))
+		return held_already(domain, key, unit, recs, doc);
 	/* Each word as the shell reads it back: a dry run is a script that does the same. */
 	vu_shell_word(qunit, sizeof(qunit), unit);
 	vu_shell_word(qdesc, sizeof(qdesc), desc);
@@ -199,6 +213,8 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 	    vu_state_save(STATE, recs) < 0)
 		return VU_EXIT_FAIL;
 	if ((st = vu_run(argv, NULL, 0, left_ms())) != 0) {
+		if (st > 0 && unit_active(unit))
+			return held_already(domain, key, unit, recs, doc);
 		if (st >= 0)
 			vu_err("%s: systemd-run failed (exit status %d): sleep is not held off",
 			       domain, st);
@@ -208,14 +224,25 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 		vu_rec_str(doc, "result", "failed");
 		return VU_EXIT_FAIL;
 	}
-	/* The unit has started systemd-inhibit; logind lists the lock once it has it. */
-	while (!listed(pid = main_pid(unit), line, sizeof(line)) && vu_now() < deadline &&
-	       unit_active(unit))
+	/*
+	 * The unit has started systemd-inhibit, its main process for as long as
+	 * it runs; logind lists the lock once it has it.
+	 */
+	for (;;) {
+		if (pid <= 0)
+			pid = main_pid(unit);
+		if (listed(pid, line, sizeof(line)))
+			break;
+		if (vu_now() >= deadline || !unit_active(unit)) {
+			pid = 0;
+			break;
+		}
 		nanosleep(&tick, NULL);
-	if (!listed(pid, line, sizeof(line))) {
+	}
+	if (pid <= 0) {
 		vu_err("%s: logind did not list the inhibitor of %s within %d s: the unit stopped",
 		       domain, unit, timeout_ms / 1000);
-		if (stop_unit(unit) == 0)
+		if (stop_unit(unit) >= 0)
 			vu_records_del(recs, key);
 		vu_rec_str(doc, "result", "failed");
 		return VU_EXIT_FAIL;
@@ -226,19 +253,31 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 	return VU_EXIT_OK;
 }
 
+static int nothing_held(const char *domain, const char *key, struct vu_records *recs,
+			struct vu_rec *doc)
+{
+	vu_report("%s: no inhibitor held: nothing to let go", domain);
+	vu_rec_str(doc, "result", "unchanged");
+	vu_records_del(recs, key);
+	return VU_EXIT_OK;
+}
+
 static int release(const char *domain, const char *key, const char *unit, struct vu_records *recs,
 		   struct vu_rec *doc)
 {
-	if (!unit_active(unit)) {
-		vu_report("%s: no inhibitor held: nothing to let go", domain);
-		vu_rec_str(doc, "result", "unchanged");
-		vu_records_del(recs, key);
-		return VU_EXIT_OK;
-	}
-	if (stop_unit(unit) < 0) {
+	/* A remembered unit is stopped straight away: systemctl stop waits for its job. */
+	bool remembered = vu_records_find(recs, key) && !vu_dry_run;
+
+	int st;
+
+	if (!remembered && !unit_active(unit))
+		return nothing_held(domain, key, recs, doc);
+	if ((st = stop_unit(unit)) < 0) {
 		vu_rec_str(doc, "result", "failed");
 		return VU_EXIT_FAIL;
 	}
+	if (st > 0)
+		return nothing_held(domain, key, recs, doc);
 	vu_rec_str(doc, "result", vu_dry_run ? "planned" : "released");
 	if (!vu_dry_run) {
 		vu_records_del(recs, key);
