@@ -130,7 +130,17 @@ static const char *match(const char *target, const struct vu_names *nodes, char 
 	return NULL;
 }
 
-int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
+/* Whether OUT has PID holding NODE already, among its entries from FIRST on. */
+static bool recorded(const struct vu_holders *out, size_t first, pid_t pid, const char *node)
+{
+	for (size_t i = first; i < out->n; i++)
+		if (out->v[i].pid == pid && strcmp(out->v[i].node, node) == 0)
+			return true;
+	return false;
+}
+
+/* EACH: an entry for each node a process holds; else one names the process. */
+static int holders_scan(const struct vu_names *nodes, struct vu_holders *out, bool each)
 {
 	char path[PATH_MAX], **real;
 	struct vu_names procs;
@@ -179,27 +189,32 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 			close(dfd);
 			continue;
 		}
+		size_t first = out->n;
+
 		while ((e = readdir(fds))) {
 			char target[PATH_MAX];
 			const char *node;
 			struct vu_holder *v;
 			ssize_t len;
+			pid_t id = (pid_t)strtol(pid, NULL, 10);
 
 			if (e->d_name[0] == '.' ||
 			    (len = readlinkat(dfd, e->d_name, target, sizeof(target) - 1)) < 0)
 				continue;
 			target[len] = '\0';
-			if (!(node = match(target, nodes, real, nst, live, dfd, e->d_name)))
+			if (!(node = match(target, nodes, real, nst, live, dfd, e->d_name)) ||
+			    recorded(out, first, id, node))
 				continue;
 			if (!(v = realloc(out->v, (out->n + 1) * sizeof(*v))))
 				break;
 			out->v = v;
 			v = &out->v[out->n++];
-			v->pid = (pid_t)strtol(pid, NULL, 10);
+			v->pid = id;
 			snprintf(v->node, sizeof(v->node), "%s", node);
 			if (vu_readf(v->comm, sizeof(v->comm), "/proc/%s/comm", pid) < 0)
 				snprintf(v->comm, sizeof(v->comm), "?");
-			break; /* one node is enough to name the process */
+			if (!each)
+				break; /* one node is enough to name the process */
 		}
 		closedir(fds);
 	}
@@ -209,6 +224,25 @@ int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
 	free(nst);
 	vu_names_free(&procs);
 	return 0;
+}
+
+int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out)
+{
+	return holders_scan(nodes, out, false);
+}
+
+int vu_holders_find_each(const struct vu_names *nodes, struct vu_holders *out)
+{
+	return holders_scan(nodes, out, true);
+}
+
+bool vu_holders_hold(const struct vu_holders *h, const struct vu_names *nodes)
+{
+	for (size_t i = 0; i < h->n; i++)
+		for (size_t j = 0; j < nodes->n; j++)
+			if (strcmp(h->v[i].node, nodes->v[j]) == 0)
+				return true;
+	return false;
 }
 
 void vu_holders_format(const struct vu_holders *h, char *buf, size_t size)

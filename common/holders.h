@@ -3,6 +3,7 @@
 #ifndef VU_HOLDERS_H
 #define VU_HOLDERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +28,13 @@ struct vu_holders {
 int vu_dev_nodes(const struct vu_dev *d, struct vu_names *out);
 /* Every process holding one of NODES (paths as under /dev) open. */
 int vu_holders_find(const struct vu_names *nodes, struct vu_holders *out);
+/*
+ * The same, an entry for each of NODES a process holds: one walk of /proc
+ * (a walk of every process's descriptors) that serves several devices.
+ */
+int vu_holders_find_each(const struct vu_names *nodes, struct vu_holders *out);
+/* Whether some entry of H is one of NODES. */
+bool vu_holders_hold(const struct vu_holders *h, const struct vu_names *nodes);
 void vu_holders_free(struct vu_holders *h);
 /* "Xorg (1234), gnome-shell (1301)". */
 void vu_holders_format(const struct vu_holders *h, char *buf, size_t size);

@@ -152,7 +152,11 @@ int dm_stop_audio(const char *gpus, int timeout_ms)
 	audio_nodes(gpus[0] ? gpus : "-", &nodes);
 	if (nodes.n == 0)
 		return VU_EXIT_OK;
-	vu_holders_find(&nodes, &h);
+	/* Nothing holds them: nothing to stop, and nothing to wait for. */
+	if (vu_holders_find(&nodes, &h) == 0 && h.n == 0) {
+		vu_names_free(&nodes);
+		return VU_EXIT_OK;
+	}
 	for (size_t i = 0; i < h.n; i++) {
 		char key[VU_STATE_TEXT], uid[16];
 		size_t which;

@@ -100,23 +100,32 @@ int dm_wait_free(const struct vu_names *nodes, int timeout_ms)
 void dm_held_gpus(char *buf, size_t size)
 {
 	struct vu_devs devs;
+	struct vu_names all = { 0 }, *each;
+	struct vu_holders h = { 0 };
 
 	buf[0] = '\0';
 	if (vu_devs_scan(&devs) < 0)
 		return;
+	/* Every display device's nodes, and one walk of /proc for all of them. */
+	if (!(each = calloc(devs.n + 1, sizeof(*each)))) {
+		vu_devs_free(&devs);
+		return;
+	}
+	for (size_t i = 0; i < devs.n; i++)
+		if (vu_dev_is_display(&devs.v[i]) && vu_dev_nodes(&devs.v[i], &each[i]) == 0)
+			for (size_t j = 0; j < each[i].n; j++)
+				vu_names_add_unique(&all, each[i].v[j]);
+	vu_holders_find_each(&all, &h);
 	for (size_t i = 0; i < devs.n; i++) {
-		struct vu_names nodes;
-		struct vu_holders h = { 0 };
 		size_t len = strlen(buf);
 
-		if (!vu_dev_is_display(&devs.v[i]) || vu_dev_nodes(&devs.v[i], &nodes) < 0)
-			continue;
-		vu_holders_find(&nodes, &h);
-		if (h.n > 0 && len + strlen(devs.v[i].name) + 2 <= size)
+		if (vu_holders_hold(&h, &each[i]) && len + strlen(devs.v[i].name) + 2 <= size)
 			snprintf(buf + len, size - len, "%s%s", len ? "+" : "", devs.v[i].name);
-		vu_holders_free(&h);
-		vu_names_free(&nodes);
+		vu_names_free(&each[i]);
 	}
+	free(each);
+	vu_holders_free(&h);
+	vu_names_free(&all);
 	vu_devs_free(&devs);
 }
 
