@@ -56,8 +56,8 @@ static noreturn void usage(void)
  * even after a crash); false when there is nothing to stop, or it cannot be
  * remembered.
  */
-static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate, bool *needed,
-		     char *gpus, size_t size)
+static int plan_stop(const struct dm *dm, const struct vu_devs *devs, struct vu_records *recs,
+		     bool isolate, bool *needed, char *gpus, size_t size)
 {
 	*needed = false;
 	gpus[0] = '\0';
@@ -69,7 +69,7 @@ static int plan_stop(const struct dm *dm, struct vu_records *recs, bool isolate,
 		vu_report("%s is not running: nothing to stop", dm->service);
 		return VU_EXIT_OK;
 	}
-	dm_held_gpus(gpus, size);
+	dm_held_gpus(devs, gpus, size);
 	if (!vu_records_set(recs, dm->name, "init", dm_init_names[dm->init], "service", dm->service,
 			    "how", isolate ? "isolate" : "stop", "gpus", gpus, (char *)NULL))
 		return VU_EXIT_FAIL;
@@ -212,16 +212,31 @@ static int change(const char *what, bool isolate, int timeout_ms)
 
 		char gpus[VU_STATE_TEXT];
 
-		st = plan_stop(&dm, &recs, isolate, &needed, gpus, sizeof(gpus));
+		struct vu_devs devs = { 0 };
+		struct vu_names sound = { 0 };
+		struct vu_holders sound_held = { 0 };
+		/* systemd runs the users' sound servers: only there are they its to stop. */
+		bool audio = dm.init == INIT_SYSTEMD, looked = false;
+
+		if (vu_devs_scan(&devs) < 0)
+			devs.n = 0;
+		st = plan_stop(&dm, &devs, &recs, isolate, &needed, gpus, sizeof(gpus));
 		if (vu_state_end(STATE, &recs, lock) < 0)
 			st = VU_EXIT_FAIL;
+		if (audio)
+			dm_audio_nodes(&devs, gpus[0] ? gpus : "-", &sound);
+		vu_devs_free(&devs);
 		if (st == VU_EXIT_OK && needed && dm_act(&dm, true, isolate) < 0)
 			st = VU_EXIT_FAIL;
-		if (st == VU_EXIT_OK && !vu_dry_run)
-			st = dm_wait_free(NULL, timeout_ms);
-		/* systemd runs the users' sound servers: only there are they its to stop. */
-		if (st == VU_EXIT_OK && dm.init == INIT_SYSTEMD)
-			st = dm_stop_audio(gpus, timeout_ms);
+		/* The GPUs free, and who holds their sound nodes: one walk of /proc. */
+		if (st == VU_EXIT_OK && !vu_dry_run) {
+			st = dm_wait_free(NULL, &sound, &sound_held, timeout_ms);
+			looked = true;
+		}
+		if (st == VU_EXIT_OK && audio)
+			st = dm_stop_audio(&sound, looked ? &sound_held : NULL, timeout_ms);
+		vu_holders_free(&sound_held);
+		vu_names_free(&sound);
 		return st;
 	}
 	/* Nothing to go by: the display manager the system has, if it is not running. */

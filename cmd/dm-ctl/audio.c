@@ -35,29 +35,25 @@ static const struct {
 	{ "pulseaudio.service", "pulseaudio.socket" },
 };
 
-/* The sound nodes of the audio functions beside GPUS ("+"-joined; every GPU when "-"). */
-static void audio_nodes(const char *gpus, struct vu_names *out)
+/* Each audio function in a GPU's slot: its /dev/snd nodes. */
+void dm_audio_nodes(const struct vu_devs *devs, const char *gpus, struct vu_names *out)
 {
-	struct vu_devs devs;
-
 	out->v = NULL;
 	out->n = 0;
-	if (vu_devs_scan(&devs) < 0)
-		return;
-	for (size_t g = 0; g < devs.n; g++) {
-		const struct vu_dev *gpu = &devs.v[g];
+	for (size_t g = 0; g < devs->n; g++) {
+		const struct vu_dev *gpu = &devs->v[g];
 		char list[VU_STATE_TEXT + 2];
 
 		snprintf(list, sizeof(list), "+%s+", gpus);
 		if (!vu_dev_is_display(gpu) || (strcmp(gpus, "-") != 0 && !strstr(list, gpu->name)))
 			continue;
-		for (size_t i = 0; i < devs.n; i++) {
+		for (size_t i = 0; i < devs->n; i++) {
 			struct vu_names nodes;
 
-			if (((devs.v[i].class >> 8) != 0x0403 &&
-			     (devs.v[i].class >> 8) != 0x0401) ||
-			    !vu_addr_same_slot(&devs.v[i].addr, &gpu->addr) ||
-			    vu_dev_nodes(&devs.v[i], &nodes) < 0)
+			if (((devs->v[i].class >> 8) != 0x0403 &&
+			     (devs->v[i].class >> 8) != 0x0401) ||
+			    !vu_addr_same_slot(&devs->v[i].addr, &gpu->addr) ||
+			    vu_dev_nodes(&devs->v[i], &nodes) < 0)
 				continue;
 			for (size_t k = 0; k < nodes.n; k++)
 				if (strncmp(nodes.v[k], "/dev/snd/", 9) == 0)
@@ -65,7 +61,6 @@ static void audio_nodes(const char *gpus, struct vu_names *out)
 			vu_names_free(&nodes);
 		}
 	}
-	vu_devs_free(&devs);
 }
 
 /*
@@ -142,39 +137,37 @@ static int user_units(const struct vu_record *r, bool start)
 	return st;
 }
 
-int dm_stop_audio(const char *gpus, int timeout_ms)
+int dm_stop_audio(const struct vu_names *nodes, const struct vu_holders *held, int timeout_ms)
 {
-	struct vu_names nodes;
-	struct vu_holders h = { 0 };
+	struct vu_holders found = { 0 };
+	const struct vu_holders *h = held ? held : &found;
 	struct vu_records recs, mine = { 0 };
 	int lock, st = VU_EXIT_OK;
 
-	audio_nodes(gpus[0] ? gpus : "-", &nodes);
-	if (nodes.n == 0)
+	if (nodes->n == 0)
 		return VU_EXIT_OK;
+	if (!held)
+		vu_holders_find(nodes, &found);
 	/* Nothing holds them: nothing to stop, and nothing to wait for. */
-	if (vu_holders_find(&nodes, &h) == 0 && h.n == 0) {
-		vu_names_free(&nodes);
+	if (h->n == 0)
 		return VU_EXIT_OK;
-	}
-	for (size_t i = 0; i < h.n; i++) {
+	for (size_t i = 0; i < h->n; i++) {
 		char key[VU_STATE_TEXT], uid[16];
 		size_t which;
 		int u;
 
-		if (!audio_unit(h.v[i].pid, &u, &which))
+		if (!audio_unit(h->v[i].pid, &u, &which))
 			continue;
 		snprintf(uid, sizeof(uid), "%d", u);
 		snprintf(key, sizeof(key), "audio:%d:%s", u, audio_units[which].service);
 		vu_records_set(&mine, key, "user", uid, "unit", audio_units[which].service,
 			       "socket", audio_units[which].socket, (char *)NULL);
 	}
-	vu_holders_free(&h);
+	vu_holders_free(&found);
 	if (mine.n) {
 		/* Remembered first: start brings them back whatever happens next. */
 		if ((lock = vu_state_begin(STATE, &recs, timeout_ms)) < 0 && !vu_dry_run) {
 			vu_records_free(&mine);
-			vu_names_free(&nodes);
 			return VU_EXIT_FAIL;
 		}
 		for (size_t i = 0; i < mine.n; i++)
@@ -188,8 +181,7 @@ int dm_stop_audio(const char *gpus, int timeout_ms)
 	vu_records_free(&mine);
 	/* Whatever else holds the card is named when time runs out. */
 	if (st == VU_EXIT_OK && !vu_dry_run)
-		st = dm_wait_free(&nodes, timeout_ms);
-	vu_names_free(&nodes);
+		st = dm_wait_free(nodes, NULL, NULL, timeout_ms);
 	return st;
 }
 

@@ -41,14 +41,18 @@ int dm_act(const struct dm *dm, bool stop, bool isolate);
 void dm_holders(struct vu_holders *h);
 /*
  * Until no process holds one of NODES (every GPU node when NULL): what
- * 'sleep 5' hoped for, checked instead of guessed.
+ * 'sleep 5' hoped for, checked instead of guessed. ALSO's nodes are looked
+ * for in the same walks of /proc, never waited for: their holders at the
+ * last walk go to ALSO_HELD.
  */
-int dm_wait_free(const struct vu_names *nodes, int timeout_ms);
+int dm_wait_free(const struct vu_names *nodes, const struct vu_names *also,
+		 struct vu_holders *also_held, int timeout_ms);
 /*
- * The GPUs whose nodes are held now, as the running display manager's X
- * server holds them: "+"-joined addresses (as many as a state value holds).
+ * The GPUs among DEVS whose nodes are held now, as the running display
+ * manager's X server holds them: "+"-joined addresses (as many as a state
+ * value holds).
  */
-void dm_held_gpus(char *buf, size_t size);
+void dm_held_gpus(const struct vu_devs *devs, char *buf, size_t size);
 /*
  * Whether each GPU the display manager held when stopped has a host driver
  * again: started without it, X finds no screen and the user a black one.
@@ -60,11 +64,14 @@ bool dm_gpus_back(const char *gpus);
  */
 bool dm_modules_back(void);
 /* audio.c */
+/* The sound nodes of the audio functions beside GPUS among DEVS ("+"-joined; every GPU when "-"). */
+void dm_audio_nodes(const struct vu_devs *devs, const char *gpus, struct vu_names *out);
 /*
- * After the display manager: the sound servers that hold the audio function
- * of a GPU it held, remembered (under the lock), stopped, waited for.
+ * After the display manager: the sound servers that hold NODES (the audio
+ * function of a GPU it held), remembered (under the lock), stopped, waited
+ * for. HELD: who holds them, when the caller has looked (else NULL).
  */
-int dm_stop_audio(const char *gpus, int timeout_ms);
+int dm_stop_audio(const struct vu_names *nodes, const struct vu_holders *held, int timeout_ms);
 /* A sound server stop stopped, started again: a failure is said, and never keeps the screen. */
 int dm_start_audio(const struct vu_record *r);
 

@@ -64,69 +64,97 @@ void dm_holders(struct vu_holders *h)
 	vu_names_free(&nodes);
 }
 
-int dm_wait_free(const struct vu_names *nodes, int timeout_ms)
+static bool among(const char *node, const struct vu_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(node, l->v[i]) == 0)
+			return true;
+	return false;
+}
+
+int dm_wait_free(const struct vu_names *nodes, const struct vu_names *also,
+		 struct vu_holders *also_held, int timeout_ms)
 {
 	struct timespec tick = { 0, 10L * 1000 * 1000 };
 	double start = vu_now();
-	struct vu_holders h = { 0 };
+	struct vu_names gpus = { 0 }, all = { 0 };
+	struct vu_holders h = { 0 }, seen = { 0 };
 	bool waited = false;
+	int st = VU_EXIT_FAIL;
 	char who[1024];
 
+	if (!nodes)
+		gpu_nodes(&gpus);
+	nodes = nodes ? nodes : &gpus;
+	/* One walk of /proc for both: the nodes waited for, and ALSO's holders. */
+	for (size_t i = 0; i < nodes->n; i++)
+		vu_names_add_unique(&all, nodes->v[i]);
+	for (size_t i = 0; also && i < also->n; i++)
+		vu_names_add_unique(&all, also->v[i]);
 	for (;;) {
-		if (nodes)
-			vu_holders_find(nodes, &h);
-		else
-			dm_holders(&h);
+		vu_holders_find_each(&all, &seen);
+		for (size_t i = 0; i < seen.n; i++) {
+			/* the nodes waited for name each process once, as vu_holders_find does */
+			struct vu_holders *to = among(seen.v[i].node, nodes) ? &h : also_held;
+			struct vu_holder *v;
+
+			if (!to || (to == &h && h.n && h.v[h.n - 1].pid == seen.v[i].pid) ||
+			    !(v = realloc(to->v, (to->n + 1) * sizeof(*v))))
+				continue;
+			to->v = v;
+			to->v[to->n++] = seen.v[i];
+		}
+		vu_holders_free(&seen);
 		if (h.n == 0) {
 			/* Said only when something held it: the wait is the news. */
 			if (waited)
 				vu_report("the GPU is free (after %.2f s)", vu_now() - start);
-			return VU_EXIT_OK;
+			st = VU_EXIT_OK;
+			break;
 		}
 		waited = true;
-		if ((vu_now() - start) * 1000 >= timeout_ms)
+		if ((vu_now() - start) * 1000 >= timeout_ms) {
+			vu_holders_format(&h, who, sizeof(who));
+			vu_err(
+			    "%s is still held open after %d s by %s: they keep the GPU (a user session, nvidia-persistenced?)",
+			    h.v[0].node, timeout_ms / 1000, who);
 			break;
+		}
 		vu_holders_free(&h);
+		if (also_held)
+			vu_holders_free(also_held);
 		nanosleep(&tick, NULL);
 	}
-	vu_holders_format(&h, who, sizeof(who));
-	vu_err(
-	    "%s is still held open after %d s by %s: they keep the GPU (a user session, nvidia-persistenced?)",
-	    h.v[0].node, timeout_ms / 1000, who);
 	vu_holders_free(&h);
-	return VU_EXIT_FAIL;
+	vu_names_free(&all);
+	vu_names_free(&gpus);
+	return st;
 }
 
-void dm_held_gpus(char *buf, size_t size)
+void dm_held_gpus(const struct vu_devs *devs, char *buf, size_t size)
 {
-	struct vu_devs devs;
 	struct vu_names all = { 0 }, *each;
 	struct vu_holders h = { 0 };
 
 	buf[0] = '\0';
-	if (vu_devs_scan(&devs) < 0)
-		return;
 	/* Every display device's nodes, and one walk of /proc for all of them. */
-	if (!(each = calloc(devs.n + 1, sizeof(*each)))) {
-		vu_devs_free(&devs);
+	if (!(each = calloc(devs->n + 1, sizeof(*each))))
 		return;
-	}
-	for (size_t i = 0; i < devs.n; i++)
-		if (vu_dev_is_display(&devs.v[i]) && vu_dev_nodes(&devs.v[i], &each[i]) == 0)
+	for (size_t i = 0; i < devs->n; i++)
+		if (vu_dev_is_display(&devs->v[i]) && vu_dev_nodes(&devs->v[i], &each[i]) == 0)
 			for (size_t j = 0; j < each[i].n; j++)
 				vu_names_add_unique(&all, each[i].v[j]);
 	vu_holders_find_each(&all, &h);
-	for (size_t i = 0; i < devs.n; i++) {
+	for (size_t i = 0; i < devs->n; i++) {
 		size_t len = strlen(buf);
 
-		if (vu_holders_hold(&h, &each[i]) && len + strlen(devs.v[i].name) + 2 <= size)
-			snprintf(buf + len, size - len, "%s%s", len ? "+" : "", devs.v[i].name);
+		if (vu_holders_hold(&h, &each[i]) && len + strlen(devs->v[i].name) + 2 <= size)
+			snprintf(buf + len, size - len, "%s%s", len ? "+" : "", devs->v[i].name);
 		vu_names_free(&each[i]);
 	}
 	free(each);
 	vu_holders_free(&h);
 	vu_names_free(&all);
-	vu_devs_free(&devs);
 }
 
 bool dm_gpus_back(const char *gpus)
