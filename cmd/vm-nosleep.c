@@ -267,7 +267,6 @@ static int release(const char *domain, const char *key, const char *unit, struct
 {
 	/* A remembered unit is stopped straight away: systemctl stop waits for its job. */
 	bool remembered = vu_records_find(recs, key) && !vu_dry_run;
-
 	int st;
 
 	if (!remembered && !unit_active(unit))

@@ -239,9 +239,8 @@ int vu_holders_find_each(const struct vu_names *nodes, struct vu_holders *out)
 bool vu_holders_hold(const struct vu_holders *h, const struct vu_names *nodes)
 {
 	for (size_t i = 0; i < h->n; i++)
-		for (size_t j = 0; j < nodes->n; j++)
-			if (strcmp(h->v[i].node, nodes->v[j]) == 0)
-				return true;
+		if (vu_names_has(nodes, h->v[i].node))
+			return true;
 	return false;
 }
 

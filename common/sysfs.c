@@ -283,12 +283,17 @@ int vu_names_add(struct vu_names *l, const char *s)
 	return 0;
 }
 
-int vu_names_add_unique(struct vu_names *l, const char *s)
+bool vu_names_has(const struct vu_names *l, const char *s)
 {
 	for (size_t i = 0; l && i < l->n; i++)
 		if (strcmp(l->v[i], s) == 0)
-			return 0;
-	return vu_names_add(l, s);
+			return true;
+	return false;
+}
+
+int vu_names_add_unique(struct vu_names *l, const char *s)
+{
+	return vu_names_has(l, s) ? 0 : vu_names_add(l, s);
 }
 
 void vu_names_free(struct vu_names *l)

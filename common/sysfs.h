@@ -58,6 +58,8 @@ struct vu_names {
 int vu_listdir(const char *path, struct vu_names *out);
 /* Append a copy of S (L NULL: nothing to do); 0 or -ENOMEM. */
 int vu_names_add(struct vu_names *l, const char *s);
+/* Whether L holds S. */
+bool vu_names_has(const struct vu_names *l, const char *s);
 /* The same unless L holds S already. */
 int vu_names_add_unique(struct vu_names *l, const char *s);
 void vu_names_free(struct vu_names *l);

@@ -64,14 +64,6 @@ void dm_holders(struct vu_holders *h)
 	vu_names_free(&nodes);
 }
 
-static bool among(const char *node, const struct vu_names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(node, l->v[i]) == 0)
-			return true;
-	return false;
-}
-
 int dm_wait_free(const struct vu_names *nodes, const struct vu_names *also,
 		 struct vu_holders *also_held, int timeout_ms)
 {
@@ -95,7 +87,7 @@ int dm_wait_free(const struct vu_names *nodes, const struct vu_names *also,
 		vu_holders_find_each(&all, &seen);
 		for (size_t i = 0; i < seen.n; i++) {
 			/* the nodes waited for name each process once, as vu_holders_find does */
-			struct vu_holders *to = among(seen.v[i].node, nodes) ? &h : also_held;
+			struct vu_holders *to = vu_names_has(nodes, seen.v[i].node) ? &h : also_held;
 			struct vu_holder *v;
 
 			if (!to || (to == &h && h.n && h.v[h.n - 1].pid == seen.v[i].pid) ||
