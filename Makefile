@@ -44,18 +44,22 @@ LIBCOMMON  := $(B)/libvfio-utils.a
 LIBS_iommu-groups := -lpci
 LIBS_vfio-bind    := -lkmod
 LIBS_vfio-unbind  := -lkmod
+# vm-nosleep talks to logind (sd-bus); its watcher loads libvirt when it runs.
+LIBS_vm-nosleep   := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 # Dependencies by Debian package name: what building needs, what the tests need.
-DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev libvirt-dev
+DEB_BUILD  := make gcc libc6-dev pkg-config libpci-dev libkmod-dev libxml2-dev libvirt-dev \
+              libsystemd-dev
 DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-completion zsh fish \
               libfuse3-dev fuse3 kmod libvirt-daemon-system libvirt-clients \
               qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind \
               cppcheck clang-tidy cpio xz-utils e2fsprogs iproute2 \
               build-essential dpkg-dev debhelper fakeroot lintian rpm rpmlint debootstrap git \
-              systemd dbus
+              systemd dbus python3-dbusmock
 # The same, by Fedora's and Arch's names.
-RPM_BUILD  := make gcc pkgconf-pkg-config pciutils-devel kmod-devel libxml2-devel libvirt-devel
-ARCH_BUILD := make gcc pkgconf pciutils kmod libxml2 libvirt
+RPM_BUILD  := make gcc pkgconf-pkg-config pciutils-devel kmod-devel libxml2-devel libvirt-devel \
+              systemd-devel
+ARCH_BUILD := make gcc pkgconf pciutils kmod libxml2 libvirt systemd-libs
 
 # Gcc's warnings clang does not know, only for gcc.
 GCC_ONLY   := $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && \
@@ -106,6 +110,7 @@ $(B)/%: $(B)/cmd/%.o $(LIBCOMMON)
 # A command too big for one file keeps its parts in cmd/NAME/.
 $(B)/hook-run: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/hook-run/*.c))
 $(B)/dm-ctl: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/dm-ctl/*.c))
+$(B)/vm-nosleep: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/vm-nosleep/*.c))
 
 $(B)/mkroot: $(SIM_SRC:%.c=$(B)/%.o) $(B)/tests/sim/mkroot.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpci
@@ -271,7 +276,7 @@ format:
 
 # make lint: cppcheck and clang-tidy (.clang-tidy, tests/sim/.clang-tidy) over
 # every C file, each finding an error; tests/lint.bats runs it in make check.
-LINT_DIRS  := cmd cmd/hook-run cmd/dm-ctl common tests/sim tests/fuzz
+LINT_DIRS  := cmd cmd/hook-run cmd/dm-ctl cmd/vm-nosleep common tests/sim tests/fuzz
 TIDY_FLAGS  = -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell $(PKG_CONFIG) --cflags libxml-2.0 libvirt fuse3) -std=gnu11
 
 lint: lint-cppcheck lint-tidy

@@ -323,7 +323,8 @@ static void rom_confined(struct audit *a, const struct domain *d)
  */
 static void huge(struct audit *a, const struct domain *d)
 {
-	const char *fix = "vm-hugepages reserve --domain-xml - (a prepare hook; hook-run new writes it)";
+	const char *fix =
+	    "vm-hugepages reserve --domain-xml - (a prepare hook; hook-run new writes it)";
 	struct vu_hugeneed need[8];
 	int n;
 
@@ -437,9 +438,26 @@ static void priority(struct audit *a, const struct domain *d)
 	if (!d->x.vcpu_pinned || d->x.vcpusched ||
 	    vu_hook_says(a->hooks, d->x.name, "started", "begin", vu_hook_sets_priority))
 		return;
-	finding(a, d, false, "vcpu-priority-default",
-		"<cputune><vcpusched vcpus='0-N' scheduler='fifo' priority='1'/></cputune>",
-		"<vcpupin> pins its vCPUs, at the host's own priority: for lower latency, libvirt's <vcpusched> (or 'vm-prio set' in the started hook) raises it");
+	finding(
+	    a, d, false, "vcpu-priority-default",
+	    "<cputune><vcpusched vcpus='0-N' scheduler='fifo' priority='1'/></cputune>",
+	    "<vcpupin> pins its vCPUs, at the host's own priority: for lower latency, libvirt's <vcpusched> (or 'vm-prio set' in the started hook) raises it");
+}
+
+/*
+ * vm-nosleep told to have the guest suspend, hibernate or shut down before
+ * the host does: only its agent can, through the agent's channel.
+ */
+static void agent(struct audit *a, const struct domain *d)
+{
+	if (d->x.agent ||
+	    !(vu_hook_says(a->hooks, d->x.name, "prepare", "begin", vu_hook_needs_agent) ||
+	      vu_hook_says(a->hooks, d->x.name, "started", "begin", vu_hook_needs_agent)))
+		return;
+	finding(
+	    a, d, false, "sleep-policy-no-agent",
+	    "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+	    "its hook has vm-nosleep put the guest to sleep (or shut it down) before the host, and it has no guest agent channel: sleep stays blocked, shutdown is not delayed");
 }
 
 /* Two domains passing one device: only one can run. */
@@ -470,6 +488,7 @@ static void audit_domain(struct audit *a, const struct domain *d)
 	balloon(a, d);
 	pins(a, d);
 	priority(a, d);
+	agent(a, d);
 }
 
 /* D's devices on this host; -ENOMEM. */

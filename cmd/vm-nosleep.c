@@ -6,6 +6,7 @@
 #include <stdnoreturn.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "act.h"
 #include "domcmd.h"
@@ -16,9 +17,16 @@
 #include "run.h"
 #include "state.h"
 #include "util.h"
+#include "vm-nosleep/watch.h"
 
 #define STATE	 "nosleep"
 #define UNIT_MAX 256 /* systemd's UNIT_NAME_MAX, with the NUL */
+
+/* A run's own: the domain's unit, and what the host's sleep and shutdown do to its guest. */
+struct nosleep {
+	char unit[UNIT_MAX];
+	struct policy p;
+};
 
 static noreturn void usage(void)
 {
@@ -35,13 +43,22 @@ static noreturn void usage(void)
 	    "                         them (the default)\n"
 	    "  hold                   start the domain's unit, and wait until logind\n"
 	    "                         lists its inhibitor\n"
+	    "  watch                  what the unit runs with a policy (not for hooks)\n"
 	    "  release                stop it\n"
 	    "\n"
 	    "Options:\n"
 	    "      --domain-xml FILE  the domain's XML ('-': stdin, as a hook gets it)\n"
 	    "      --timeout SECONDS  wait at most this long for logind, and for another run (20)\n"
+	    "      --on-sleep WHAT    at host sleep: block (the default: no sleep), or the\n"
+	    "                         guest first: suspend (to RAM) or hibernate\n"
+	    "      --on-shutdown WHAT at host shutdown: none (the default), or the guest\n"
+	    "                         first: shutdown or hibernate\n"
+	    "      --if-late WHAT     a guest not there in time: pause (the default) or leave\n"
+	    "      --wait SECONDS     the guest's time to get there (logind's delay, 5 s)\n"
+	    "      --connect URI      the libvirt the guest is asked through\n"
 	    "  -n, --dry-run          print the commands that would do it, change nothing\n"
-	    "      --json             print the report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON "\n"
+	    "      --json             print the report as JSON (vfio-utils(7))\n" VU_USAGE_COMMON
+	    "\n"
 	    "Exit status: 0 done (or nothing to do), 1 the inhibitor could not be taken or\n"
 	    "let go (its unit stopped), 2 usage error.\n"
 	    "See vm-nosleep(8).\n",
@@ -173,22 +190,85 @@ static int held_already(const char *domain, const char *key, const char *unit,
 									   : VU_EXIT_FAIL;
 }
 
-static int hold(const char *domain, const char *key, const char *unit, int timeout_ms,
+/*
+ * What the unit runs: systemd-inhibit's block lock, or with a policy for the
+ * guest the watcher (this program's "watch"), which tells systemd once it
+ * holds its lock (Type=notify). ARGV gets the words, TEXT them as a shell
+ * reads them back: a dry run is a script that does the same.
+ */
+static int unit_command(const char *domain, const struct nosleep *ns, char *argv[], size_t n,
+			char *text, size_t size)
+{
+	static char desc[512], why[512], self[4096], wait[16];
+	size_t i = 0, len = 0;
+
+	snprintf(desc, sizeof(desc), "vfio-utils: no host sleep while the VM \"%s\" runs", domain);
+	snprintf(why, sizeof(why), "--why=the VM \"%s\" is running", domain);
+	argv[i++] = "systemd-run";
+	argv[i++] = "--quiet";
+	argv[i++] = "--collect";
+	argv[i++] = policy_plain(&ns->p) ? "--property=Type=exec" : "--property=Type=notify";
+	argv[i++] = "--unit";
+	argv[i++] = (char *)ns->unit;
+	argv[i++] = "--description";
+	argv[i++] = desc;
+	argv[i++] = "--";
+	if (policy_plain(&ns->p)) {
+		char *inhibit[] = { "systemd-inhibit", "--what=sleep", "--who=vfio-utils", why,
+				    "--mode=block",    "sleep",	       "infinity" };
+
+		for (size_t k = 0; k < VU_ARRAY_SIZE(inhibit); k++)
+			argv[i++] = inhibit[k];
+	} else {
+		ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (l <= 0) {
+			vu_errc(errno, "/proc/self/exe: cannot tell where vm-nosleep is");
+			return -1;
+		}
+		self[l] = '\0';
+		argv[i++] = self;
+		argv[i++] = "watch";
+		argv[i++] = "--on-sleep";
+		argv[i++] = (char *)on_sleep_names[ns->p.sleep];
+		argv[i++] = "--on-shutdown";
+		argv[i++] = (char *)on_shutdown_names[ns->p.shutdown];
+		argv[i++] = "--if-late";
+		argv[i++] = (char *)if_late_names[ns->p.late];
+		if (ns->p.wait_s) {
+			snprintf(wait, sizeof(wait), "%d", ns->p.wait_s);
+			argv[i++] = "--wait";
+			argv[i++] = wait;
+		}
+		if (ns->p.uri) {
+			argv[i++] = "--connect";
+			argv[i++] = (char *)ns->p.uri;
+		}
+		argv[i++] = "--";
+		argv[i++] = (char *)domain;
+	}
+	argv[i] = NULL;
+	if (i >= n)
+		abort();
+	text[0] = '\0';
+	for (size_t k = 0; k < i && len < size; k++) {
+		char word[4 * 4096];
+
+		vu_shell_word(word, sizeof(word), argv[k]);
+		len += (size_t)snprintf(text + len, size - len, "%s%s", k ? " " : "", word);
+	}
+	return 0;
+}
+
+static int hold(const char *domain, const char *key, const struct nosleep *ns, int timeout_ms,
 		struct vu_records *recs, struct vu_rec *doc)
 {
-	char desc[512], why[512], line[512] = "";
-	char qunit[4 * UNIT_MAX], qdesc[4 * sizeof(desc)], qwhy[4 * sizeof(why)];
-	char *argv[] = { "systemd-run", "--quiet",	   "--collect",	    "--property=Type=exec",
-			 "--unit",	(char *)unit,	   "--description", desc,
-			 "--",		"systemd-inhibit", "--what=sleep",  "--who=vfio-utils",
-			 why,		"--mode=block",	   "sleep",	    "infinity",
-			 NULL };
+	const char *unit = ns->unit;
+	char line[512] = "", text[16384], *argv[40];
 	struct timespec tick = { 0, 50L * 1000 * 1000 };
 	long pid = 0;
 	int st;
 
-	snprintf(desc, sizeof(desc), "vfio-utils: no host sleep while the VM \"%s\" runs", domain);
-	snprintf(why, sizeof(why), "--why=the VM \"%s\" is running", domain);
 	/*
 	 * Asked only when this domain is remembered (or for a dry run): a unit
 	 * is remembered before it is started, and a unit a lost record left
@@ -197,13 +277,13 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 	 */
 	if ((vu_records_find(recs, key) || vu_dry_run) && unit_active(unit))
 		return held_already(domain, key, unit, recs, doc);
-	/* Each word as the shell reads it back: a dry run is a script that does the same. */
-	vu_shell_word(qunit, sizeof(qunit), unit);
-	vu_shell_word(qdesc, sizeof(qdesc), desc);
-	vu_shell_word(qwhy, sizeof(qwhy), why);
-	vu_act_command(
-	    "systemd-run --quiet --collect --property=Type=exec --unit %s --description %s -- systemd-inhibit --what=sleep --who=vfio-utils %s --mode=block sleep infinity",
-	    qunit, qdesc, qwhy);
+	if (unit_command(domain, ns, argv, VU_ARRAY_SIZE(argv), text, sizeof(text)) < 0)
+		return VU_EXIT_FAIL;
+	vu_act_command("%s", text);
+	if (!policy_plain(&ns->p)) {
+		vu_rec_str(doc, "on_sleep", on_sleep_names[ns->p.sleep]);
+		vu_rec_str(doc, "on_shutdown", on_shutdown_names[ns->p.shutdown]);
+	}
 	if (vu_dry_run) {
 		vu_rec_str(doc, "result", "planned");
 		return VU_EXIT_OK;
@@ -225,8 +305,8 @@ static int hold(const char *domain, const char *key, const char *unit, int timeo
 		return VU_EXIT_FAIL;
 	}
 	/*
-	 * The unit has started systemd-inhibit, its main process for as long as
-	 * it runs; logind lists the lock once it has it.
+	 * The unit has started systemd-inhibit (or the watcher), its main
+	 * process for as long as it runs; logind lists the lock once it has it.
 	 */
 	for (;;) {
 		if (pid <= 0)
@@ -362,6 +442,14 @@ static int status_of(const struct vu_records *recs, struct vu_rec *doc)
 		vu_rec_bool(r, "inhibitor", active && listed(pid, line, sizeof(line)));
 		if (pid > 0)
 			vu_rec_int(r, "pid", pid);
+		/* the watcher's own line: what its locks are, what the host's sleep did */
+		if (active) {
+			char text[1024];
+
+			unit_show(unit, "StatusText", text, sizeof(text));
+			if (text[0])
+				vu_rec_str(r, "status", text);
+		}
 	}
 	return status;
 }
@@ -376,20 +464,24 @@ static void status_text(const struct vu_rec *doc)
 	for (size_t i = 0; i < vu_list_len(l); i++) {
 		const struct vu_rec *r = vu_list_rec(l, i);
 
-		char name[4 * UNIT_MAX];
+		char name[4 * UNIT_MAX], text[4096];
 
 		/* A name is the user's: no control character of it reaches the terminal. */
-		printf("%s: %s %s, %s\n", vu_esc(vu_rec_s(r, "domain"), name, sizeof(name)),
+		printf("%s: %s %s, %s%s%s\n", vu_esc(vu_rec_s(r, "domain"), name, sizeof(name)),
 		       vu_rec_has(r, "unit") ? vu_rec_s(r, "unit") : "(no unit)",
 		       vu_rec_b(r, "active") ? "active" : "inactive",
-		       vu_rec_b(r, "inhibitor") ? "sleep inhibited" : "no inhibitor listed");
+		       vu_rec_b(r, "inhibitor") ? "sleep inhibited" : "no inhibitor listed",
+		       vu_rec_has(r, "status") ? ": " : "",
+		       vu_rec_has(r, "status") ? vu_esc(vu_rec_s(r, "status"), text, sizeof(text))
+					       : "");
 	}
 }
 
 /* The domain's unit, and a host with systemd to run it: else nothing to do. */
 static int prepare(struct vu_domrun *r)
 {
-	char *unit = r->ctx;
+	struct nosleep *ns = r->ctx;
+	char *unit = ns->unit;
 
 	deadline = vu_now() + r->timeout_ms / 1000.0;
 	if (unit_name(r->domain, unit, UNIT_MAX) < 0) {
@@ -421,7 +513,25 @@ static int run_hold(struct vu_domrun *r)
 
 static int run_release(struct vu_domrun *r)
 {
-	return release(r->domain, r->key, r->ctx, &r->recs, r->doc);
+	return release(r->domain, r->key, ((struct nosleep *)r->ctx)->unit, &r->recs, r->doc);
+}
+
+enum { OPT_ON_SLEEP = VU_OPT_CMD, OPT_ON_SHUTDOWN, OPT_IF_LATE, OPT_WAIT, OPT_CONNECT };
+
+static void option(struct vu_domrun *r, int opt, const char *arg)
+{
+	struct policy *p = &((struct nosleep *)r->ctx)->p;
+
+	if (opt == OPT_ON_SLEEP)
+		p->sleep = word_opt("--on-sleep", on_sleep_names, arg);
+	else if (opt == OPT_ON_SHUTDOWN)
+		p->shutdown = word_opt("--on-shutdown", on_shutdown_names, arg);
+	else if (opt == OPT_IF_LATE)
+		p->late = word_opt("--if-late", if_late_names, arg);
+	else if (opt == OPT_WAIT)
+		p->wait_s = wait_opt(arg);
+	else
+		p->uri = arg;
 }
 
 int main(int argc, char **argv)
@@ -433,6 +543,14 @@ int main(int argc, char **argv)
 		{ "release", VU_DOMAIN_EITHER, VU_DAMAGED_KEEP_ASIDE, run_release },
 		{ NULL, 0, 0, NULL },
 	};
+	static const struct vu_domopt opts[] = {
+		{ "on-sleep", required_argument, OPT_ON_SLEEP, "hold" },
+		{ "on-shutdown", required_argument, OPT_ON_SHUTDOWN, "hold" },
+		{ "if-late", required_argument, OPT_IF_LATE, "hold" },
+		{ "wait", required_argument, OPT_WAIT, "hold" },
+		{ "connect", required_argument, OPT_CONNECT, "hold" },
+		{ NULL, 0, 0, NULL },
+	};
 	static const struct vu_domcmd cmd = {
 		.name = "vm-nosleep",
 		.state = STATE,
@@ -440,13 +558,18 @@ int main(int argc, char **argv)
 		.with = "hold and release",
 		.fix = "vm-nosleep release",
 		.subs = subs,
+		.opts = opts,
 		.usage = usage,
+		.option = option,
 		.status = run_status,
 		.status_state = true,
 		.status_text = status_text,
 		.prepare = prepare,
 	};
-	char unit[UNIT_MAX];
+	struct nosleep ns = { .p = { SLEEP_BLOCK, OFF_NONE, LATE_PAUSE, 0, NULL } };
 
-	return vu_domcmd_main(&cmd, unit, argc, argv);
+	/* The unit's main process, with a policy: its own options. */
+	if (argc > 1 && strcmp(argv[1], "watch") == 0)
+		return watch_main(argc - 1, argv + 1);
+	return vu_domcmd_main(&cmd, &ns, argc, argv);
 }

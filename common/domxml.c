@@ -364,6 +364,11 @@ static int hostdevs(xmlNode *devices, struct vu_domxml *out, const char *file)
 
 		if (named(h, "memballoon"))
 			prop_copy(h, "model", out->balloon, sizeof(out->balloon));
+		if (named(h, "channel"))
+			for (xmlNode *t = h->children; t; t = t->next)
+				if (named(t, "target") &&
+				    attr_is(t, "name", "org.qemu.guest_agent.0"))
+					out->agent = true;
 		if (!named(h, "hostdev") || !attr_is(h, "mode", "subsystem") ||
 		    !attr_is(h, "type", "pci"))
 			continue;

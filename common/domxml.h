@@ -36,6 +36,7 @@ struct vu_domxml {
 	char loader[256];  /* <os><loader>: the firmware's file */
 	char cpu_mode[32]; /* <cpu mode>: host-passthrough */
 	char balloon[32];  /* <memballoon model>: virtio, none */
+	bool agent;	   /* a <channel> for QEMU's guest agent (org.qemu.guest_agent.0) */
 	bool kvm_hidden;   /* <features><kvm><hidden state='on'> */
 	bool vendor_id;	   /* <features><hyperv><vendor_id state='on'> */
 	/*
@@ -46,8 +47,8 @@ struct vu_domxml {
 	bool pinned;
 	struct vu_set pin_cpus;
 	char *bad_pins;
-	bool vcpu_pinned;  /* a <vcpupin> among them */
-	bool vcpusched;	   /* <cputune><vcpusched>: libvirt sets the vCPUs' priority */
+	bool vcpu_pinned;	       /* a <vcpupin> among them */
+	bool vcpusched;		       /* <cputune><vcpusched>: libvirt sets the vCPUs' priority */
 	unsigned long long memory_kib; /* <memory>, 0 when absent or none libvirt takes */
 	char memory_amount[48];	       /* as written: value and unit */
 	bool hugepages;		       /* <memoryBacking><hugepages> */

@@ -344,6 +344,11 @@ const char *const vu_hook_hands_over[] = {
 
 const char *const vu_hook_reserves_huge[] = { "vm-hugepages reserve", "nr_hugepages", NULL };
 const char *const vu_hook_sets_priority[] = { "vm-prio set", "chrt", "renice", NULL };
+const char *const vu_hook_needs_agent[] = {
+	"--on-sleep suspend",	   "--on-sleep=suspend",      "--on-sleep hibernate",
+	"--on-sleep=hibernate",	   "--on-shutdown shutdown",  "--on-shutdown=shutdown",
+	"--on-shutdown hibernate", "--on-shutdown=hibernate", NULL,
+};
 
 bool vu_hook_says(const char *base, const char *guest, const char *op, const char *subop,
 		  const char *const *words)

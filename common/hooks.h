@@ -63,5 +63,7 @@ extern const char *const vu_hook_hands_over[];
 /* Words of a line that reserves huge pages: vm-hugepages reserve, the guides' nr_hugepages. */
 extern const char *const vu_hook_reserves_huge[];
 extern const char *const vu_hook_sets_priority[];
+/* Words of a line that asks the guest's agent at host sleep or shutdown: vm-nosleep's policies. */
+extern const char *const vu_hook_needs_agent[];
 
 #endif

@@ -87,6 +87,22 @@ setup() {
 	assert_output $'--isolate\tsystemd: multi-user.target and graphical.target'
 }
 
+@test "vm-nosleep completes its policies' words, in bash, zsh and fish" {
+	run bash_complete "vm-nosleep hold --on-sleep "
+	assert_output $'block\nsuspend\nhibernate'
+	run bash_complete "vm-nosleep hold --on-shutdown h"
+	assert_output "hibernate"
+	run bash_complete "vm-nosleep hold --if-late "
+	assert_output $'pause\nleave'
+	run zsh_complete "vm-nosleep hold --on-shutdown="
+	assert_line "shutdown"
+	assert_line "none"
+	run fish_complete "vm-nosleep hold --on-sleep="
+	assert_line $'--on-sleep=suspend\thold: at host sleep'
+	run fish_complete "vm-nosleep --if-l"
+	assert_output $'--if-late\thold: a guest not there in time'
+}
+
 @test "hook-run completes its commands and the guests of qemu.d" {
 	mkdir -p "$root/etc/libvirt/hooks/qemu.d/win10"
 	run bash_complete "hook-run --sysroot $root "

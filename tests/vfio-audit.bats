@@ -212,6 +212,25 @@ ids() { audit --json | jq -r '[.findings[].id] | join(" ")'; }
 	assert_output ""
 }
 
+@test "sleep-policy-no-agent: a hook has vm-nosleep ask the guest at host sleep or shutdown, and the domain has no agent channel" {
+	good
+	nosleep=$ROOT/etc/libvirt/hooks/qemu.d/win10/prepare/begin/05-nosleep
+	[ -x "$nosleep" ]
+	sed -i 's/vm-nosleep hold/vm-nosleep hold --on-sleep suspend/' "$nosleep"
+	grep -q -- "--on-sleep suspend" "$nosleep"
+	run audit
+	assert_success
+	assert_line "win10: warning: its hook has vm-nosleep put the guest to sleep (or shut it down) before the host, and it has no guest agent channel: sleep stays blocked, shutdown is not delayed [sleep-policy-no-agent]"
+	assert_line "  fix: <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+	sed -i 's/--on-sleep suspend/--on-shutdown=hibernate/' "$nosleep"
+	assert_equal "$(ids)" "sleep-policy-no-agent"
+	# the channel answers it; blocking alone needs no agent
+	sed -i "s|</devices>|<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>|" "$XML"
+	assert_equal "$(ids)" ""
+	good
+	assert_equal "$(ids)" ""
+}
+
 @test "the warnings: i440fx, SeaBIOS, a CPU model, NVIDIA not hidden, a balloon; exit 0, or 1 with --strict" {
 	good "s/machine='pc-q35-7.2'/machine='pc-i440fx-7.2'/; s/<os firmware='efi'>/<os>/; s/<cpu mode='host-passthrough' check='none'\/>//; s/<kvm><hidden state='on'\/><\/kvm>//; s/model='none'/model='virtio'/"
 	run audit

@@ -157,6 +157,44 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 	assert_output --partial ": too long a name for a systemd unit"
 }
 
+@test "hold with a policy: the unit runs the watcher (Type=notify); its words checked; below a sysroot the watcher talks to the tree's bus only, and with none there nothing is held" {
+	sim_up $SINGLE
+	run ns -n hold --on-sleep suspend --on-shutdown hibernate --wait 30 win10
+	assert_success
+	assert_output --regexp "^systemd-run --quiet --collect --property=Type=notify --unit vfio-utils-nosleep-win10.service --description 'vfio-utils: no host sleep while the VM \"win10\" runs' -- /[^ ]*/vm-nosleep watch --on-sleep suspend --on-shutdown hibernate --if-late pause --wait 30 -- win10\$"
+	run ns -n --json hold --on-shutdown shutdown --if-late leave win10
+	assert_equal "$(jq -r '[.on_sleep, .on_shutdown, .result] | join(" ")' <<<"$output")" "block shutdown planned"
+	# plain blocking needs no watcher: systemd-inhibit, as before
+	run ns -n hold --on-sleep block win10
+	assert_output --partial " -- systemd-inhibit --what=sleep "
+	run ns hold --on-sleep nap win10
+	assert_failure 2
+	assert_output --partial "vm-nosleep: --on-sleep nap: not one of its words (vm-nosleep(8))"
+	run ns hold --on-shutdown suspend win10
+	assert_failure 2
+	run ns hold --if-late destroy win10
+	assert_failure 2
+	run ns hold --wait 0 win10
+	assert_failure 2
+	assert_output --partial "vm-nosleep: --wait 0: expected seconds, from 1 to 3600"
+	run ns release --on-sleep suspend win10
+	assert_failure 2
+	run ns watch --on-sleep suspend
+	assert_failure 2
+	# the tree has no system bus: the watcher says which it looked for, and ends
+	run ns watch --on-sleep suspend win10
+	assert_failure 1
+	assert_output "vm-nosleep: win10: the system bus, $SIMROOT/run/dbus/system_bus_socket: No such file or directory"
+	# so the unit stops, logind never lists a lock, and hold fails: nothing held, nothing remembered
+	run ns hold --on-sleep suspend --timeout 3 win10
+	assert_failure 1
+	assert_output --partial "win10: logind did not list the inhibitor of vfio-utils-nosleep-win10.service"
+	assert_equal "$(inhibitors)" ""
+	run on_sim systemctl is-active vfio-utils-nosleep-win10.service
+	assert_output inactive
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ] || ! grep -q win10 "$SIMROOT/run/vfio-utils/nosleep"
+}
+
 @test "hook-run new writes the pair for every domain; libvirt's prepare holds sleep off, release lets go" {
 	sim_up $SINGLE
 	H=$SIMROOT/etc/libvirt/hooks

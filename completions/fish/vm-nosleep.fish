@@ -6,6 +6,11 @@ complete -c vm-nosleep -n __fish_use_subcommand -a hold -d 'Keep the host from s
 complete -c vm-nosleep -n __fish_use_subcommand -a release -d 'Let it sleep again'
 complete -c vm-nosleep -l domain-xml -r -F -d 'The domain XML (- for stdin)'
 complete -c vm-nosleep -l timeout -x -d 'Wait at most this long for logind and the lock'
+complete -c vm-nosleep -l on-sleep -x -a 'block suspend hibernate' -d 'hold: at host sleep'
+complete -c vm-nosleep -l on-shutdown -x -a 'none shutdown hibernate' -d 'hold: at host shutdown'
+complete -c vm-nosleep -l if-late -x -a 'pause leave' -d 'hold: a guest not there in time'
+complete -c vm-nosleep -l wait -x -d "hold: the guest's time to get there"
+complete -c vm-nosleep -l connect -x -d 'hold: the libvirt URI the guest is asked through'
 complete -c vm-nosleep -s n -l dry-run -d 'Print the commands, change nothing'
 complete -c vm-nosleep -l json -d 'Report as JSON'
 complete -c vm-nosleep -l sysroot -r -a '(__fish_complete_directories)' -d 'Look up system trees below DIR'
