@@ -380,6 +380,19 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		assert_equal "$(sd s9-release.rc)" 0
 		assert_equal "$(sd s9-2.active)" inactive
 		assert_equal "$(sd s9-2.list)" ""
+		# 9b. the watcher: hold returns once it holds its lock (Type=notify)
+		assert_equal "$(sd s9b-hold.rc)" 0
+		pid=$(sd s9b-1.pid)
+		assert_equal "$(sd s9b-hold.out)" "win10: sleep held off by vfio-utils-nosleep-win10.service (PID $pid)"
+		assert_equal "$(sd s9b-1.list)" "vfio-utils 0 root $pid vm-nosleep sleep the VM \"win10\" is running and its guest agent is not connected block"
+		run sd s9b-1.status
+		assert_output "host sleep blocked; host shutdown not delayed (libvirt: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory)"
+		run sd s9b-status.out
+		assert_output --partial "win10: vfio-utils-nosleep-win10.service active, sleep inhibited: host sleep blocked; host shutdown not delayed (libvirt: "
+		# killed: logind dropped the lock with the process, and status says so
+		assert_equal "$(sd s9b-2.list)" ""
+		assert_equal "$(jq -c '[.domains[] | .domain, .active, .inhibitor]' "$RESULTS/$K.systemd/s9b-status2.out")" '["win10",false,false]'
+		assert_equal "$(sd s9b-release.rc)" 0
 	done
 	# The simulator's stand-ins print what logind printed, the PID aside.
 	PATH=$STANDINS:$PATH
@@ -563,7 +576,17 @@ cycled() {
 		assert_equal "$(cyc s12d-1 vtcon1)" "1 (M) frame buffer device"
 		g=$(cyc s12d-1 vfio | cut -d' ' -f1)
 		assert_equal "$(cyc s12d-1 qemu-vfio)" "/dev/vfio/$g /dev/vfio/vfio "
+		# its prepare hook's policy (seed 003's dosleep): the unit runs the
+		# watcher, which found the domain in the real libvirtd and no agent
+		# channel in it; the held start's release hook stopped it, as destroy's
+		assert_equal "$(sd s12d-hold-line)" "vm-nosleep hold --on-sleep suspend --on-shutdown hibernate --domain-xml -"
+		assert_equal "$(cyc s12d-held nosleep)" inactive
+		assert_equal "$(cyc s12d-1 nosleep)" active
+		assert_equal "$(sd s12d-1.nosleep-comm)" vm-nosleep
+		assert_equal "$(sd s12d-1.nosleep-status)" "host sleep blocked; host shutdown not delayed (no guest agent channel)"
+		assert_equal "$(sd s12d-1.nosleep-list)" "vfio-utils 0 root  vm-nosleep sleep the VM \"desk2\" is running and its guest agent is not connected block"
 		assert_equal "$(sd s12d-destroy.rc)" 0
+		assert_equal "$(cyc s12d-2 nosleep)" inactive
 		assert_desktop s12d-2
 	done
 }

@@ -135,33 +135,40 @@ struct watch {
 	virConnectPtr conn;
 	virConnectPtr dead; /* closed by libvirtd's side, ours to let go */
 	virDomainPtr dom;
-	bool has_channel; /* the domain has the agent's channel */
-	bool agent;	  /* and the agent is connected */
-	int sleep_fd;	  /* logind's sleep lock, -1 none */
-	bool sleep_delay; /* it is a delay lock (else block) */
-	int off_fd;	  /* the shutdown delay lock, -1 none */
+	char conn_error[512]; /* why libvirt is not connected, "" when it never was asked */
+	bool has_channel;     /* the domain has the agent's channel */
+	bool agent;	      /* and the agent is connected */
+	int sleep_fd;	      /* logind's sleep lock, -1 none */
+	bool sleep_delay;     /* it is a delay lock (else block) */
+	int off_fd;	      /* the shutdown delay lock, -1 none */
 	enum phase phase;
-	bool for_off;	      /* the phase is the host's shutdown's, not its sleep's */
-	bool suspended;	      /* the guest is in RAM by our asking */
-	bool paused;	      /* its vCPUs stopped by us */
-	bool waking;	      /* woken: the time until it runs is to be said */
-	char locks_said[256]; /* what was last said of the locks */
-	int wait_ms;	      /* how long the guest has */
-	int timer;	      /* the deadline (libvirt's timeout), -1 off */
-	int retry;	      /* the reconnection's, -1 off */
+	bool for_off;	/* the phase is the host's shutdown's, not its sleep's */
+	bool suspended; /* the guest is in RAM by our asking */
+	bool paused;	/* its vCPUs stopped by us */
+	bool waking;	/* woken: the time until it runs is to be said */
+	int wait_ms;	/* how long the guest has */
+	int timer;	/* the deadline (libvirt's timeout), -1 off */
+	int retry;	/* the reconnection's, -1 off */
 	double t0;
 	bool quit;
 };
 
-/* A line for the journal, and the unit's status (systemctl status, vm-nosleep status). */
+/*
+ * A line for the journal, and the unit's status (systemctl status, vm-nosleep
+ * status); the same line again (libvirt still down at each retry) is not.
+ */
 static void VU_PRINTF(2, 3) say(struct watch *w, const char *fmt, ...)
 {
-	char line[1024];
+	static char last[1024];
+	char line[sizeof(last)];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (strcmp(line, last) == 0)
+		return;
+	memcpy(last, line, sizeof(last));
 	vu_report("%s: %s", w->shown, line);
 	fflush(stdout);
 	sd_notifyf(0, "STATUS=%s", line);
@@ -206,27 +213,29 @@ static const char *verb(const struct watch *w, bool off)
 	return w->p->sleep == SLEEP_SUSPEND ? "suspends" : "hibernates";
 }
 
-/* The locks held, and why not the delay lock where the policy would have it: when it changed. */
+/* The locks held, and why not the delay lock where the policy would have it. */
 static void say_locks(struct watch *w)
 {
-	const char *no_agent = !w->conn		? " (libvirt not connected)"
-			       : w->has_channel ? " (guest agent not connected)"
-						: " (no guest agent channel)";
-	char line[sizeof(w->locks_said)];
+	char no_agent[600];
+	bool missing;
 
-	snprintf(line, sizeof(line), "host sleep %s%s%s%s%s%s",
-		 w->sleep_delay ? "delayed until the guest " : "blocked",
-		 w->sleep_delay ? verb(w, false) : "",
-		 !w->sleep_delay && w->p->sleep != SLEEP_BLOCK ? no_agent : "",
-		 w->p->shutdown == OFF_NONE ? ""
-		 : w->off_fd >= 0	    ? "; host shutdown delayed until the guest "
-					    : "; host shutdown not delayed",
-		 w->p->shutdown != OFF_NONE && w->off_fd >= 0 ? verb(w, true) : "",
-		 w->p->shutdown != OFF_NONE && w->off_fd < 0 ? no_agent : "");
-	if (strcmp(line, w->locks_said) == 0)
-		return;
-	snprintf(w->locks_said, sizeof(w->locks_said), "%s", line);
-	say(w, "%s", line);
+	if (!w->conn)
+		snprintf(no_agent, sizeof(no_agent), " (libvirt: %s)",
+			 w->conn_error[0] ? w->conn_error : "not connected yet");
+	else
+		snprintf(no_agent, sizeof(no_agent), " (%s)",
+			 w->has_channel ? "guest agent not connected" : "no guest agent channel");
+
+	/* the reason once, at the end: it is the same for both */
+	missing = (!w->sleep_delay && w->p->sleep != SLEEP_BLOCK) ||
+		  (w->off_fd < 0 && w->p->shutdown != OFF_NONE);
+	say(w, "host sleep %s%s%s%s%s", w->sleep_delay ? "delayed until the guest " : "blocked",
+	    w->sleep_delay ? verb(w, false) : "",
+	    w->p->shutdown == OFF_NONE ? ""
+	    : w->off_fd >= 0	       ? "; host shutdown delayed until the guest "
+				       : "; host shutdown not delayed",
+	    w->p->shutdown != OFF_NONE && w->off_fd >= 0 ? verb(w, true) : "",
+	    missing ? no_agent : "");
 }
 
 /*
@@ -497,7 +506,7 @@ static int connect_libvirt(struct watch *w)
 		u = uri;
 	}
 	if (!(w->conn = v_open(u))) {
-		say(w, "host sleep blocked: libvirt: %s", v_error());
+		snprintf(w->conn_error, sizeof(w->conn_error), "%s", v_error());
 		return -1;
 	}
 	v_keepalive(w->conn, 5, 3);
@@ -508,7 +517,7 @@ static int connect_libvirt(struct watch *w)
 			     VIR_DOMAIN_EVENT_CALLBACK(on_life), w, NULL) < 0 ||
 	    v_event_register(w->conn, w->dom, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
 			     VIR_DOMAIN_EVENT_CALLBACK(on_agent), w, NULL) < 0) {
-		say(w, "host sleep blocked: libvirt: %s", v_error());
+		snprintf(w->conn_error, sizeof(w->conn_error), "%s", v_error());
 		if (w->dom)
 			v_free(w->dom);
 		w->dom = NULL;
@@ -531,9 +540,9 @@ static void on_retry(int timer, void *data)
 	}
 	if (w->conn || connect_libvirt(w) == 0) {
 		v_update_timeout(w->retry, -1);
-		locks(w);
 		settle(w);
 	}
+	locks(w);
 }
 
 /* libvirtd went away (restarted): the block lock until it is back. */
@@ -548,6 +557,7 @@ static void on_close(virConnectPtr conn, int reason, void *data)
 	/* closed (our reference let go) outside libvirt's call */
 	w->dead = w->conn;
 	w->conn = NULL;
+	snprintf(w->conn_error, sizeof(w->conn_error), "%s", "the connection closed");
 	w->agent = false;
 	locks(w);
 	v_update_timeout(w->retry, RECONNECT_MS);
