@@ -389,6 +389,21 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		assert_output "host sleep blocked; host shutdown not delayed (libvirt: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory)"
 		run sd s9b-status.out
 		assert_output --partial "win10: vfio-utils-nosleep-win10.service active, sleep inhibited: host sleep blocked; host shutdown not delayed (libvirt: "
+		# the real logind: a user at a terminal refused, naming the VM; root
+		# goes past a block lock (logind lets a privileged caller: at a
+		# terminal too), and logind's signals before and after reach the
+		# watcher (the sleep itself masked), which takes its lock again
+		assert_equal "$(sd s9b-masked)" masked-runtime
+		assert_equal "$(sd s9b-refused.rc)" 1
+		run sd s9b-refused.out
+		assert_line "Operation inhibited by \"vfio-utils\" (PID $pid \"vm-nosleep\", user root), reason is \"the VM \"win10\" is running and its guest agent is not connected\"."
+		run sd s9b-root-tty.out
+		assert_line "Failed to start suspend.target: Unit systemd-suspend.service is masked."
+		run sd s9b-journal
+		assert_line "win10: host going to sleep past the block lock: guest left as it is"
+		assert_line "win10: host back"
+		assert_equal "$(grep -c '^win10: host back$' "$RESULTS/$K.systemd/s9b-journal")" 2
+		assert_equal "$(sd s9b-back.list)" "$(sd s9b-1.list)"
 		# killed: logind dropped the lock with the process, and status says so
 		assert_equal "$(sd s9b-2.list)" ""
 		assert_equal "$(jq -c '[.domains[] | .domain, .active, .inhibitor]' "$RESULTS/$K.systemd/s9b-status2.out")" '["win10",false,false]'
@@ -584,7 +599,10 @@ cycled() {
 		assert_equal "$(cyc s12d-1 nosleep)" active
 		assert_equal "$(sd s12d-1.nosleep-comm)" vm-nosleep
 		assert_equal "$(sd s12d-1.nosleep-status)" "host sleep blocked; host shutdown not delayed (no guest agent channel)"
-		assert_equal "$(sd s12d-1.nosleep-list)" "vfio-utils 0 root  vm-nosleep sleep the VM \"desk2\" is running and its guest agent is not connected block"
+		run sd s12d-1.nosleep-list
+		assert_line "vfio-utils 0 root  vm-nosleep sleep the VM \"desk2\" is running and its guest agent is not connected block"
+		# libvirtd's own, while a VM runs: a shutdown delay lock beside ours
+		assert_line "Libvirt 0 root  libvirtd shutdown Virtual machines need to be saved delay"
 		assert_equal "$(sd s12d-destroy.rc)" 0
 		assert_equal "$(cyc s12d-2 nosleep)" inactive
 		assert_desktop s12d-2

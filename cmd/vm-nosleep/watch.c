@@ -403,17 +403,20 @@ static void back(struct watch *w, bool off)
 	w->phase = RUNNING;
 	if (w->suspended) {
 		w->suspended = false;
-		if (v_pmwakeup(w->dom, 0) < 0)
+		if (v_pmwakeup(w->dom, 0) < 0) {
 			say(w, "host back; the guest did not wake: libvirt: %s", v_error());
-		else
+		} else {
 			w->waking = true;
-	}
-	if (w->paused) {
+			say(w, "host back: waking the guest");
+		}
+	} else if (w->paused) {
 		w->paused = false;
 		if (v_resume(w->dom) < 0)
 			say(w, "host back; the guest stays paused: libvirt: %s", v_error());
 		else
 			say(w, "host back: guest resumed");
+	} else {
+		say(w, "host back");
 	}
 	locks(w);
 	settle(w);
@@ -569,8 +572,7 @@ static void on_bus(int watch, int fd, int events, void *data)
 	(void)watch, (void)fd, (void)events, (void)data;
 }
 
-/* How long logind waits for a delay lock (InhibitDelayMaxUSec), in ms; 5 s where it will not say.
- */
+/* How long logind waits for a delay lock (InhibitDelayMaxUSec), in ms; 5 s untold. */
 static int logind_delay_ms(struct watch *w)
 {
 	sd_bus_error err = SD_BUS_ERROR_NULL;
@@ -597,6 +599,21 @@ static int open_bus(struct watch *w)
 	    (r = sd_bus_set_bus_client(w->bus, 1)) < 0 || (r = sd_bus_start(w->bus)) < 0)
 		w->bus = sd_bus_unref(w->bus);
 	return r;
+}
+
+/* The watcher's end: its locks let go, libvirt and the bus closed. STATUS. */
+static int watch_end(struct watch *w, int status)
+{
+	drop(&w->sleep_fd);
+	drop(&w->off_fd);
+	if (w->dom)
+		v_free(w->dom);
+	if (w->conn)
+		v_close(w->conn);
+	if (w->dead)
+		v_close(w->dead);
+	sd_bus_flush_close_unref(w->bus);
+	return status;
 }
 
 static noreturn void watch_usage(void)
@@ -689,7 +706,7 @@ int watch_main(int argc, char **argv)
 	    (r = sd_bus_match_signal(w.bus, NULL, LOGIN1, LOGIN1_PATH, LOGIN1_MANAGER,
 				     "PrepareForShutdown", on_shutdown, &w)) < 0) {
 		vu_errc(r, "%s: logind's signals", w.shown);
-		return VU_EXIT_FAIL;
+		return watch_end(&w, VU_EXIT_FAIL);
 	}
 	/*
 	 * The block lock, then ready: the hook that started the unit goes on,
@@ -698,13 +715,13 @@ int watch_main(int argc, char **argv)
 	 */
 	locks(&w);
 	if (w.sleep_fd < 0)
-		return VU_EXIT_FAIL;
+		return watch_end(&w, VU_EXIT_FAIL);
 	logind_ms = logind_delay_ms(&w);
 	w.wait_ms = p.wait_s ? p.wait_s * 1000 : logind_ms - 500;
 	if (w.wait_ms > logind_ms - 500 && p.wait_s) {
 		vu_warn(
-		    "%s: logind waits %d ms for a delay lock (InhibitDelayMaxSec): the guest gets %d ms, not %d s (vm-nosleep(8), DELAY)",
-		    w.shown, logind_ms, logind_ms - 500, p.wait_s);
+		    "%s: logind waits %d ms for a delay lock: the guest gets %d ms, not %d s; for more, InhibitDelayMaxSec=%d in [Login] of /etc/systemd/logind.conf.d/vfio-utils.conf (vm-nosleep(8), DELAY)",
+		    w.shown, logind_ms, logind_ms - 500, p.wait_s, p.wait_s + 1);
 		w.wait_ms = logind_ms - 500;
 	}
 	if (w.wait_ms < 500)
@@ -716,7 +733,7 @@ int watch_main(int argc, char **argv)
 	    (w.timer = v_add_timeout(-1, on_deadline, &w, NULL)) < 0 ||
 	    (w.retry = v_add_timeout(-1, on_retry, &w, NULL)) < 0) {
 		vu_err("%s: libvirt's event loop: %s", w.shown, v_error());
-		return VU_EXIT_FAIL;
+		return watch_end(&w, VU_EXIT_FAIL);
 	}
 	if (connect_libvirt(&w) < 0)
 		v_update_timeout(w.retry, RECONNECT_MS);
@@ -727,10 +744,10 @@ int watch_main(int argc, char **argv)
 		if (r < 0) {
 			/* logind's locks go with the connection */
 			vu_errc(r, "%s: the system bus: the lock is gone with it", w.shown);
-			return VU_EXIT_FAIL;
+			return watch_end(&w, VU_EXIT_FAIL);
 		}
 		if (!w.quit && v_event_run() < 0)
 			break;
 	}
-	return VU_EXIT_OK;
+	return watch_end(&w, VU_EXIT_OK);
 }
