@@ -227,7 +227,9 @@ install: all
 		ln -sfn $(SBINDIR)/hook-run $(DESTDIR)$(HOOKDIR)/vfio-utils; \
 	fi
 
+# vm-nosleep's logind drop-in ('vm-nosleep delay') goes first, if it is there.
 uninstall:
+	if [ -z "$(DESTDIR)" ] && [ -x $(SBINDIR)/vm-nosleep ]; then $(SBINDIR)/vm-nosleep delay -q default || true; fi
 	rm -f $(COMMANDS_1:%=$(DESTDIR)$(BINDIR)/%) $(COMMANDS_8:%=$(DESTDIR)$(SBINDIR)/%) \
 		$(COMMANDS_1:%=$(DESTDIR)$(MANDIR)/man1/%.1) $(COMMANDS_8:%=$(DESTDIR)$(MANDIR)/man8/%.8) \
 		$(DESTDIR)$(MANDIR)/man7/vfio-utils.7 \

@@ -33,6 +33,7 @@ static noreturn void usage(void)
 	fputs(
 	    "Usage: vm-nosleep [options] [status]\n"
 	    "       vm-nosleep [options] hold|release [--domain-xml FILE|- | DOMAIN]\n"
+	    "       vm-nosleep delay [options] [SECONDS|default]\n"
 	    "\n"
 	    "Keep the host from sleeping while a domain runs: a logind sleep inhibitor\n"
 	    "that names it, held by a transient systemd unit (no process is left as the\n"
@@ -43,8 +44,10 @@ static noreturn void usage(void)
 	    "                         them (the default)\n"
 	    "  hold                   start the domain's unit, and wait until logind\n"
 	    "                         lists its inhibitor\n"
-	    "  watch                  what the unit runs with a policy (not for hooks)\n"
 	    "  release                stop it\n"
+	    "  delay                  how long logind waits for a guest to go first:\n"
+	    "                         SECONDS, or default (vm-nosleep delay --help)\n"
+	    "  watch                  what the unit runs with a policy (not for hooks)\n"
 	    "\n"
 	    "Options:\n"
 	    "      --domain-xml FILE  the domain's XML ('-': stdin, as a hook gets it)\n"
@@ -571,5 +574,8 @@ int main(int argc, char **argv)
 	/* The unit's main process, with a policy: its own options. */
 	if (argc > 1 && strcmp(argv[1], "watch") == 0)
 		return watch_main(argc - 1, argv + 1);
+	/* logind's drop-in: no domain, no state of ours */
+	if (argc > 1 && strcmp(argv[1], "delay") == 0)
+		return delay_main(argc - 1, argv + 1);
 	return vu_domcmd_main(&cmd, &ns, argc, argv);
 }

@@ -304,3 +304,22 @@ void vu_names_free(struct vu_names *l)
 	l->v = NULL;
 	l->n = 0;
 }
+
+/* mkdir -p DIR (0755): 0, or -errno of the first directory that could not be made. */
+int vu_mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *c = path + 1;; c++)
+		if (*c == '/' || !*c) {
+			char end = *c;
+
+			*c = '\0';
+			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			if (!end)
+				return 0;
+			*c = end;
+		}
+}

@@ -46,6 +46,8 @@ int vu_readlink(const char *path, char *buf, size_t size);
 /* Last component of a symlink's target ("driver" -> "nvidia"); length or -errno. */
 int vu_link_name(const char *path, char *buf, size_t size);
 bool vu_exists(const char *path);
+/* mkdir -p DIR (0755), DIR as given (rooted already): 0, or -errno of the first that failed. */
+int vu_mkdir_p(const char *dir);
 /* vu_read and vu_exists of a rooted path from a format, as vu_path makes it. */
 int vu_readf(char *buf, size_t size, const char *fmt, ...) VU_PRINTF(3, 4);
 bool vu_existsf(const char *fmt, ...) VU_PRINTF(1, 2);

@@ -195,7 +195,7 @@ WATCH_HELPERS='
 	cat "$WATCHLOG" >&2 || true
 	assert_success
 	# more time than logind gives a delay lock (the template says nothing: 5 s)
-	assert_line "warning: vu-agent: logind waits 5000 ms for a delay lock: the guest gets 4500 ms, not 30 s; for more, InhibitDelayMaxSec=31 in [Login] of /etc/systemd/logind.conf.d/vfio-utils.conf (vm-nosleep(8), DELAY)"
+	assert_line "warning: vu-agent: logind waits 5000 ms for a delay lock: the guest gets 4500 ms, not 30 s; for more: vm-nosleep delay 31, then systemctl restart systemd-logind"
 	assert_line "locks: sleep block;"
 	assert_line "host sleep blocked; host shutdown not delayed (no guest agent channel)"
 	assert_line "host going to sleep past the block lock: guest paused (its vCPUs stopped) until the host is back"

@@ -87,7 +87,7 @@ setup() {
 	assert_output $'--isolate\tsystemd: multi-user.target and graphical.target'
 }
 
-@test "vm-nosleep completes its policies' words, in bash, zsh and fish" {
+@test "vm-nosleep completes its policies' words and delay's, in bash, zsh and fish" {
 	run bash_complete "vm-nosleep hold --on-sleep "
 	assert_output $'block\nsuspend\nhibernate'
 	run bash_complete "vm-nosleep hold --on-shutdown h"
@@ -101,6 +101,14 @@ setup() {
 	assert_line $'--on-sleep=suspend\thold: at host sleep'
 	run fish_complete "vm-nosleep --if-l"
 	assert_output $'--if-late\thold: a guest not there in time'
+	run bash_complete "vm-nosleep de"
+	assert_output "delay"
+	run bash_complete "vm-nosleep delay "
+	assert_output "default"
+	run zsh_complete "vm-nosleep "
+	assert_line "delay"
+	run fish_complete "vm-nosleep delay "
+	assert_line $'default\tlogind\'s own delay'
 }
 
 @test "hook-run completes its commands and the guests of qemu.d" {

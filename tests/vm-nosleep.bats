@@ -195,6 +195,69 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ] || ! grep -q win10 "$SIMROOT/run/vfio-utils/nosleep"
 }
 
+@test "delay: logind's drop-in written whole where systemd reads it, said, removed by 'default'; -n is a script that does the same; someone else's file left alone; bad input" {
+	R=$BATS_TEST_TMPDIR/root
+	mkdir -p "$R/etc"
+	f=$R/etc/systemd/logind.conf.d/vfio-utils.conf
+	d() { "$BUILD/vm-nosleep" delay --sysroot "$R" "$@"; }
+	run d
+	assert_success
+	assert_output "no drop-in of vm-nosleep: logind's own InhibitDelayMaxSec (5 s unless set)"
+	run d -n 30
+	assert_success
+	[ ! -e "$f" ]
+	# the dry run, below the root, writes what the run writes
+	sed "s| /etc/| $R/etc/|g; s| >/etc/| >$R/etc/|" <<<"$output" | bash
+	mv "$f" "$BATS_TEST_TMPDIR/dry"
+	run d 30
+	assert_success
+	assert_output "/etc/systemd/logind.conf.d/vfio-utils.conf: InhibitDelayMaxSec=30; logind reads it when it starts (systemctl restart systemd-logind)"
+	cmp "$f" "$BATS_TEST_TMPDIR/dry"
+	# where systemd looks for logind's drop-ins, in its [Login] section
+	run systemd-analyze cat-config --root="$R" systemd/logind.conf
+	assert_line "# $f"
+	assert_line "[Login]"
+	assert_line "InhibitDelayMaxSec=30"
+	run d 30
+	assert_output "logind waits up to 30 s already (/etc/systemd/logind.conf.d/vfio-utils.conf): nothing to do"
+	run d 45
+	assert_success
+	assert_equal "$(sed -n 's/^InhibitDelayMaxSec=//p' "$f")" 45
+	run d
+	assert_output "logind waits up to 45 s for a guest to go first (/etc/systemd/logind.conf.d/vfio-utils.conf)"
+	run d default
+	assert_success
+	assert_output "/etc/systemd/logind.conf.d/vfio-utils.conf removed: logind's own delay once it restarts (systemctl restart systemd-logind)"
+	[ ! -e "$f" ]
+	run d default
+	assert_success
+	assert_output "/etc/systemd/logind.conf.d/vfio-utils.conf: none: nothing to take away"
+	# the administrator's own file of that name: never touched
+	printf '[Login]\nInhibitDelayMaxSec=99\n' >"$f"
+	run d 30
+	assert_failure 1
+	assert_output "vm-nosleep: /etc/systemd/logind.conf.d/vfio-utils.conf: not written by vm-nosleep: left as it is"
+	run d default
+	assert_failure 1
+	assert_equal "$(cat "$f")" "$(printf '[Login]\nInhibitDelayMaxSec=99')"
+	rm "$f"
+	# cannot be written (a file where the directory goes): nothing half-written
+	rmdir "$R/etc/systemd/logind.conf.d"
+	touch "$R/etc/systemd/logind.conf.d"
+	run d 30
+	assert_failure 1
+	assert_output "vm-nosleep: /etc/systemd/logind.conf.d/vfio-utils.conf: Not a directory"
+	assert_equal "$(ls "$R/etc/systemd")" logind.conf.d
+	# usage errors
+	run d 0
+	assert_failure 2
+	assert_output --partial "vm-nosleep: delay 0: expected seconds, from 1 to 3600, or 'default'"
+	run d 30 40
+	assert_failure 2
+	run d --json
+	assert_failure 2
+}
+
 @test "hook-run new writes the pair for every domain; libvirt's prepare holds sleep off, release lets go" {
 	sim_up $SINGLE
 	H=$SIMROOT/etc/libvirt/hooks

@@ -408,6 +408,10 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		assert_equal "$(sd s9b-2.list)" ""
 		assert_equal "$(jq -c '[.domains[] | .domain, .active, .inhibitor]' "$RESULTS/$K.systemd/s9b-status2.out")" '["win10",false,false]'
 		assert_equal "$(sd s9b-release.rc)" 0
+		# 9c. the real logind reads vm-nosleep delay's drop-in, and its own again after default
+		assert_equal "$(sd s9c-0.usec)" "t 5000000"
+		assert_equal "$(sd s9c-delay.rc) $(sd s9c-1.usec)" "0 t 30000000"
+		assert_equal "$(sd s9c-default.rc) $(sd s9c-2.usec)" "0 t 5000000"
 	done
 	# The simulator's stand-ins print what logind printed, the PID aside.
 	PATH=$STANDINS:$PATH

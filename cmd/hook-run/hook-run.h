@@ -14,8 +14,6 @@ int hr_self_path(char *buf, size_t size);
 bool hr_is_self(const char *path);
 /* Whether the qemu hook at PATH (one that is not hook-run) runs qemu.d's scripts itself. */
 bool hr_foreign_dispatcher(const char *path);
-/* mkdir -p DIR (0755): 0, or -errno of the first directory that could not be made. */
-int hr_mkdir_p(const char *dir);
 /*
  * What libvirt at URI says of GUEST: its PCI host devices into X (may be
  * NULL; none when it cannot be asked), and whether it is defined at all: 1

@@ -68,7 +68,7 @@ int hr_install(bool force)
 	vu_act_command("ln -s %s %s", self, hook);
 	if (vu_dry_run)
 		return VU_EXIT_OK;
-	if ((err = hr_mkdir_p(dir)) < 0) {
+	if ((err = vu_mkdir_p(dir)) < 0) {
 		vu_errc(err, "%s: cannot install", vu_unrooted(dir));
 		return VU_EXIT_FAIL;
 	}

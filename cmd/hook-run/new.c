@@ -78,7 +78,7 @@ static int write_script(const char *path, const char *text, bool force)
 		       qpath);
 		return 0;
 	}
-	if ((err = hr_mkdir_p(dir)) < 0) {
+	if ((err = vu_mkdir_p(dir)) < 0) {
 		vu_errc(err, "%s: cannot create", vu_unrooted(dir));
 		return err;
 	}
@@ -325,7 +325,7 @@ static int guide_scripts(const char *base, const char *guest, bool move)
 			}
 			vu_act_command("mkdir -p %s", dir);
 			vu_act_command("mv %s %s", path, dest);
-			if (!vu_dry_run && (err = hr_mkdir_p(dir)) == 0 && rename(path, dest) < 0)
+			if (!vu_dry_run && (err = vu_mkdir_p(dir)) == 0 && rename(path, dest) < 0)
 				err = -errno;
 			if (err) {
 				vu_errc(err, "%s: cannot move aside", vu_unrooted(path));

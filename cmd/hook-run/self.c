@@ -51,22 +51,3 @@ bool hr_foreign_dispatcher(const char *path)
 	buf[n > 0 ? n : 0] = '\0';
 	return strstr(buf, "qemu.d") != NULL;
 }
-
-/* mkdir -p DIR (0755): 0, or -errno of the first directory that could not be made. */
-int hr_mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *c = path + 1;; c++)
-		if (*c == '/' || !*c) {
-			char end = *c;
-
-			*c = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			if (!end)
-				return 0;
-			*c = end;
-		}
-}

@@ -720,7 +720,7 @@ int watch_main(int argc, char **argv)
 	w.wait_ms = p.wait_s ? p.wait_s * 1000 : logind_ms - 500;
 	if (w.wait_ms > logind_ms - 500 && p.wait_s) {
 		vu_warn(
-		    "%s: logind waits %d ms for a delay lock: the guest gets %d ms, not %d s; for more, InhibitDelayMaxSec=%d in [Login] of /etc/systemd/logind.conf.d/vfio-utils.conf (vm-nosleep(8), DELAY)",
+		    "%s: logind waits %d ms for a delay lock: the guest gets %d ms, not %d s; for more: vm-nosleep delay %d, then systemctl restart systemd-logind",
 		    w.shown, logind_ms, logind_ms - 500, p.wait_s, p.wait_s + 1);
 		w.wait_ms = logind_ms - 500;
 	}

@@ -48,6 +48,9 @@ int policy_word(const char *const names[], const char *name);
 int word_opt(const char *opt, const char *const names[], const char *arg);
 int wait_opt(const char *arg);
 
+/* vm-nosleep delay [options] [SECONDS|default]: logind's drop-in (delay.c). Its exit status. */
+int delay_main(int argc, char **argv);
+
 /* vm-nosleep watch [options] DOMAIN: the unit's main process. Its exit status. */
 int watch_main(int argc, char **argv);
 

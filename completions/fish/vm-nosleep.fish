@@ -4,6 +4,8 @@ complete -c vm-nosleep -f
 complete -c vm-nosleep -n __fish_use_subcommand -a status -d 'The inhibitors it holds'
 complete -c vm-nosleep -n __fish_use_subcommand -a hold -d 'Keep the host from sleeping while the domain runs'
 complete -c vm-nosleep -n __fish_use_subcommand -a release -d 'Let it sleep again'
+complete -c vm-nosleep -n __fish_use_subcommand -a delay -d 'How long logind waits for a guest to go first'
+complete -c vm-nosleep -n '__fish_seen_subcommand_from delay' -a default -d "logind's own delay"
 complete -c vm-nosleep -l domain-xml -r -F -d 'The domain XML (- for stdin)'
 complete -c vm-nosleep -l timeout -x -d 'Wait at most this long for logind and the lock'
 complete -c vm-nosleep -l on-sleep -x -a 'block suspend hibernate' -d 'hold: at host sleep'
