@@ -372,7 +372,7 @@ static void going(struct watch *w, bool off)
 	 * says: the deadline's, for this call only. A call left waiting would
 	 * hold the domain's agent job, and every later agent call behind it.
 	 */
-	v_agent_timeout(w->dom, w->wait_ms / 1000, 0);
+	v_agent_timeout(w->dom, w->wait_ms < 2000 ? 1 : w->wait_ms / 1000, 0);
 	if (off && w->p->shutdown == OFF_SHUTDOWN)
 		r = v_shutdown(w->dom, VIR_DOMAIN_SHUTDOWN_GUEST_AGENT);
 	else
