@@ -23,11 +23,13 @@ setup_file() {
 	# differs there is userspace's: libvirt, systemd, X)
 	local first=1 n
 	n=$("$VM" kernels | wc -l)
+	# the guest with QEMU's guest agent (scenario 13), from the cache
+	"$VM" agent >/dev/null 2>&1 || true
 	for k in $("$VM" kernels); do
 		if [ "$n" = 1 ]; then
-			boot_kernel "$k" "$layer" 1 faults,dual &
+			boot_kernel "$k" "$layer" 1 faults,dual,agent &
 		elif [ -n "$first" ]; then
-			boot_kernel "$k" "$layer" 1 faults &
+			boot_kernel "$k" "$layer" 1 faults,agent &
 		else
 			boot_kernel "$k" "$layer" "" dual &
 		fi
@@ -611,4 +613,34 @@ cycled() {
 		assert_equal "$(cyc s12d-2 nosleep)" inactive
 		assert_desktop s12d-2
 	done
+}
+
+@test "13. seed 003's dosleep for real: the real logind waits for vm-nosleep's delay lock while the guest suspends through its agent, and the guest runs again when the sleep ends" {
+	local n=0 ms
+	for K in $(kernels); do
+		[ -f "$RESULTS/$K.systemd/s13-hold.rc" ] || continue
+		n=$((n + 1))
+		assert_equal "$(sd s13-agent)" "name='org.qemu.guest_agent.0' state='connected'"
+		echo "# $K: the nested guest's agent connected after $(sd s13-agent.secs) s" >&3
+		assert_equal "$(sd s13-hold.rc)" 0
+		run sd s13-1.list
+		assert_line "vfio-utils 0 root  vm-nosleep sleep the VM \"dosleep\" suspends first delay"
+		assert_line "vfio-utils 0 root  vm-nosleep shutdown the VM \"dosleep\" shuts down first delay"
+		assert_equal "$(sd s13-1.suspends)" 0
+		run sd s13-journal
+		assert_equal "$(sd s13-delay.rc)" 0
+		assert_line "dosleep: host going to sleep: the guest suspends (at most 29500 ms)"
+		assert_line --regexp '^dosleep: guest suspended [0-9]+ ms after the host.s signal: the host may sleep$'
+		assert_line "dosleep: host back: waking the guest"
+		assert_line --regexp '^dosleep: guest running again [0-9]+ ms after the host.s resume$'
+		sed -n 's/^dosleep: \(guest .* ms after .*\)$/# '"$K"': \1/p' "$RESULTS/$K.systemd/s13-journal" >&3
+		# the guest's own kernel counted the suspend, and it runs on
+		assert_equal "$(sd s13-2.suspends)" 1
+		assert_equal "$(sd s13-2.state)" running
+		# the delay lock is back, for the next sleep
+		run sd s13-2.list
+		assert_line "vfio-utils 0 root  vm-nosleep sleep the VM \"dosleep\" suspends first delay"
+		assert_equal "$(sd s13-release.rc)" 0
+	done
+	[ "$n" -gt 0 ] || fail "no kernel ran scenario 13: $(tail -3 "$RESULTS/"*.systemd/script.log)"
 }
