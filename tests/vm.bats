@@ -642,5 +642,5 @@ cycled() {
 		assert_line "vfio-utils 0 root  vm-nosleep sleep the VM \"dosleep\" suspends first delay"
 		assert_equal "$(sd s13-release.rc)" 0
 	done
-	[ "$n" -gt 0 ] || fail "no kernel ran scenario 13: $(tail -3 "$RESULTS/"*.systemd/script.log)"
+	[ "$n" -gt 0 ] || fail "no kernel ran scenario 13: $(tail -n 3 "$RESULTS/"*.systemd/script.log)"
 }
