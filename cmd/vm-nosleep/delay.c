@@ -64,7 +64,7 @@ static int dropin_seconds(const char *text)
 {
 	const char *at = strstr(text, "\nInhibitDelayMaxSec=");
 
-	return at ? atoi(at + strlen("\nInhibitDelayMaxSec=")) : 0;
+	return at ? (int)strtol(at + strlen("\nInhibitDelayMaxSec="), NULL, 10) : 0;
 }
 
 /* TEXT as PATH, whole or not at all (a new file renamed over it). */
