@@ -151,8 +151,8 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		assert_equal "$(drv s2-during $GPU)" vfio-pci
 		assert_equal "$(drv s2-during $GPU_AUDIO)" vfio-pci
 		# QEMU is the judge of --group: not viable, or a device refused, fails here
-		run out s2.qemu
-		assert_line --regexp '^holds: [0-9]+$'
+		run out s2.holds
+		assert_output --regexp '^holds: [0-9]+$'
 		refute_output --partial "not viable"
 		assert_equal "$(out s2-qemu.rc)" 0
 		# another VM's group still on vfio-pci: the vfio modules stay
@@ -225,8 +225,8 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 	ks=$(kernels)
 	for K in $ks; do
 		assert_equal "$(rc s4b-bind)" 0
-		run out s4b.qemu
-		assert_line --regexp '^holds: [0-9]+$'
+		run out s4b.holds
+		assert_output --regexp '^holds: [0-9]+$'
 		assert_equal "$(rc s4b-restore)" 1
 		[ "$(out s4b-restore.ms)" -lt 20000 ]
 		run out s4b-restore.err
@@ -257,8 +257,8 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		assert_equal "$(out s4d-held-during)" running
 		assert_equal "$(drv s4d-during $VGA)" vfio-pci
 		assert_equal "$(drv s4d-during $VGA_AUDIO)" vfio-pci
-		run out s4d.qemu
-		assert_line --regexp '^holds: [0-9]+$'
+		run out s4d.holds
+		assert_output --regexp '^holds: [0-9]+$'
 		assert_equal "$(out s4d-qemu.rc)" 0
 		# the held one: its holder named before (--force goes on), then stuck by its own deadline
 		assert_equal "$(out s4d-held.rc)" 1
