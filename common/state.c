@@ -380,7 +380,8 @@ int vu_state_parse(FILE *f, const char *shown, struct vu_records *out)
 	}
 	if (!err && (!header || !end)) {
 		if (shown)
-			vu_warn("%s: damaged state file (%s)", shown, header ? "truncated" : "no header");
+			vu_warn("%s: damaged state file (%s)", shown,
+				header ? "truncated" : "no header");
 		err = -EBADMSG;
 	}
 	out->damaged = err == -EBADMSG;
@@ -490,11 +491,24 @@ void vu_state_format(FILE *f, const char *name, const struct vu_records *recs)
 	fputs("# end\n", f);
 }
 
+/* The file's text, for vu_file_replace. */
+struct state_text {
+	const char *name;
+	const struct vu_records *recs;
+};
+
+static void state_fill(FILE *f, const void *arg)
+{
+	const struct state_text *t = arg;
+
+	vu_state_format(f, t->name, t->recs);
+}
+
 int vu_state_write(const char *name, const struct vu_records *recs)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	int fd, err = 0;
-	FILE *f;
+	struct state_text t = { name, recs };
+	char path[PATH_MAX];
+	int err;
 
 	if (recs->damaged)
 		return -EBADMSG;
@@ -502,30 +516,7 @@ int vu_state_write(const char *name, const struct vu_records *recs)
 		return err;
 	if (recs->n == 0)
 		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	/* Whatever is there (a FIFO would block an open) goes; the new file is made new. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
-	vu_state_format(f, name, recs);
-	/* On disk before the rename: a crash leaves the old file or the new one, never half. */
-	if (fflush(f) != 0 || fsync(fd) != 0)
-		err = -errno;
-	if (fclose(f) != 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return vu_file_replace(path, 0600, state_fill, &t);
 }
 
 /*

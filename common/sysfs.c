@@ -323,3 +323,36 @@ int vu_mkdir_p(const char *dir)
 			*c = end;
 		}
 }
+
+int vu_file_replace(const char *path, mode_t mode, void (*fill)(FILE *f, const void *arg),
+		    const void *arg)
+{
+	char tmp[PATH_MAX + 8];
+	int fd, err = 0;
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	/* Whatever is there (a FIFO would block an open) goes; the new file is made new. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
+	fill(f, arg);
+	/* On disk before the rename: a crash leaves the old file or the new one, never half. */
+	if (fflush(f) != 0 || fsync(fd) != 0)
+		err = -errno;
+	if (fclose(f) != 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}

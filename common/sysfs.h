@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "msg.h"
 
@@ -48,6 +50,13 @@ int vu_link_name(const char *path, char *buf, size_t size);
 bool vu_exists(const char *path);
 /* mkdir -p DIR (0755), DIR as given (rooted already): 0, or -errno of the first that failed. */
 int vu_mkdir_p(const char *dir);
+/*
+ * PATH (rooted already) replaced whole: FILL writes the new content into
+ * PATH.new (MODE), which is synced and renamed over PATH. 0, or -errno with
+ * PATH as it was.
+ */
+int vu_file_replace(const char *path, mode_t mode, void (*fill)(FILE *f, const void *arg),
+		    const void *arg);
 /* vu_read and vu_exists of a rooted path from a format, as vu_path makes it. */
 int vu_readf(char *buf, size_t size, const char *fmt, ...) VU_PRINTF(3, 4);
 bool vu_existsf(const char *fmt, ...) VU_PRINTF(1, 2);

@@ -67,30 +67,22 @@ static int dropin_seconds(const char *text)
 	return at ? (int)strtol(at + strlen("\nInhibitDelayMaxSec="), NULL, 10) : 0;
 }
 
-/* TEXT as PATH, whole or not at all (a new file renamed over it). */
+static void text_fill(FILE *f, const void *text)
+{
+	fputs(text, f);
+}
+
+/* TEXT as PATH, whole or not at all, its directory made first. */
 static int write_whole(const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 8], dir[PATH_MAX];
-	size_t len = strlen(text);
-	int fd, err = 0;
+	char dir[PATH_MAX];
+	int err;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = '\0';
 	if ((err = vu_mkdir_p(dir)) < 0)
 		return err;
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
-		err = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return vu_file_replace(path, 0644, text_fill, text);
 }
 
 int delay_main(int argc, char **argv)
