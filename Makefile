@@ -33,7 +33,7 @@ ALL_CFLAGS  = -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP
 B          := build
 # Section 1 for everyone, section 8 (sbin) for what configures the system.
 COMMANDS_1 := iommu-groups vfio-audit
-COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep
+COMMANDS_8 := vfio-bind vfio-unbind vtcon efifb dm-ctl hook-run vm-hugepages vm-cpus vm-prio vm-nosleep vfio-boot
 COMMANDS   := $(COMMANDS_1) $(COMMANDS_8)
 MANPAGES   := $(COMMANDS_1:%=$(B)/man/%.1) $(COMMANDS_8:%=$(B)/man/%.8) $(B)/man/vfio-utils.7
 COMMON_SRC := $(wildcard common/*.c)
@@ -44,6 +44,7 @@ LIBCOMMON  := $(B)/libvfio-utils.a
 LIBS_iommu-groups := -lpci
 LIBS_vfio-bind    := -lkmod
 LIBS_vfio-unbind  := -lkmod
+LIBS_vfio-boot    := -lkmod
 # vm-nosleep talks to logind (sd-bus); its watcher loads libvirt when it runs.
 LIBS_vm-nosleep   := $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 
@@ -111,6 +112,7 @@ $(B)/%: $(B)/cmd/%.o $(LIBCOMMON)
 $(B)/hook-run: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/hook-run/*.c))
 $(B)/dm-ctl: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/dm-ctl/*.c))
 $(B)/vm-nosleep: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/vm-nosleep/*.c))
+$(B)/vfio-boot: $(patsubst %.c,$(B)/%.o,$(wildcard cmd/vfio-boot/*.c))
 
 $(B)/mkroot: $(SIM_SRC:%.c=$(B)/%.o) $(B)/tests/sim/mkroot.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpci
@@ -278,7 +280,7 @@ format:
 
 # make lint: cppcheck and clang-tidy (.clang-tidy, tests/sim/.clang-tidy) over
 # every C file, each finding an error; tests/lint.bats runs it in make check.
-LINT_DIRS  := cmd cmd/hook-run cmd/dm-ctl cmd/vm-nosleep common tests/sim tests/fuzz
+LINT_DIRS  := cmd cmd/hook-run cmd/dm-ctl cmd/vm-nosleep cmd/vfio-boot common tests/sim tests/fuzz
 TIDY_FLAGS  = -D_GNU_SOURCE -DVU_VERSION="0" -Icommon $(shell $(PKG_CONFIG) --cflags libxml-2.0 libvirt fuse3) -std=gnu11
 
 lint: lint-cppcheck lint-tidy

@@ -8,6 +8,7 @@
 #include <stdnoreturn.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "device.h"
 #include "inuse.h"
 #include "msg.h"
@@ -470,28 +471,6 @@ static const struct {
 	{ "initcall_blacklist", "initcall_blacklist" },
 };
 
-/* PARAM's value on the kernel command line ("" for a bare flag), or NULL. */
-static const char *cmdline_value(const char *cmdline, const char *param, char *buf, size_t size)
-{
-	size_t plen = strlen(param);
-	const char *found = NULL;
-
-	for (const char *p = cmdline; *p;) {
-		size_t wlen = strcspn(p, " \t\n");
-
-		if (wlen >= plen && strncmp(p, param, plen) == 0 &&
-		    (p[plen] == '=' || wlen == plen)) {
-			size_t vlen = wlen == plen ? 0 : wlen - plen - 1;
-
-			snprintf(buf, size, "%.*s", (int)vlen, p + plen + (wlen > plen));
-			found = buf; /* the kernel honours the last occurrence */
-		}
-		p += wlen;
-		p += strspn(p, " \t\n");
-	}
-	return found;
-}
-
 /* "IR-PCI-MSI" chips in /proc/interrupts: interrupt remapping is in use. */
 static int interrupt_remapping(void)
 {
@@ -514,14 +493,14 @@ static void next_step(const char *cpu, const char *cmdline)
 	char v[64];
 	bool intel = strstr(cpu, "GenuineIntel") != NULL;
 	const char *param = intel ? "intel_iommu" : "amd_iommu";
-	const char *val = cmdline_value(cmdline, param, v, sizeof(v));
+	const char *val = vu_cmdline_get(cmdline, param, v, sizeof(v));
 
 	if (val && strcmp(val, "off") == 0)
 		vu_err("no IOMMU groups: the kernel command line has %s=off: remove it and reboot",
 		       param);
 	else if (intel && !(val && strcmp(val, "on") == 0))
 		vu_err(
-		    "no IOMMU groups: enable VT-d in the firmware setup, add intel_iommu=on iommu=pt to the kernel command line and reboot");
+		    "no IOMMU groups: enable VT-d in the firmware setup, run 'vfio-boot iommu on' (intel_iommu=on iommu=pt on the kernel command line) and reboot");
 	else
 		vu_err("no IOMMU groups: enable %s in the firmware setup and reboot",
 		       intel ? "VT-d" : "the IOMMU (AMD-Vi, often under AMD CBS or NBIO)");
@@ -618,7 +597,7 @@ static int show_status(struct ctx *c, struct vu_rec *doc)
 	params = vu_rec_obj(doc, "cmdline");
 	for (size_t i = 0; i < VU_ARRAY_SIZE(cmdline_params); i++)
 		vu_rec_str(params, cmdline_params[i].key,
-			   cmdline_value(cmdline, cmdline_params[i].param, buf, sizeof(buf)));
+			   vu_cmdline_get(cmdline, cmdline_params[i].param, buf, sizeof(buf)));
 	if (ir < 0)
 		vu_rec_null(doc, "interrupt_remapping");
 	else

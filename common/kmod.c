@@ -31,12 +31,7 @@ static void kmod_quiet(void *data, int priority, const char *file, int line, con
 
 int vu_kmod_open(struct vu_kmod **out)
 {
-	char release[256], dir[PATH_MAX];
-	static const char *const confs[] = { "/etc/modprobe.d", "/run/modprobe.d",
-					     "/usr/local/lib/modprobe.d", "/lib/modprobe.d" };
-	char conf[4][PATH_MAX];
-	const char *confv[5] = { NULL };
-	struct vu_kmod *k;
+	char release[256];
 	struct utsname u;
 
 	/* The sysroot's kernel, which need not be the one running. */
@@ -45,6 +40,18 @@ int vu_kmod_open(struct vu_kmod **out)
 			return -errno;
 		snprintf(release, sizeof(release), "%s", u.release);
 	}
+	return vu_kmod_open_release(release, out);
+}
+
+int vu_kmod_open_release(const char *release, struct vu_kmod **out)
+{
+	char dir[PATH_MAX];
+	static const char *const confs[] = { "/etc/modprobe.d", "/run/modprobe.d",
+					     "/usr/local/lib/modprobe.d", "/lib/modprobe.d" };
+	char conf[4][PATH_MAX];
+	const char *confv[5] = { NULL };
+	struct vu_kmod *k;
+
 	if (vu_path(dir, sizeof(dir), "/lib/modules/%s", release) < 0)
 		return -ENAMETOOLONG;
 	for (int i = 0; i < 4 && *vu_sysroot(); i++) {
@@ -209,6 +216,32 @@ int vu_mod_load(struct vu_kmod *k, const char *what, struct vu_names *loaded)
 		kmod_module_unref(m);
 	}
 	kmod_module_unref_list(list);
+	return err;
+}
+
+int vu_mod_for_alias(struct vu_kmod *k, const char *alias, const char *skip, char *buf, size_t size)
+{
+	struct kmod_list *list = NULL, *filtered = NULL, *l;
+	int err = -ENOENT;
+
+	if (kmod_module_new_from_lookup(k->ctx, alias, &list) < 0 || !list)
+		return -ENOENT;
+	if (kmod_module_apply_filter(k->ctx, KMOD_FILTER_BLACKLIST, list, &filtered) < 0)
+		filtered = NULL;
+	kmod_module_unref_list(list);
+	kmod_list_foreach(l, filtered)
+	{
+		struct kmod_module *m = kmod_module_get_module(l);
+		char name[128];
+
+		normalize(kmod_module_get_name(m), name, sizeof(name));
+		if (err < 0 && (!skip || strcmp(name, skip) != 0)) {
+			snprintf(buf, size, "%s", name);
+			err = 0;
+		}
+		kmod_module_unref(m);
+	}
+	kmod_module_unref_list(filtered);
 	return err;
 }
 

@@ -19,6 +19,8 @@ enum vu_modstate {
 
 /* libkmod on <sysroot>/lib/modules/<the sysroot's kernel version>. */
 int vu_kmod_open(struct vu_kmod **out);
+/* The same on <sysroot>/lib/modules/RELEASE. */
+int vu_kmod_open_release(const char *release, struct vu_kmod **out);
 void vu_kmod_close(struct vu_kmod *k);
 
 enum vu_modstate vu_mod_state(struct vu_kmod *k, const char *name);
@@ -44,6 +46,13 @@ int vu_mod_load_timeout(struct vu_kmod *k, const char *what, struct vu_names *lo
 int vu_mod_unload(struct vu_kmod *k, const char *name);
 /* Loaded modules that use NAME (its holders in sysfs). */
 int vu_mod_holders(const char *name, struct vu_names *out);
+/*
+ * The first module ALIAS (a device's modalias) resolves to, other than
+ * SKIP (NULL: none), blacklisted ones left out, as udev would load it:
+ * into BUF; -ENOENT when none.
+ */
+int vu_mod_for_alias(struct vu_kmod *k, const char *alias, const char *skip, char *buf,
+		     size_t size);
 /* The module registering DRIVER; "" for a driver built into the kernel. */
 int vu_driver_module(const char *driver, char *buf, size_t size);
 

@@ -111,6 +111,32 @@ setup() {
 	assert_line $'default\tlogind\'s own delay'
 }
 
+@test "vfio-boot completes its commands, on/off, devices to bind and those it bound, in bash, zsh and fish" {
+	mkdir -p "$root/var/lib/vfio-utils"
+	printf '# vfio-utils state 1 boot\n0000:09:00.2 kind=device ids=10de:1ad8 by=ids module=xhci_pci\niommu kind=param value=pt had=no was=- loader=grub\n# end\n' \
+		>"$root/var/lib/vfio-utils/boot"
+	run bash_complete "vfio-boot --sysroot $root "
+	assert_output $'status\niommu\nbind\nunbind\nundo'
+	run bash_complete "vfio-boot -n iommu "
+	assert_output $'on\noff'
+	run bash_complete "vfio-boot --sysroot $root bind 09:00."
+	assert_output $'00.0\n00.2\n00.3' # 09:00.1 is on vfio-pci already
+	run bash_complete "vfio-boot --sysroot $root unbind "
+	assert_output "09:00.2"
+	run zsh_complete "vfio-boot "
+	assert_line "undo"
+	run zsh_complete "vfio-boot iommu "
+	assert_output $'off\non'
+	run zsh_complete "vfio-boot --sysroot=$root unbind "
+	assert_output "09:00.2"
+	run fish_complete "vfio-boot un"
+	assert_output $'unbind\tLeave devices to their usual driver from the next boot on\nundo\tGive back everything vfio-boot changed'
+	run fish_complete "vfio-boot iommu "
+	assert_output $'off\non'
+	run fish_complete "vfio-boot --sysroot $root unbind "
+	assert_output $'09:00.2\tGiven to vfio-pci at boot'
+}
+
 @test "hook-run completes its commands and the guests of qemu.d" {
 	mkdir -p "$root/etc/libvirt/hooks/qemu.d/win10"
 	run bash_complete "hook-run --sysroot $root "

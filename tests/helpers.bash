@@ -223,3 +223,18 @@ require_libvirt() {
 
 # The small domain those suites define: no disk, VNC on 127.0.0.1, TCG.
 TEST_DOMAIN=$FIXTURES/vu-test.xml
+
+# A fresh Debian 12, minbase, from the host's mirror; kept as a tarball.
+fresh_root() {
+	local cache=/var/cache/vfio-utils/bookworm-minbase.tar mirror root=$1
+	if [ ! -s "$cache" ]; then
+		mirror=$("$TESTS/lib/host-mirror") || return 1
+		mkdir -p "${cache%/*}" "$root.boot"
+		debootstrap --variant=minbase bookworm "$root.boot" "$mirror" >&2 &&
+			tar -C "$root.boot" -cf "$cache.part" . && mv "$cache.part" "$cache" || return 1
+		rm -rf "$root.boot"
+	fi
+	mkdir -p "$root"
+	tar -C "$root" -xf "$cache"
+	cp /etc/resolv.conf "$root/etc/resolv.conf"
+}

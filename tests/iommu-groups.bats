@@ -323,7 +323,7 @@ with_groups() {
 	run iommu-groups --sysroot "$root" --status
 	assert_failure 1
 	assert_line --index 0 "IOMMU:               off (no IOMMU groups)"
-	assert_line --index -1 "iommu-groups: no IOMMU groups: enable VT-d in the firmware setup, add intel_iommu=on iommu=pt to the kernel command line and reboot"
+	assert_line --index -1 "iommu-groups: no IOMMU groups: enable VT-d in the firmware setup, run 'vfio-boot iommu on' (intel_iommu=on iommu=pt on the kernel command line) and reboot"
 
 	root=$( { sed 's/^IOMMU Group [0-9]* //' "$MACHINES/b550-5600g-rtx2060.txt"; echo "cmdline ro quiet amd_iommu=off"; } | machine_from_stdin)
 	run iommu-groups --sysroot "$root" --status

@@ -101,21 +101,6 @@ need() {
 	cp "$deb" "$BATS_FILE_TMPDIR/vfio-utils.deb"
 }
 
-# A fresh Debian 12, minbase, from the host's mirror; kept as a tarball.
-fresh_root() {
-	local cache=/var/cache/vfio-utils/bookworm-minbase.tar mirror root=$1
-	if [ ! -s "$cache" ]; then
-		mirror=$("$TESTS/lib/host-mirror") || return 1
-		mkdir -p "${cache%/*}" "$root.boot"
-		debootstrap --variant=minbase bookworm "$root.boot" "$mirror" >&2 &&
-			tar -C "$root.boot" -cf "$cache.part" . && mv "$cache.part" "$cache" || return 1
-		rm -rf "$root.boot"
-	fi
-	mkdir -p "$root"
-	tar -C "$root" -xf "$cache"
-	cp /etc/resolv.conf "$root/etc/resolv.conf"
-}
-
 @test "Debian: the .deb installs into a fresh Debian 12 with what it depends on, and every command runs there" {
 	need debootstrap dpkg-buildpackage
 	[ -f "$BATS_FILE_TMPDIR/vfio-utils.deb" ] || skip "the Debian package was not built (the test before)"

@@ -119,11 +119,23 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	mkdir -p "$SIMROOT/run/standin"
 	touch "$SIMROOT/run/standin/inhibit-fails"
 	json vm-nosleep --timeout 1 hold w
+	# vfio-boot: the state, a parameter taken away, a device bound and unbound, a refusal
+	mkdir -p "$SIMROOT/etc/default" "$SIMROOT/usr/sbin" "$SIMROOT/etc/initramfs-tools" "$SIMROOT/var/lib/vfio-utils"
+	echo 'GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"' >"$SIMROOT/etc/default/grub"
+	touch "$SIMROOT/usr/sbin/update-grub" "$SIMROOT/etc/initramfs-tools/initramfs.conf"
+	printf '# vfio-utils state 1 boot\niommu kind=param value=pt had=no was=- loader=grub\n# end\n' >"$SIMROOT/var/lib/vfio-utils/boot"
+	json vfio-boot
+	json vfio-boot -n iommu off
+	json vfio-boot iommu off
+	json vfio-boot -n bind 09:00.1
+	json vfio-boot bind 09:00.1
+	json vfio-boot unbind 09:00.1
+	json vfio-boot bind 09:00.0
 	# one document a run, each command seen, none ok=false by accident only
-	assert_equal "$(wc -l <"$DOCS")" 61
+	assert_equal "$(wc -l <"$DOCS")" 68
 	# every command's JSON was checked
 	assert_equal "$(jq -r .command "$DOCS" | sort -u | tr '\n' ' ')" "$(printf '%s\n' "${COMMANDS[@]}" | sort | tr '\n' ' ')"
-	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus vm-prio vm-nosleep "
+	assert_equal "$(jq -r 'select(.ok | not) | .command' "$DOCS" | tr '\n' ' ')" "iommu-groups iommu-groups vfio-bind vfio-bind vfio-bind vtcon vfio-audit vfio-audit vm-hugepages vm-cpus vm-prio vm-nosleep vfio-boot "
 	assert_equal "$(jq -r 'select(.command == "hook-run") | .scripts | length' "$DOCS" | tr '\n' ' ')" "4 4 0 "
 	run schema-check <"$DOCS"
 	assert_success

@@ -182,3 +182,33 @@ ns_release() { on_sim vm-nosleep release w; }
 	sim_up "$SINGLE"
 	sweep locks ns_hold ns_release -- "$BUILD/vm-nosleep" release w
 }
+
+# --- vfio-boot: the bootloader's and the initramfs' files -------------------
+
+# What vfio-boot changes: the files and what the generators' stand-ins made
+# of them, and its record (its copies of the files before each edit, kept
+# on purpose, aside).
+boot_files() {
+	(cd "$SIMROOT" && find etc/default etc/modprobe.d etc/initramfs-tools boot var/lib/vfio-utils \
+		-path var/lib/vfio-utils/backup -prune -o -type f -print 2>/dev/null | sort |
+		while read -r f; do echo "== $f"; cat "$f"; done)
+}
+boot_machine() {
+	mkdir -p "$SIMROOT/etc/default" "$SIMROOT/usr/sbin" "$SIMROOT/etc/initramfs-tools/hooks" "$SIMROOT/boot/grub"
+	echo 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"' >"$SIMROOT/etc/default/grub"
+	touch "$SIMROOT/usr/sbin/update-grub" "$SIMROOT/etc/initramfs-tools/initramfs.conf"
+	on_sim update-grub && on_sim update-initramfs -u -k all
+}
+boot_undo() { on_sim vfio-boot undo; }
+
+@test "vfio-boot iommu on killed at each call: undo leaves GRUB's file, grub.cfg and the record as before" {
+	sim_up $DUAL "iommu off" "cpu intel"
+	boot_machine
+	sweep boot_files nothing boot_undo -- "$BUILD/vfio-boot" iommu on
+}
+
+@test "vfio-boot bind killed at each call: undo leaves modprobe.d, the initramfs' hook, the image and the record as before" {
+	sim_up $DUAL
+	boot_machine
+	sweep boot_files nothing boot_undo -- "$BUILD/vfio-boot" bind 01:00.0 01:00.1
+}

@@ -804,6 +804,9 @@ static const struct {
 	{ "nouveau", "nouveau", "ttm,drm_kms_helper,drm,i2c_algo_bit" },
 	{ "radeon", "radeon", "ttm,drm_kms_helper,drm,i2c_algo_bit" },
 	{ "ast", "ast", "drm_kms_helper,drm" },
+	/* QEMU's VGA and bochs-display: the driver is bochs-drm, its module bochs (6.1, 6.12). */
+	{ "bochs-drm", "bochs", "drm_vram_helper,drm_ttm_helper,ttm,drm_kms_helper,drm" },
+	{ "snd_intel8x0", "snd_intel8x0", "snd_ac97_codec,ac97_bus,snd_pcm,snd" },
 	{ "snd_hda_intel", "snd_hda_intel", "snd_hda_codec,snd_hda_core,snd" },
 	{ "xhci_hcd", "xhci_pci", "xhci_hcd" },
 	{ "ehci-pci", "ehci_pci", "ehci_hcd" },
