@@ -155,6 +155,25 @@ clean() {
 	clean
 }
 
+@test "vfio-boot: status, iommu on and off, bind by ID and by address, a refusal, a bad file, undo, JSON" {
+	sim_up trx40-four-gpus "iommu off" "cpu intel"
+	mkdir -p "$SIMROOT/etc/default" "$SIMROOT/usr/sbin" "$SIMROOT/etc/initramfs-tools"
+	echo 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"' >"$SIMROOT/etc/default/grub"
+	touch "$SIMROOT/usr/sbin/update-grub" "$SIMROOT/etc/initramfs-tools/initramfs.conf"
+	vg --sim 0 vfio-boot -n iommu on
+	vg --sim 0 vfio-boot iommu on
+	vg --sim 0 vfio-boot bind 21:00.0 21:00.1 41:00.0
+	vg --sim 0 vfio-boot --json status
+	vg --sim 0 vfio-boot status
+	vg --sim 1 vfio-boot bind 0a:00.0
+	vg --sim 0 vfio-boot unbind 41:00.0
+	vg --sim 0 vfio-boot --json undo
+	echo 'GRUB_CMDLINE_LINUX_DEFAULT="$X"' >"$SIMROOT/etc/default/grub"
+	vg --sim 1 vfio-boot iommu on
+	vg --sim 2 vfio-boot iommu
+	clean
+}
+
 @test "hook-run: libvirt's call with scripts, list, check, new" {
 	sim_up "$SINGLE"
 	vg --sim 0 hook-run new win10
