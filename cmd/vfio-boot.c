@@ -191,6 +191,7 @@ static void param_rec(struct vu_list *l, const char *name, const char *value, co
 static int iommu_on(struct vu_rec *doc)
 {
 	struct param_change want[2], change[2];
+	bool added[2] = { false, false };
 	struct vu_list *out = vu_rec_list(doc, "params");
 	struct vu_records recs;
 	char words[BOOT_CMDLINE_MAX], cur[256], line[256];
@@ -222,8 +223,9 @@ static int iommu_on(struct vu_rec *doc)
 			param_rec(out, want[i].name, want[i].value, was, "unchanged");
 			continue;
 		}
+		added[nc] = !vu_records_find(&recs, want[i].name);
 		change[nc++] = want[i];
-		if (!vu_records_find(&recs, want[i].name))
+		if (added[nc - 1])
 			vu_records_set(&recs, want[i].name, "kind", "param", "value", want[i].value,
 				       "had", was ? "yes" : "no", "was", was && *was ? was : "-",
 				       "loader", l.name, (char *)NULL);
@@ -241,9 +243,12 @@ static int iommu_on(struct vu_rec *doc)
 		goto out;
 	}
 	st = loader_apply(&l, change, nc);
-	if (st != VU_EXIT_OK) {
+	if (st == BOOT_UNSEEN) {
+		st = VU_EXIT_FAIL; /* made and remembered: undo takes it back */
+	} else if (st != VU_EXIT_OK) {
 		for (size_t i = 0; i < nc; i++)
-			vu_records_del(&recs, change[i].name);
+			if (added[i]) /* a record of an earlier run stays */
+				vu_records_del(&recs, change[i].name);
 		state_write(&recs);
 	} else if (!vu_dry_run) {
 		vu_report("%s: in the next boot's command line: reboot to apply", line);
@@ -289,7 +294,7 @@ static int iommu_off(struct vu_rec *doc, struct vu_records *recs)
 	if (!loader_detect(&l))
 		return no_loader(c, n);
 	vu_rec_str(doc, "bootloader", l.name);
-	if ((st = loader_apply(&l, c, n)) != VU_EXIT_OK)
+	if ((st = loader_apply(&l, c, n)) != VU_EXIT_OK && st != BOOT_UNSEEN)
 		return st;
 	for (size_t i = 0; i < n; i++) {
 		const struct vu_record *r = vu_records_find(recs, c[i].name);
@@ -306,10 +311,11 @@ static int iommu_off(struct vu_rec *doc, struct vu_records *recs)
 			vu_records_del(recs, keys[i]);
 		if (state_write(recs) < 0)
 			return VU_EXIT_FAIL;
-		vu_report(
-		    "the kernel parameters vfio-boot added are gone from the next boot's command line: reboot to apply");
+		if (st == VU_EXIT_OK)
+			vu_report(
+			    "the kernel parameters vfio-boot added are gone from the next boot's command line: reboot to apply");
 	}
-	return VU_EXIT_OK;
+	return st == VU_EXIT_OK ? VU_EXIT_OK : VU_EXIT_FAIL;
 }
 
 /* The devices remembered, as early's view of them (pointing into RECS). */

@@ -22,6 +22,8 @@ in_root() { chroot "$ROOT" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:
 
 # grub.cfg's first linux line, the words after the kernel's path.
 next_cmdline() { sed -n 's/^[[:space:]]*linux[[:space:]]\{1,\}[^ ]* //p' "$ROOT/boot/grub/grub.cfg" | head -1; }
+# The same without root= (grub-probe's name for this host's disk).
+next_params() { next_cmdline | sed 's/^root=[^ ]* //'; }
 
 # The driver each device had in the booted initramfs, "ADDRESS DRIVER" a line.
 booted_drivers() { sed -n 's/^vu-driver \(0000:00:02\.[01]\|0000:01:00\.[01]\) \(.*\)$/\1 \2/p' "$1/report"; }
@@ -39,9 +41,18 @@ setup_file() {
 	fresh_root "$ROOT" || return 1
 	printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 	chmod 755 "$ROOT/usr/sbin/policy-rc.d"
+	# debootstrap made /dev's few nodes in the tree: the host's /dev is never bound
+	# here, where a cleanup's rm -rf could reach it. grub-probe wants a node for
+	# the disk under /: one of the tree's own, read by grub-probe alone.
 	mount -t proc proc "$ROOT/proc"
-	mount --bind /dev "$ROOT/dev"
-	chroot "$ROOT" sh -c 'apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends grub2-common grub-pc-bin initramfs-tools dracut-core >/dev/null' ||
+	local disk
+	disk=$(findmnt -no SOURCE -T "$ROOT")
+	case $disk in /dev/*)
+		mkdir -p "$ROOT${disk%/*}"
+		mknod "$ROOT$disk" b $(findmnt -no MAJ:MIN -T "$ROOT" | tr : ' ')
+		;;
+	esac
+	chroot "$ROOT" sh -c 'apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends grub2-common grub-pc-bin initramfs-tools dracut-core systemd >/dev/null' ||
 		return 1
 	# the installed kernel, as its package leaves it; its modules read-only
 	cp "$KDIR/vmlinuz" "$ROOT/boot/vmlinuz-$BOOT_KVER"
@@ -65,10 +76,12 @@ setup_file() {
 	cp "$ROOT/etc/default/grub" "$ROOT/boot/grub/grub.cfg" "$BATS_FILE_TMPDIR/before/"
 }
 
+# Detached, not only unmounted: whatever is still busy is out of the tree
+# before bats removes it.
 teardown_file() {
 	[ -n "${ROOT:-}" ] || return 0
-	umount "$ROOT/boot" 2>/dev/null
-	umount "$ROOT/sys" "$ROOT/lib/modules/$BOOT_KVER" "$ROOT/dev" "$ROOT/proc" 2>/dev/null
+	umount -l "$ROOT/boot" 2>/dev/null
+	umount -l "$ROOT/sys" "$ROOT/lib/modules/$BOOT_KVER" "$ROOT/proc" 2>/dev/null
 	return 0
 }
 
@@ -79,9 +92,9 @@ teardown_file() {
 	# every normal entry (the recovery entries take GRUB_CMDLINE_LINUX alone)
 	run grep -c "^[[:space:]]*linux[[:space:]].* quiet intel_iommu=on iommu=pt$" "$ROOT/boot/grub/grub.cfg"
 	assert_output 2
-	assert_equal "$(next_cmdline)" "root=/dev/vda ro  quiet intel_iommu=on iommu=pt"
+	assert_equal "$(next_params)" "ro  quiet intel_iommu=on iommu=pt"
 	run in_root vfio-boot --json status
-	assert_equal "$(jq -r '.bootloader, .next_boot, .reboot' <<<"$output" | tr '\n' '|')" "grub|root=/dev/vda ro quiet intel_iommu=on iommu=pt|true|"
+	assert_equal "$(jq -r '.bootloader, (.next_boot | sub("^root=[^ ]* "; "")), .reboot' <<<"$output" | tr '\n' '|')" "grub|ro quiet intel_iommu=on iommu=pt|true|"
 	run in_root vfio-boot iommu off
 	assert_success
 	cmp "$BATS_FILE_TMPDIR/before/grub" "$ROOT/etc/default/grub"
@@ -125,7 +138,7 @@ teardown_file() {
 	assert_line --regexp "^usr/lib/modules/$BOOT_KVER/kernel/drivers/gpu/drm/tiny/bochs.ko$"
 	"$VM" initramfs "$ROOT/boot/vmlinuz-$BOOT_KVER" "$ROOT/boot/initrd.img-$BOOT_KVER" "$(next_cmdline)" "$BATS_TEST_TMPDIR/on"
 	run cat "$BATS_TEST_TMPDIR/on/report"
-	assert_line --regexp "^vu-cmdline root=/dev/vda ro +quiet intel_iommu=on iommu=pt "
+	assert_line --regexp "^vu-cmdline root=[^ ]+ ro +quiet intel_iommu=on iommu=pt "
 	# the IOMMU on (VT-d's DMA remapping, not only interrupt remapping), passthrough for the host (iommu=pt)
 	assert_line --regexp "^vu-dmesg \[ *[0-9.]+\] DMAR: IOMMU enabled$"
 	assert_line "vu-group 4 identity"
@@ -163,4 +176,33 @@ teardown_file() {
 	run in_root lsinitrd "/boot/initrd.img-$BOOT_KVER"
 	refute_line --partial "vfio"
 	mv "$ROOT/etc/initramfs-tools/initramfs.conf.aside" "$ROOT/etc/initramfs-tools/initramfs.conf"
+}
+
+@test "kernel-install (systemd-boot, UKIs): the real kernel-install writes the entry with /etc/kernel/cmdline, the initramfs with it; off gives both back" {
+	mv "$ROOT/etc/default/grub" "$ROOT/etc/default/grub.aside"
+	# a systemd-boot layout: the ESP at /boot/efi with its entries (Type #1)
+	mkdir -p "$ROOT/boot/efi/loader/entries" "$ROOT/etc/kernel/install.d"
+	echo type1 >"$ROOT/boot/efi/loader/entries.srel"
+	echo 0123456789abcdef0123456789abcdef >"$ROOT/etc/machine-id"
+	echo "root=/dev/vda ro quiet" >"$ROOT/etc/kernel/cmdline"
+	# depmod masked (the documented way): the module tree is the cache's, read-only
+	ln -sf /dev/null "$ROOT/etc/kernel/install.d/50-depmod.install"
+	in_root kernel-install add "$BOOT_KVER" "/boot/vmlinuz-$BOOT_KVER" "/boot/initrd.img-$BOOT_KVER"
+	local entry=$ROOT/boot/efi/loader/entries/0123456789abcdef0123456789abcdef-$BOOT_KVER.conf
+	cp "$entry" "$BATS_TEST_TMPDIR/entry"
+	run in_root vfio-boot iommu on
+	assert_success
+	assert_line "+root=/dev/vda ro quiet intel_iommu=on iommu=pt"
+	run grep -E "^(options|initrd) " "$entry"
+	# kernel-install adds the machine's ID itself
+	assert_line --regexp "^options +root=/dev/vda ro quiet intel_iommu=on iommu=pt systemd.machine_id=0123456789abcdef0123456789abcdef$"
+	assert_line --regexp "^initrd +[^ ]*/0123456789abcdef0123456789abcdef/$BOOT_KVER/initrd.img-$BOOT_KVER$"
+	run in_root vfio-boot --json status
+	assert_equal "$(jq -r '.bootloader, .next_boot' <<<"$output" | tr '\n' '|')" "kernel-install|root=/dev/vda ro quiet intel_iommu=on iommu=pt systemd.machine_id=0123456789abcdef0123456789abcdef|"
+	run in_root vfio-boot iommu off
+	assert_success
+	assert_equal "$(cat "$ROOT/etc/kernel/cmdline")" "root=/dev/vda ro quiet"
+	cmp "$BATS_TEST_TMPDIR/entry" "$entry"
+	rm -rf "$ROOT/boot/efi" "$ROOT/etc/kernel/cmdline" "$ROOT/etc/kernel/install.d/50-depmod.install"
+	mv "$ROOT/etc/default/grub.aside" "$ROOT/etc/default/grub"
 }

@@ -167,12 +167,13 @@ vfio-boot: /etc/default/grub: put back as it was"
 @test "iommu on: kernel-install's /etc/kernel/cmdline, from this boot's words, each kernel's entry made again; off removes what was added" {
 	sim_up $DUAL "iommu off" "cpu intel" "kernel 6.1.0-13-amd64" "cmdline BOOT_IMAGE=/vmlinuz-6.1.0-13-amd64 root=UUID=1234 ro initrd=\\initrd.img quiet"
 	mkdir -p "$SIMROOT/boot/loader/entries"
-	touch "$SIMROOT/boot/vmlinuz-6.1.0-13-amd64"
+	touch "$SIMROOT/boot/vmlinuz-6.1.0-13-amd64" "$SIMROOT/boot/initrd.img-6.1.0-13-amd64"
 	run vb iommu on
 	assert_success
 	assert_line "+root=UUID=1234 ro quiet intel_iommu=on iommu=pt"
 	assert_equal "$(cat "$SIMROOT/etc/kernel/cmdline")" "root=UUID=1234 ro quiet intel_iommu=on iommu=pt"
-	assert_equal "$(ran)" "kernel-install add 6.1.0-13-amd64 /boot/vmlinuz-6.1.0-13-amd64"
+	# with its initramfs, as Debian's hook passes it
+	assert_equal "$(ran)" "kernel-install add 6.1.0-13-amd64 /boot/vmlinuz-6.1.0-13-amd64 /boot/initrd.img-6.1.0-13-amd64"
 	assert_equal "$(sed -n 's/^options //p' "$SIMROOT/boot/loader/entries/standin-6.1.0-13-amd64.conf")" "root=UUID=1234 ro quiet intel_iommu=on iommu=pt"
 	run vb --json status
 	assert_equal "$(jq -r '.bootloader, .config, .next_boot' <<<"$output" | tr '\n' '|')" "kernel-install|/etc/kernel/cmdline|root=UUID=1234 ro quiet intel_iommu=on iommu=pt|"
@@ -363,4 +364,22 @@ vfio-boot: nothing changed"
 	assert_success
 	assert_output "vfio-boot gave no device to vfio-pci at boot: nothing to take back
 vfio-boot added no kernel parameters: nothing to take away"
+}
+
+@test "iommu on: a file update-grub reads after /etc/default/grub sets the variable again: grub.cfg read back, the difference an error; undo still gives the file back" {
+	sim_up $DUAL "iommu off" "cpu intel"
+	debian_grub
+	mkdir -p "$SIMROOT/etc/default/grub.d"
+	echo 'GRUB_CMDLINE_LINUX_DEFAULT="splash"' >"$SIMROOT/etc/default/grub.d/50-cloud.cfg"
+	run vb iommu on
+	assert_failure 1
+	assert_line "vfio-boot: /boot/grub/grub.cfg: update-grub ran, but the next boot's command line there lacks intel_iommu=on (does a file it reads after /etc/default/grub set it again?)"
+	assert_line "vfio-boot: /boot/grub/grub.cfg: update-grub ran, but the next boot's command line there lacks iommu=pt (does a file it reads after /etc/default/grub set it again?)"
+	refute_line --partial "reboot to apply"
+	# made and remembered all the same
+	grep -qx 'GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on iommu=pt"' "$SIMROOT/etc/default/grub"
+	assert_equal "$(linux_line)" "root=UUID=0000 ro  splash"
+	run vb undo
+	assert_success
+	cmp "$BATS_TEST_TMPDIR/grub.orig" "$SIMROOT/etc/default/grub"
 }

@@ -40,9 +40,11 @@ int loader_next_boot(const struct loader *l, char *buf, size_t size);
  * Set (VALUE not NULL) or remove each of NPARAM parameters in the
  * bootloader's configuration, then run its tool; the file is written whole,
  * a copy of it kept first, the change printed as a diff. Under dry run, the
- * diff and the commands only. A failing tool puts the file back: 0 or
- * VU_EXIT_FAIL, said.
+ * diff and the commands only. A failing tool puts the file back: 0,
+ * VU_EXIT_FAIL or BOOT_UNSEEN, said.
  */
+/* loader_apply's: the change is made, but what the tool made does not have it (said). */
+#define BOOT_UNSEEN 3
 struct param_change {
 	const char *name;
 	const char *value; /* NULL: remove it */

@@ -440,7 +440,19 @@ static int kernel_install_all(void)
 			if (!vu_existsf("%s", image))
 				continue;
 		}
-		char *argv[] = { "kernel-install", "add", kvers.v[i], image, NULL };
+		/* with its initramfs, as the distribution's hook passes it (Debian's, Fedora's
+		 * name) */
+		char initrd[PATH_MAX];
+
+		snprintf(initrd, sizeof(initrd), "/boot/initrd.img-%s", kvers.v[i]);
+		if (!vu_existsf("%s", initrd))
+			snprintf(initrd, sizeof(initrd), "/boot/initramfs-%s.img", kvers.v[i]);
+		char *argv[] = { "kernel-install",
+				 "add",
+				 kvers.v[i],
+				 image,
+				 vu_existsf("%s", initrd) ? initrd : NULL,
+				 NULL };
 
 		st = gen_run(argv);
 		done++;
@@ -482,6 +494,32 @@ static int tool_apply(const struct loader *l, const struct param_change *c, size
 			return VU_EXIT_FAIL;
 	}
 	return 0;
+}
+
+/*
+ * What the tool made, against what was asked: a later file that sets the
+ * variable again (a .cfg in /etc/default/grub.d) wins over ours. Said, not
+ * undone: the change is made and remembered, and undo takes it back.
+ */
+static int read_back(const struct loader *l, const struct param_change *c, size_t n)
+{
+	char next[BOOT_CMDLINE_MAX], v[256];
+	int unseen = 0;
+
+	if (!*l->output || loader_next_boot(l, next, sizeof(next)) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *got = vu_cmdline_get(next, c[i].name, v, sizeof(v));
+
+		if (c[i].value ? got && strcmp(got, c[i].value) == 0 : got == NULL)
+			continue;
+		unseen++;
+		vu_err(
+		    "%s: %s ran, but the next boot's command line there %s %s%s%s (does a file it reads after %s set it again?)",
+		    l->output, l->tool, c[i].value ? "lacks" : "still has", c[i].name,
+		    c[i].value && *c[i].value ? "=" : "", c[i].value ? c[i].value : "", l->config);
+	}
+	return unseen;
 }
 
 int loader_apply(const struct loader *l, const struct param_change *c, size_t n)
@@ -532,7 +570,7 @@ int loader_apply(const struct loader *l, const struct param_change *c, size_t n)
 			vu_err("%s: put back as it was", l->config);
 		goto done;
 	}
-	st = 0;
+	st = read_back(l, c, n) ? BOOT_UNSEEN : 0;
 done:
 	free(text);
 	free(out);
