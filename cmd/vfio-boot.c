@@ -454,7 +454,8 @@ static int refusals(const struct vu_devs *devs, struct vu_dev **t, size_t n)
 	return refused ? VU_EXIT_FAIL : VU_EXIT_OK;
 }
 
-static void dev_rec(struct vu_list *l, const struct vu_record *r, const char *result)
+/* R as a device of the report, with the driver it has now; the report's record. */
+static struct vu_rec *dev_rec(struct vu_list *l, const struct vu_record *r, const char *result)
 {
 	struct vu_rec *o = vu_list_obj(l);
 	const char *mod = vu_record_get(r, "module");
@@ -471,6 +472,7 @@ static void dev_rec(struct vu_list *l, const struct vu_record *r, const char *re
 		vu_rec_str(o, "driver", NULL);
 	if (result)
 		vu_rec_str(o, "result", result);
+	return o;
 }
 
 /* Group members the VM needs as well, left on the host: said, not refused (the user may bind them
@@ -710,13 +712,9 @@ static int status(struct vu_rec *doc)
 		return VU_EXIT_FAIL;
 	for (size_t i = 0; i < recs.n; i++)
 		if (is_kind(&recs.v[i], "device")) {
-			char path[PATH_MAX], driver[VU_DRIVER_MAX] = "";
+			const char *driver = vu_rec_s(dev_rec(devices, &recs.v[i], NULL), "driver");
 
-			dev_rec(devices, &recs.v[i], NULL);
-			if (vu_path(path, sizeof(path), "/sys/bus/pci/devices/%s/driver",
-				    recs.v[i].key) == 0)
-				vu_link_name(path, driver, sizeof(driver));
-			reboot |= strcmp(driver, "vfio-pci") != 0;
+			reboot |= !driver || strcmp(driver, "vfio-pci") != 0;
 		}
 	vu_rec_bool(doc, "early_files", early_present(have_g ? &g : NULL));
 	vu_rec_bool(doc, "reboot", reboot);

@@ -356,3 +356,22 @@ int vu_file_replace(const char *path, mode_t mode, void (*fill)(FILE *f, const v
 		unlink(tmp);
 	return err;
 }
+
+static void text_fill(FILE *f, const void *text)
+{
+	fputs(text, f);
+}
+
+int vu_file_write_text(const char *path, mode_t mode, const char *text)
+{
+	char dir[PATH_MAX], *slash;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if ((err = vu_mkdir_p(dir)) < 0)
+			return err;
+	}
+	return vu_file_replace(path, mode, text_fill, text);
+}

@@ -57,6 +57,8 @@ int vu_mkdir_p(const char *dir);
  */
 int vu_file_replace(const char *path, mode_t mode, void (*fill)(FILE *f, const void *arg),
 		    const void *arg);
+/* TEXT as PATH (rooted already), MODE, written so; its directory made first. 0 or -errno. */
+int vu_file_write_text(const char *path, mode_t mode, const char *text);
 /* vu_read and vu_exists of a rooted path from a format, as vu_path makes it. */
 int vu_readf(char *buf, size_t size, const char *fmt, ...) VU_PRINTF(3, 4);
 bool vu_existsf(const char *fmt, ...) VU_PRINTF(1, 2);

@@ -68,29 +68,13 @@ void saved_free(struct saved *s)
 	s->text = NULL;
 }
 
-static void text_fill(FILE *f, const void *text)
-{
-	fputs(text, f);
-}
-
 int file_write(const char *rooted, const char *text, unsigned mode)
 {
-	char dir[PATH_MAX], *slash;
-	int err;
+	int err = vu_file_write_text(rooted, (mode_t)mode, text);
 
-	snprintf(dir, sizeof(dir), "%s", rooted);
-	if ((slash = strrchr(dir, '/')) && slash != dir) {
-		*slash = '\0';
-		if ((err = vu_mkdir_p(dir)) < 0) {
-			vu_errc(err, "%s: cannot make the directory", vu_unrooted(dir));
-			return -1;
-		}
-	}
-	if ((err = vu_file_replace(rooted, (mode_t)mode, text_fill, text)) < 0) {
+	if (err < 0)
 		vu_errc(err, "%s: cannot write", vu_unrooted(rooted));
-		return -1;
-	}
-	return 0;
+	return err < 0 ? -1 : 0;
 }
 
 int gen_run(char *const argv[])

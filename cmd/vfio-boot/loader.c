@@ -70,46 +70,6 @@ bool loader_detect(struct loader *l)
 	return true;
 }
 
-/* A whole file into a new buffer (NUL-terminated), at most 1 MiB; -errno. */
-static int slurp(const char *rooted, char **text, size_t *len)
-{
-	FILE *f = fopen(rooted, "re");
-	size_t cap = 0;
-	int err = 0;
-
-	*text = NULL;
-	*len = 0;
-	if (!f)
-		return errno > 0 ? -errno : -EIO;
-	for (;;) {
-		if (*len + 4096 + 1 > cap) {
-			char *t =
-			    cap >= (1 << 20) ? NULL : realloc(*text, cap = cap ? cap * 2 : 8192);
-
-			if (!t) {
-				err = cap >= (1 << 20) ? -EFBIG : -ENOMEM;
-				break;
-			}
-			*text = t;
-		}
-		size_t n = fread(*text + *len, 1, 4096, f);
-
-		*len += n;
-		if (n < 4096) {
-			err = ferror(f) ? -EIO : 0;
-			break;
-		}
-	}
-	fclose(f);
-	if (err < 0) {
-		free(*text);
-		*text = NULL;
-		return err;
-	}
-	(*text)[*len] = '\0';
-	return strlen(*text) == *len ? 0 : -EBADMSG;
-}
-
 /* Where GRUB_VAR's value lies in /etc/default/grub's text. */
 struct grubvar {
 	int line;	     /* 1-based; 0 when the file does not set it */
@@ -223,11 +183,31 @@ static void proc_cmdline_words(char *buf, size_t size)
 	vu_cmdline_set(buf, size, "initrd", NULL);
 }
 
+/* The words of L's configuration, as TEXT (NULL: no file) has them, into BUF. */
+static int configured_from(const struct loader *l, const char *text, char *buf, size_t size)
+{
+	struct grubvar v;
+	int err = 0;
+
+	buf[0] = '\0';
+	if (!text) {
+		if (strcmp(l->name, "kernel-install") != 0)
+			return -ENOENT;
+		proc_cmdline_words(buf, size);
+	} else if (strcmp(l->name, "grub") == 0) {
+		if ((err = grub_find(text, GRUB_VAR, &v)) == 0 && v.line)
+			snprintf(buf, size, "%.*s", (int)(v.vend - v.vstart), text + v.vstart);
+	} else {
+		snprintf(buf, size, "%s", text);
+		buf[strcspn(buf, "\n")] = '\0';
+	}
+	return err;
+}
+
 int loader_configured(const struct loader *l, char *buf, size_t size)
 {
-	char path[PATH_MAX], *text;
-	struct grubvar v;
-	size_t len;
+	char path[PATH_MAX];
+	struct saved s;
 	int err;
 
 	buf[0] = '\0';
@@ -235,25 +215,10 @@ int loader_configured(const struct loader *l, char *buf, size_t size)
 		return loader_next_boot(l, buf, size);
 	if ((err = vu_path(path, sizeof(path), "%s", l->config)) < 0)
 		return err;
-	if ((err = slurp(path, &text, &len)) < 0) {
-		if (err == -ENOENT && strcmp(l->name, "kernel-install") == 0) {
-			proc_cmdline_words(buf, size);
-			return 0;
-		}
-		if (err != -ENOENT)
-			vu_errc(err, "%s: cannot read", l->config);
-		return err;
-	}
-	if (!text)
+	if (saved_take(&s, path) < 0)
 		return -EIO;
-	if (strcmp(l->name, "grub") == 0) {
-		if ((err = grub_find(text, GRUB_VAR, &v)) == 0 && v.line)
-			snprintf(buf, size, "%.*s", (int)(v.vend - v.vstart), text + v.vstart);
-	} else {
-		snprintf(buf, size, "%s", text);
-		buf[strcspn(buf, "\n")] = '\0';
-	}
-	free(text);
+	err = configured_from(l, s.text, buf, size);
+	saved_free(&s);
 	return err;
 }
 
@@ -524,21 +489,22 @@ static int read_back(const struct loader *l, const struct param_change *c, size_
 
 int loader_apply(const struct loader *l, const struct param_change *c, size_t n)
 {
-	char path[PATH_MAX], words[BOOT_CMDLINE_MAX], *text = NULL, *out = NULL;
+	char path[PATH_MAX], words[BOOT_CMDLINE_MAX], *out = NULL;
 	struct saved s = { 0 };
 	int err, st = VU_EXIT_FAIL;
 
 	if (!l->config)
 		return tool_apply(l, c, n);
-	if ((err = loader_configured(l, words, sizeof(words))) < 0 && err != -ENOENT)
+	/* read once: what is parsed is what is kept to put back */
+	if (vu_path(path, sizeof(path), "%s", l->config) < 0 || saved_take(&s, path) < 0)
 		return VU_EXIT_FAIL;
+	if ((err = configured_from(l, s.text, words, sizeof(words))) < 0 && err != -ENOENT)
+		goto done;
 	for (size_t i = 0; i < n; i++)
 		if (vu_cmdline_set(words, sizeof(words), c[i].name, c[i].value) < 0) {
 			vu_err("%s: the kernel command line would be too long", l->config);
-			return VU_EXIT_FAIL;
+			goto done;
 		}
-	if (vu_path(path, sizeof(path), "%s", l->config) < 0 || saved_take(&s, path) < 0)
-		return VU_EXIT_FAIL;
 	if (strcmp(l->name, "grub") == 0) {
 		if (grub_edit(s.text ? s.text : "", words, &out) < 0)
 			goto done;
@@ -572,7 +538,6 @@ int loader_apply(const struct loader *l, const struct param_change *c, size_t n)
 	}
 	st = read_back(l, c, n) ? BOOT_UNSEEN : 0;
 done:
-	free(text);
 	free(out);
 	saved_free(&s);
 	return st;

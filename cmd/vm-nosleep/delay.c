@@ -67,24 +67,6 @@ static int dropin_seconds(const char *text)
 	return at ? (int)strtol(at + strlen("\nInhibitDelayMaxSec="), NULL, 10) : 0;
 }
 
-static void text_fill(FILE *f, const void *text)
-{
-	fputs(text, f);
-}
-
-/* TEXT as PATH, whole or not at all, its directory made first. */
-static int write_whole(const char *path, const char *text)
-{
-	char dir[PATH_MAX];
-	int err;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	*strrchr(dir, '/') = '\0';
-	if ((err = vu_mkdir_p(dir)) < 0)
-		return err;
-	return vu_file_replace(path, 0644, text_fill, text);
-}
-
 int delay_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -159,7 +141,7 @@ int delay_main(int argc, char **argv)
 	vu_act_command("mkdir -p %s && printf %%s %s >%s", DROPIN_DIR, quoted, DROPIN);
 	if (vu_dry_run)
 		return VU_EXIT_OK;
-	if ((err = write_whole(path, text)) < 0) {
+	if ((err = vu_file_write_text(path, 0644, text)) < 0) {
 		vu_errc(err, "%s: cannot write", DROPIN);
 		return VU_EXIT_FAIL;
 	}
