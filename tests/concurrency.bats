@@ -79,17 +79,19 @@ worker() {
 	for ((i = 0; i < ROUNDS; i++)); do
 		cmd=${CMDLINES[RANDOM % ${#CMDLINES[@]}]}
 		read -ra args <<<"$cmd"
+		# (bats' errexit reaches this background shell: a failing command
+		# must not end the worker, its status is what is logged)
+		status=0
 		if [ "${args[0]}" = hook ]; then
 			sub=begin
 			[ "${args[2]}" = release ] && sub=end
 			timeout "$LIMIT" sim exec "$SIMROOT" -- "$SIMROOT/etc/libvirt/hooks/qemu" \
 				"${args[1]}" "${args[2]}" "$sub" - \
-				<"$BATS_TEST_TMPDIR/${args[1]}.xml" >/dev/null 2>"$OUT/$n.$i.err"
+				<"$BATS_TEST_TMPDIR/${args[1]}.xml" >/dev/null 2>"$OUT/$n.$i.err" || status=$?
 		else
 			timeout "$LIMIT" sim exec "$SIMROOT" -- "$BUILD/${args[0]}" "${args[@]:1}" \
-				>"$OUT/$n.$i.out" 2>"$OUT/$n.$i.err"
+				>"$OUT/$n.$i.out" 2>"$OUT/$n.$i.err" || status=$?
 		fi
-		status=$?
 		echo "$status $cmd" >>"$OUT/$n.log"
 		case ${args[0]}:${args[*]} in
 		iommu-groups:*--json*) jq -e . "$OUT/$n.$i.out" >/dev/null || echo "bad-json $cmd" >>"$OUT/$n.log" ;;
@@ -151,7 +153,8 @@ failed_runs() {
 
 	# No deadlock, and every ending is a documented one.
 	n=$(cat "$OUT"/*.log | wc -l)
-	[ "$n" -eq $((WORKERS * ROUNDS)) ]
+	[ "$n" -eq $((WORKERS * ROUNDS)) ] ||
+		fail "$n commands logged, not $((WORKERS * ROUNDS)); each worker's count and last line:"$'\n'"$(for f in "$OUT"/*.log; do echo "${f##*/}: $(wc -l <"$f"): $(tail -1 "$f")"; done)"
 	bad=$(awk '$1 != 0 && $1 != 1' "$OUT"/*.log)
 	[ -z "$bad" ] || fail "ran into the limit or ended otherwise:"$'\n'"$bad"
 	failures=$(awk '$1 == 1' "$OUT"/*.log | wc -l)
