@@ -47,6 +47,44 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	assert_output "nothing stopped by dm-ctl: nothing to start"
 }
 
+# asked_systemd: a systemctl that logs each call to $BATS_TEST_TMPDIR/asked,
+# then does what the stand-in does, first on PATH
+asked_systemd() {
+	mkdir -p "$BATS_TEST_TMPDIR/asked-bin"
+	printf '#!/bin/sh\n# vfio-utils stand-in: the systemctl stand-in, each call logged\necho "$*" >>%s\nexec %s "$@"\n' \
+		"$BATS_TEST_TMPDIR/asked" "$STANDINS/systemctl" >"$BATS_TEST_TMPDIR/asked-bin/systemctl"
+	chmod 755 "$BATS_TEST_TMPDIR/asked-bin/systemctl"
+	PATH=$BATS_TEST_TMPDIR/asked-bin:$PATH
+	rm -f "$BATS_TEST_TMPDIR/asked"
+}
+
+@test "start goes by what stop remembered: nothing asked of systemd before the start itself; a record that lacks the init system asks" {
+	sim_up $SINGLE
+	dm_boot
+	asked_systemd
+	on_sim dm-ctl stop >/dev/null
+	# stop asks which display manager runs, then stops it
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/asked")" "show -p Id -p ActiveState display-manager.service
+stop gdm.service"
+	rm "$BATS_TEST_TMPDIR/asked"
+	run dm_ctl start
+	assert_success
+	assert_output "started gdm.service"
+	x_running
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/asked")" "start gdm.service"
+	[ ! -s "$SIMROOT/run/vfio-utils/dm" ] || ! grep -q '^gdm ' "$SIMROOT/run/vfio-utils/dm"
+	# a record without its init system (written by hand): systemd is asked first
+	on_sim dm-ctl stop >/dev/null
+	sed -i 's/ init=systemd//' "$SIMROOT/run/vfio-utils/dm"
+	rm "$BATS_TEST_TMPDIR/asked"
+	run dm_ctl start
+	assert_success
+	assert_output "started gdm.service"
+	x_running
+	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/asked")" "show -p Id -p ActiveState display-manager.service"
+	assert_equal "$(tail -1 "$BATS_TEST_TMPDIR/asked")" "start gdm.service"
+}
+
 @test "start waits for the GPU it stopped for: still on vfio-pci, it refuses and keeps it remembered" {
 	sim_up $SINGLE
 	dm_boot
