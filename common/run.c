@@ -176,7 +176,7 @@ void vu_std_fds(void)
 
 int vu_wait_timeout(pid_t pid, int timeout_ms)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status;
+	int pidfd = vu_pidfd_open(pid), status;
 	struct timespec tick = { 0, 1000L * 1000 };
 
 	if (pidfd >= 0) {
@@ -238,6 +238,11 @@ pid_t vu_fork_detached(int *pipe_r, int *pipe_w)
 	*pipe_w = fds[1];
 	return 0;
 }
+int vu_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
 int vu_proc_wait_gone(pid_t pid, const char *comm, int timeout_ms)
 {
 	char name[64];
@@ -247,7 +252,7 @@ int vu_proc_wait_gone(pid_t pid, const char *comm, int timeout_ms)
 	if (pid <= 0 || vu_readf(name, sizeof(name), "/proc/%d/comm", (int)pid) < 0 ||
 	    strcmp(name, comm) != 0)
 		return 0;
-	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+	if ((pidfd = vu_pidfd_open(pid)) < 0)
 		return errno == ESRCH ? 0 : -errno;
 	/* Readable once it has ended, reaped or not. */
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
@@ -342,7 +347,7 @@ int vu_run_script(int fd, char *const argv[], const char *input, size_t len, int
 	close(out[1]);
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = vu_pidfd_open(pid);
 	for (;;) {
 		struct pollfd p[3] = { { .fd = out_open ? out[0] : -1, .events = POLLIN },
 				       { .fd = pidfd, .events = POLLIN },

@@ -47,17 +47,6 @@ x_running() { pgrep -f "$SIMROOT/run/standin/bin/Xorg" >/dev/null; }
 	assert_output "nothing stopped by dm-ctl: nothing to start"
 }
 
-# asked_systemd: a systemctl that logs each call to $BATS_TEST_TMPDIR/asked,
-# then does what the stand-in does, first on PATH
-asked_systemd() {
-	mkdir -p "$BATS_TEST_TMPDIR/asked-bin"
-	printf '#!/bin/sh\n# vfio-utils stand-in: the systemctl stand-in, each call logged\necho "$*" >>%s\nexec %s "$@"\n' \
-		"$BATS_TEST_TMPDIR/asked" "$STANDINS/systemctl" >"$BATS_TEST_TMPDIR/asked-bin/systemctl"
-	chmod 755 "$BATS_TEST_TMPDIR/asked-bin/systemctl"
-	PATH=$BATS_TEST_TMPDIR/asked-bin:$PATH
-	rm -f "$BATS_TEST_TMPDIR/asked"
-}
-
 @test "start goes by what stop remembered: nothing asked of systemd before the start itself; a record that lacks the init system asks" {
 	sim_up $SINGLE
 	dm_boot

@@ -238,3 +238,14 @@ fresh_root() {
 	tar -C "$root" -xf "$cache"
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
 }
+
+# asked_systemd: a systemctl that logs each call to $BATS_TEST_TMPDIR/asked,
+# then does what the stand-in does, first on PATH
+asked_systemd() {
+	mkdir -p "$BATS_TEST_TMPDIR/asked-bin"
+	printf '#!/bin/sh\n# vfio-utils stand-in: the systemctl stand-in, each call logged\necho "$*" >>%s\nexec %s "$@"\n' \
+		"$BATS_TEST_TMPDIR/asked" "$STANDINS/systemctl" >"$BATS_TEST_TMPDIR/asked-bin/systemctl"
+	chmod 755 "$BATS_TEST_TMPDIR/asked-bin/systemctl"
+	PATH=$BATS_TEST_TMPDIR/asked-bin:$PATH
+	rm -f "$BATS_TEST_TMPDIR/asked"
+}

@@ -75,11 +75,13 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 	sim_up $SINGLE
 	mkdir -p "$SIMROOT/run/standin"
 	touch "$SIMROOT/run/standin/inhibit-fails"
+	asked_systemd
 	SECONDS=0
-	run ns --timeout 2 hold win10
+	run ns --timeout 5 hold win10
 	assert_failure 1
-	[ "$SECONDS" -lt 10 ]
-	assert_output "vm-nosleep: win10: logind did not list the inhibitor of vfio-utils-nosleep-win10.service within 2 s: the unit stopped"
+	[ "$SECONDS" -lt 5 ]
+	assert_output "vm-nosleep: win10: logind did not list the inhibitor of vfio-utils-nosleep-win10.service within 5 s: the unit stopped"
+	assert_equal "$(grep -c '^show -P MainPID ' "$BATS_TEST_TMPDIR/asked")" 1
 	run on_sim systemctl is-active vfio-utils-nosleep-win10.service
 	assert_failure 3
 	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
@@ -90,6 +92,25 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 	assert_failure 1
 	assert_line "vm-nosleep: win10: systemd-run failed (exit status 1): sleep is not held off"
 	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	assert_equal "$(inhibitors)" ""
+}
+
+@test "logind slow to grant the lock: hold waits on the unit's process, not on systemd, until logind lists it" {
+	sim_up $SINGLE
+	mkdir -p "$SIMROOT/run/standin"
+	echo 0.6 >"$SIMROOT/run/standin/inhibit-delay"
+	asked_systemd
+	run ns hold win10
+	assert_success
+	asked=$(cat "$BATS_TEST_TMPDIR/asked")
+	pid=$(main_pid vfio-utils-nosleep-win10.service)
+	assert_output "win10: sleep held off by vfio-utils-nosleep-win10.service (PID $pid)"
+	run inhibitors
+	assert_output "vfio-utils 0 root $pid systemd-inhibit sleep the VM \"win10\" is running block"
+	# systemd asked once for the unit's process; while logind had not listed
+	# its lock, that process was waited on (a pidfd), systemd not asked again
+	assert_equal "$asked" "show -P MainPID vfio-utils-nosleep-win10.service"
+	ns release win10 >/dev/null
 	assert_equal "$(inhibitors)" ""
 }
 
