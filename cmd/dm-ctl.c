@@ -124,11 +124,12 @@ static bool records_suffice(const struct vu_records *recs)
 static int start_one(struct dm *dm, const struct vu_record *r)
 {
 	const char *service = vu_record_get(r, "service"), *how = vu_record_get(r, "how");
+	enum init init = record_init(r);
 
 	if (vu_record_get(r, "unit"))
 		return dm_start_audio(r);
-	if (record_init(r) != INIT_UNKNOWN)
-		dm->init = record_init(r);
+	if (init != INIT_UNKNOWN)
+		dm->init = init;
 	if (service)
 		dm_set(dm->service, sizeof(dm->service), service, "");
 	return dm_act(dm, false, how && strcmp(how, "isolate") == 0);

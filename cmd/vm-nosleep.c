@@ -264,15 +264,35 @@ static int unit_command(const char *domain, const struct nosleep *ns, char *argv
 	return 0;
 }
 
+/*
+ * Whether UNIT still runs, after a short wait: its main process PID waited on
+ * through PIDFD (its end is the unit stopping), not asked of systemd (each
+ * systemctl ~0.15 s under emulation, in every VM's start); systemd asked
+ * only without a pidfd (Linux before 5.3, or no main process known yet).
+ * PIDFD is vu_pidfd_open's answer: -ESRCH, gone before it could be opened.
+ */
+static bool still_runs(const char *unit, int pidfd)
+{
+	struct pollfd gone = { .fd = pidfd, .events = POLLIN };
+	struct timespec tick = { 0, 50L * 1000 * 1000 };
+
+	if (pidfd >= 0)
+		return poll(&gone, 1, 20) <= 0;
+	if (pidfd == -ESRCH)
+		return false;
+	if (!unit_active(unit))
+		return false;
+	nanosleep(&tick, NULL);
+	return true;
+}
+
 static int hold(const char *domain, const char *key, const struct nosleep *ns, int timeout_ms,
 		struct vu_records *recs, struct vu_rec *doc)
 {
 	const char *unit = ns->unit;
 	char line[512] = "", text[16384], *argv[40];
-	struct timespec tick = { 0, 50L * 1000 * 1000 };
 	long pid = 0;
 	int st, pidfd = -1;
-	bool ended = false;
 
 	/*
 	 * Asked only when this domain is remembered (or for a dry run): a unit
@@ -312,36 +332,17 @@ static int hold(const char *domain, const char *key, const struct nosleep *ns, i
 	/*
 	 * The unit has started systemd-inhibit (or the watcher), its main
 	 * process for as long as it runs; logind lists the lock once it has it.
-	 * Between two looks at the list, that process ending is the unit
-	 * stopping: waited on through a pidfd, not asked of systemd (each
-	 * systemctl ~0.15 s under emulation, in every VM's start).
+	 * Between two looks at the list: whether it still runs (still_runs).
 	 */
 	for (;;) {
-		struct pollfd gone = { .fd = -1, .events = POLLIN };
-
-		if (pid <= 0 && (pid = main_pid(unit)) > 0) {
+		if (pid <= 0 && (pid = main_pid(unit)) > 0)
 			pidfd = vu_pidfd_open((pid_t)pid);
-			ended = pidfd < 0 && errno == ESRCH;
-		}
 		if (listed(pid, line, sizeof(line)))
 			break;
-		if (vu_now() >= deadline || ended) {
+		if (vu_now() >= deadline || !still_runs(unit, pidfd)) {
 			pid = 0;
 			break;
 		}
-		if (pidfd >= 0) {
-			gone.fd = pidfd;
-			if (poll(&gone, 1, 20) > 0) {
-				pid = 0;
-				break;
-			}
-			continue;
-		}
-		if (!unit_active(unit)) {
-			pid = 0;
-			break;
-		}
-		nanosleep(&tick, NULL);
 	}
 	if (pidfd >= 0)
 		close(pidfd);

@@ -240,7 +240,9 @@ pid_t vu_fork_detached(int *pipe_r, int *pipe_w)
 }
 int vu_pidfd_open(pid_t pid)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
 }
 
 int vu_proc_wait_gone(pid_t pid, const char *comm, int timeout_ms)
@@ -253,7 +255,7 @@ int vu_proc_wait_gone(pid_t pid, const char *comm, int timeout_ms)
 	    strcmp(name, comm) != 0)
 		return 0;
 	if ((pidfd = vu_pidfd_open(pid)) < 0)
-		return errno == ESRCH ? 0 : -errno;
+		return pidfd == -ESRCH ? 0 : pidfd;
 	/* Readable once it has ended, reaped or not. */
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 

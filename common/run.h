@@ -71,8 +71,8 @@ int vu_wait_timeout(pid_t pid, int timeout_ms);
 int vu_proc_wait_gone(pid_t pid, const char *comm, int timeout_ms);
 /*
  * A descriptor for process PID that poll() finds readable once it has
- * ended, reaped or not (a PID used again is not it); -1 with errno (ESRCH:
- * gone already; ENOSYS: Linux before 5.3).
+ * ended, reaped or not (a PID used again is not it); -errno (-ESRCH: gone
+ * already; -ENOSYS: Linux before 5.3).
  */
 int vu_pidfd_open(pid_t pid);
 
