@@ -63,11 +63,18 @@ ran() { cat "$SIMROOT/run/standin/boot.log" 2>/dev/null; }
 	assert_success
 	assert_output "intel_iommu=on iommu=pt: already in the next boot's command line (/etc/default/grub): reboot to apply"
 	assert_equal "$(ran | wc -l)" 1
+	cp "$SIMROOT/etc/default/grub" "$BATS_TEST_TMPDIR/grub.on"
 	run vb iommu off
 	assert_success
 	cmp "$BATS_TEST_TMPDIR/grub.orig" "$SIMROOT/etc/default/grub"
 	assert_equal "$(linux_line)" "root=UUID=0000 ro  quiet"
 	[ ! -e "$SIMROOT/var/lib/vfio-utils/boot" ]
+	# each edit kept its copy of the file before it, also within one second
+	# (the second's name taken: the next, .1)
+	copies=("$SIMROOT"/var/lib/vfio-utils/backup/grub.*)
+	assert_equal "${#copies[@]}" 2
+	cmp "$BATS_TEST_TMPDIR/grub.orig" "${copies[0]}"
+	cmp "$BATS_TEST_TMPDIR/grub.on" "${copies[1]}"
 	run vb iommu off
 	assert_success
 	assert_output "vfio-boot added no kernel parameters: nothing to take away"

@@ -327,23 +327,32 @@ static void diff_line(const char *path, int line, const char *old, const char *n
 		printf("@@ -%d,0 +%d @@\n+%s\n", line, line + 1, new);
 }
 
-/* Where the copy of CONFIG goes before an edit: the first one a day kept, never written over. */
+/*
+ * The copy of CONFIG before an edit, named after the second it was taken:
+ * never written over, one for each edit. Another edit within the same second
+ * (iommu on, then off) gets the next free name: .1, .2...
+ */
 static int backup(const struct saved *s)
 {
 	char path[PATH_MAX], stamp[32];
 	const char *base = strrchr(s->path, '/');
 	time_t now = time(NULL);
 	struct tm tm;
-	int err;
+	int err, n = 0;
 
 	if (!s->text)
 		return 0;
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", gmtime_r(&now, &tm));
-	if ((err = vu_path(path, sizeof(path), BOOT_STATE_DIR "/backup/%s.%s",
-			   base ? base + 1 : s->path, stamp)) < 0)
-		return err;
-	if (vu_exists(path))
-		return 0;
+	do {
+		if (n == 100) {
+			vu_err("%s: a hundred copies kept this second already", vu_unrooted(path));
+			return -EEXIST;
+		}
+		if ((err = vu_path(path, sizeof(path), BOOT_STATE_DIR "/backup/%s.%s%s%.0d",
+				   base ? base + 1 : s->path, stamp, n ? "." : "", n)) < 0)
+			return err;
+		n++;
+	} while (vu_exists(path));
 	if ((err = file_write(path, s->text, 0600)) == 0)
 		vu_verbose("%s: kept a copy as %s", vu_unrooted(s->path), vu_unrooted(path));
 	return err;
