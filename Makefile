@@ -56,7 +56,7 @@ DEB_TEST   := bats bats-support bats-assert pciutils jq strace mandoc bash-compl
               qemu-system-x86 hyperfine clang libclang-rt-dev llvm valgrind \
               cppcheck clang-tidy cpio xz-utils e2fsprogs iproute2 \
               build-essential dpkg-dev debhelper fakeroot lintian rpm rpmlint debootstrap git \
-              systemd dbus python3-dbusmock
+              systemd dbus python3-dbusmock python3-dbus python3-gi
 # The same, by Fedora's and Arch's names.
 RPM_BUILD  := make gcc pkgconf-pkg-config pciutils-devel kmod-devel libxml2-devel libvirt-devel \
               systemd-devel

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vm-nosleep: a logind sleep inhibitor that names a domain, in a transient unit, while it runs. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,9 @@
 #include "out.h"
 #include "run.h"
 #include "state.h"
+#include "sysfs.h"
 #include "util.h"
+#include "vm-nosleep/bus.h"
 #include "vm-nosleep/watch.h"
 
 #define STATE	 "nosleep"
@@ -109,79 +112,73 @@ static int left_ms(void)
 	return left > 1000 ? (int)left : 1000;
 }
 
-/* What systemctl says of UNIT's PROPERTY (show -P), "" when it cannot tell. */
-static void unit_show(const char *unit, const char *property, char *buf, size_t size)
-{
-	char *argv[] = { "systemctl", "show", "-P", (char *)property, (char *)unit, NULL };
+static sd_bus *sysbus;
 
-	if (vu_run(argv, buf, size, left_ms()) != 0)
-		buf[0] = '\0';
+static void bus_close(void)
+{
+	sysbus = sd_bus_flush_close_unref(sysbus);
+}
+
+/* The system bus, opened at the first question; NULL (said once) when it cannot be. */
+static sd_bus *bus(void)
+{
+	static int failed;
+
+	if (sysbus || failed)
+		return sysbus;
+	if ((failed = bus_open(&sysbus)) == 0) {
+		atexit(bus_close);
+		return sysbus;
+	}
+	if (vu_sysroot()[0])
+		vu_errc(failed, "the system bus, %s/run/dbus/system_bus_socket", vu_sysroot());
+	else
+		vu_errc(failed, "the system bus");
+	return NULL;
+}
+
+/* What systemd says of UNIT; -errno (said) when it cannot be asked. */
+static int unit_state(const char *unit, struct unit_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	return bus() ? bus_unit(bus(), unit, st, left_ms()) : -ENOTCONN;
 }
 
 static bool unit_active(const char *unit)
 {
-	char state[64];
+	struct unit_state st;
 
-	unit_show(unit, "ActiveState", state, sizeof(state));
-	return strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 ||
-	       strcmp(state, "reloading") == 0;
+	return unit_state(unit, &st) == 0 && st.active;
 }
 
-/*
- * Whether logind lists a sleep inhibitor taken by PID ("systemd-inhibit
- * --list": who, UID, user, PID, command, what, why, mode), and its line.
- */
-static bool listed(long pid, char *line, size_t size)
+/* Whether logind lists a sleep inhibitor taken by PID. */
+static bool listed(long pid)
 {
-	char *argv[] = { "systemd-inhibit", "--list", "--no-legend", "--no-pager", NULL };
-	char out[16384], *save = NULL;
-
-	if (pid <= 0 || vu_run(argv, out, sizeof(out), left_ms()) != 0)
-		return false;
-	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char copy[512], *f[6], *fsave = NULL;
-		int n = 0;
-
-		snprintf(copy, sizeof(copy), "%s", l);
-		for (char *w = strtok_r(copy, " \t", &fsave); w && n < 6;
-		     w = strtok_r(NULL, " \t", &fsave))
-			f[n++] = w;
-		if (n == 6 && strtol(f[3], NULL, 10) == pid && strstr(f[5], "sleep")) {
-			if (line)
-				snprintf(line, size, "%s", l);
-			return true;
-		}
-	}
-	return false;
+	return bus() && bus_listed(bus(), pid, left_ms());
 }
 
 static long main_pid(const char *unit)
 {
-	char buf[32];
+	struct unit_state st;
 
-	unit_show(unit, "MainPID", buf, sizeof(buf));
-	return strtol(buf, NULL, 10);
+	return unit_state(unit, &st) == 0 ? st.pid : 0;
 }
 
+/* 0 stopped, 1 nothing ran, -errno (said). */
 static int stop_unit(const char *unit)
 {
-	char *argv[] = { "systemctl", "stop", (char *)unit, NULL };
-	int st;
-
-	char qunit[4 * UNIT_MAX];
+	char qunit[4 * UNIT_MAX], why[1024];
+	int r;
 
 	vu_shell_word(qunit, sizeof(qunit), unit);
 	vu_act_command("systemctl stop %s", qunit);
 	if (vu_dry_run)
 		return 0;
-	/* Its exit status is the stop job's result: 0 when done, 1 when nothing ran. */
-	if ((st = vu_run(argv, NULL, 0, left_ms())) == 0)
-		return 0;
-	if (st > 0 && !unit_active(unit))
-		return 1;
-	if (st >= 0)
-		vu_err("%s: systemctl stop failed (exit status %d)", unit, st);
-	return -EIO;
+	if (!bus())
+		return -ENOTCONN;
+	if ((r = bus_stop(bus(), unit, left_ms(), why, sizeof(why))) < 0)
+		vu_err("%s", why);
+	return r;
 }
 
 /* UNIT runs already (hold twice, or a record lost): the same unit, the same lock. */
@@ -197,11 +194,13 @@ static int held_already(const char *domain, const char *key, const char *unit,
 /*
  * What the unit runs: systemd-inhibit's block lock, or with a policy for the
  * guest the watcher (this program's "watch"), which tells systemd once it
- * holds its lock (Type=notify). ARGV gets the words, TEXT them as a shell
- * reads them back: a dry run is a script that does the same.
+ * holds its lock (Type=notify). ARGV gets systemd-run's words, TEXT them as
+ * a shell reads them back: a dry run is a script that does the same. What
+ * systemd is asked for is the same unit: ARGV + *CMD is its command, and
+ * *DESC its description.
  */
 static int unit_command(const char *domain, const struct nosleep *ns, char *argv[], size_t n,
-			char *text, size_t size)
+			size_t *cmd, const char **desc_out, char *text, size_t size)
 {
 	static char desc[512], why[512], self[4096], wait[16];
 	size_t i = 0, len = 0;
@@ -217,6 +216,8 @@ static int unit_command(const char *domain, const struct nosleep *ns, char *argv
 	argv[i++] = "--description";
 	argv[i++] = desc;
 	argv[i++] = "--";
+	*cmd = i;
+	*desc_out = desc;
 	if (policy_plain(&ns->p)) {
 		char *inhibit[] = { "systemd-inhibit", "--what=sleep", "--who=vfio-utils", why,
 				    "--mode=block",    "sleep",	       "infinity" };
@@ -266,10 +267,10 @@ static int unit_command(const char *domain, const struct nosleep *ns, char *argv
 
 /*
  * Whether UNIT still runs, after a short wait: its main process PID waited on
- * through PIDFD (its end is the unit stopping), not asked of systemd (each
- * systemctl ~0.15 s under emulation, in every VM's start); systemd asked
- * only without a pidfd (Linux before 5.3, or no main process known yet).
- * PIDFD is vu_pidfd_open's answer: -ESRCH, gone before it could be opened.
+ * through PIDFD (its end is the unit stopping), so that the wait ends as soon
+ * as it does; systemd asked only without a pidfd (Linux before 5.3, or no
+ * main process known yet). PIDFD is vu_pidfd_open's answer: -ESRCH, gone
+ * before it could be opened.
  */
 static bool still_runs(const char *unit, int pidfd)
 {
@@ -290,19 +291,26 @@ static int hold(const char *domain, const char *key, const struct nosleep *ns, i
 		struct vu_records *recs, struct vu_rec *doc)
 {
 	const char *unit = ns->unit;
-	char line[512] = "", text[16384], *argv[40];
+	char text[16384], path[PATH_MAX], why[1024] = "", *argv[40];
+	const char *desc;
+	size_t cmd;
 	long pid = 0;
 	int st, pidfd = -1;
 
+	/* Without systemd's bus nothing can be held, nor planned (said by bus()). */
+	if (!bus()) {
+		vu_rec_str(doc, "result", "failed");
+		return VU_EXIT_FAIL;
+	}
 	/*
 	 * Asked only when this domain is remembered (or for a dry run): a unit
 	 * is remembered before it is started, and a unit a lost record left
-	 * makes systemd-run fail, which asks then. Each systemctl costs ~0.15 s
-	 * on a slow host, in every VM's start.
+	 * makes the start fail, which asks then.
 	 */
 	if ((vu_records_find(recs, key) || vu_dry_run) && unit_active(unit))
 		return held_already(domain, key, unit, recs, doc);
-	if (unit_command(domain, ns, argv, VU_ARRAY_SIZE(argv), text, sizeof(text)) < 0)
+	if (unit_command(domain, ns, argv, VU_ARRAY_SIZE(argv), &cmd, &desc, text, sizeof(text)) <
+	    0)
 		return VU_EXIT_FAIL;
 	vu_act_command("%s", text);
 	if (!policy_plain(&ns->p)) {
@@ -313,18 +321,34 @@ static int hold(const char *domain, const char *key, const struct nosleep *ns, i
 		vu_rec_str(doc, "result", "planned");
 		return VU_EXIT_OK;
 	}
+	/*
+	 * systemd-run's request, made from here: the command by its path, as
+	 * systemd-run finds it (below a sysroot, only a stand-in's).
+	 */
+	if (argv[cmd][0] == '/')
+		snprintf(path, sizeof(path), "%s", argv[cmd]);
+	else if (vu_tool(argv[cmd], path, sizeof(path)) < 0) {
+		vu_rec_str(doc, "result", "failed");
+		return VU_EXIT_FAIL;
+	}
 	/* Remembered first: a run killed from here on leaves a unit release knows of. */
 	if (!vu_records_set(recs, key, "by", "vm-nosleep", (char *)NULL) ||
 	    vu_state_save(STATE, recs) < 0)
 		return VU_EXIT_FAIL;
-	if ((st = vu_run(argv, NULL, 0, left_ms())) != 0) {
-		if (st > 0 && unit_active(unit))
+	if ((st = bus_start(bus(), unit, desc, policy_plain(&ns->p) ? "exec" : "notify", path,
+			    argv + cmd, left_ms(), why, sizeof(why))) == -EEXIST) {
+		if (unit_active(unit))
 			return held_already(domain, key, unit, recs, doc);
-		if (st >= 0)
-			vu_err("%s: systemd-run failed (exit status %d): sleep is not held off",
-			       domain, st);
-		else
-			vu_err("%s: sleep is not held off", domain);
+		snprintf(why, sizeof(why), "%s: systemd has a unit of that name, not running",
+			 unit);
+	}
+	if (st != 0) {
+		vu_err("%s: sleep is not held off: %s", domain, why);
+		/* A start job still queued would start the unit later, unremembered: stopped. */
+		if (st == -ETIMEDOUT && stop_unit(unit) < 0) {
+			vu_rec_str(doc, "result", "failed");
+			return VU_EXIT_FAIL;
+		}
 		vu_records_del(recs, key);
 		vu_rec_str(doc, "result", "failed");
 		return VU_EXIT_FAIL;
@@ -337,7 +361,7 @@ static int hold(const char *domain, const char *key, const struct nosleep *ns, i
 	for (;;) {
 		if (pid <= 0 && (pid = main_pid(unit)) > 0)
 			pidfd = vu_pidfd_open((pid_t)pid);
-		if (listed(pid, line, sizeof(line)))
+		if (listed(pid))
 			break;
 		if (vu_now() >= deadline || !still_runs(unit, pidfd)) {
 			pid = 0;
@@ -372,10 +396,15 @@ static int nothing_held(const char *domain, const char *key, struct vu_records *
 static int release(const char *domain, const char *key, const char *unit, struct vu_records *recs,
 		   struct vu_rec *doc)
 {
-	/* A remembered unit is stopped straight away: systemctl stop waits for its job. */
+	/* A remembered unit is stopped straight away: the stop waits for its job. */
 	bool remembered = vu_records_find(recs, key) && !vu_dry_run;
 	int st;
 
+	/* Without systemd's bus nothing can be let go (said by bus()): remembered still. */
+	if (!bus()) {
+		vu_rec_str(doc, "result", "failed");
+		return VU_EXIT_FAIL;
+	}
 	if (!remembered && !unit_active(unit))
 		return nothing_held(domain, key, recs, doc);
 	if ((st = stop_unit(unit)) < 0) {
@@ -417,18 +446,16 @@ static const char *unit_domain(const char *unit, char *buf, size_t size)
  */
 static int key_domain(const char *key, char *buf, size_t size)
 {
-	char *argv[] = { "systemctl", "list-units",	      "--all", "--plain", "--no-legend",
-			 "--full",    "vfio-utils-nosleep-*", NULL };
 	char again[VU_STATE_TEXT], out[16384], *save = NULL;
 
 	/* vu_state_key's form for a long name: 40 characters, ':', a 64-bit hash in hex. */
 	vu_state_unkey(key, buf, size);
 	if (strlen(key) != 57 || key[40] != ':' || strspn(key + 41, "0123456789abcdef") != 16)
 		return 0;
-	if (vu_run(argv, out, sizeof(out), left_ms()) != 0)
+	if (!bus() ||
+	    bus_unit_names(bus(), "vfio-utils-nosleep-*", out, sizeof(out), left_ms()) < 0)
 		return -ENOENT;
 	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		l[strcspn(l, " ")] = '\0';
 		vu_state_key(unit_domain(l, buf, size), again);
 		if (buf[0] && strcmp(again, key) == 0)
 			return 0;
@@ -446,10 +473,9 @@ static int status_of(const struct vu_records *recs, struct vu_rec *doc)
 		status = VU_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < recs->n; i++) {
-		char domain[UNIT_MAX], unit[UNIT_MAX], line[512] = "";
+		char domain[UNIT_MAX], unit[UNIT_MAX];
 		struct vu_rec *r = vu_list_obj(l);
-		bool active;
-		long pid;
+		struct unit_state st;
 
 		if (key_domain(recs->v[i].key, domain, sizeof(domain)) < 0) {
 			/* Its unit gone with its name: the record alone is left. */
@@ -462,21 +488,16 @@ static int status_of(const struct vu_records *recs, struct vu_rec *doc)
 		vu_rec_str(r, "domain", domain);
 		if (unit_name(domain, unit, sizeof(unit)) < 0)
 			continue;
-		active = unit_active(unit);
-		pid = active ? main_pid(unit) : 0;
+		if (unit_state(unit, &st) < 0)
+			status = VU_EXIT_FAIL;
 		vu_rec_str(r, "unit", unit);
-		vu_rec_bool(r, "active", active);
-		vu_rec_bool(r, "inhibitor", active && listed(pid, line, sizeof(line)));
-		if (pid > 0)
-			vu_rec_int(r, "pid", pid);
+		vu_rec_bool(r, "active", st.active);
+		vu_rec_bool(r, "inhibitor", st.active && listed(st.pid));
+		if (st.active && st.pid > 0)
+			vu_rec_int(r, "pid", st.pid);
 		/* the watcher's own line: what its locks are, what the host's sleep did */
-		if (active) {
-			char text[1024];
-
-			unit_show(unit, "StatusText", text, sizeof(text));
-			if (text[0])
-				vu_rec_str(r, "status", text);
-		}
+		if (st.active && st.text[0])
+			vu_rec_str(r, "status", st.text);
 	}
 	return status;
 }

@@ -12,6 +12,8 @@ setup() {
 	# A kernel before 6.0: vfio-pci does not evict the firmware framebuffer, so all comes back.
 	sim_up "$SINGLE" "kernel 5.15.0-91-generic"
 	PATH=$STANDINS:$PATH
+	# systemd's bus, where the scripts' vm-nosleep asks for its unit
+	sim_systemd
 	dm_boot
 	on_sim hook-run new vu-test >/dev/null
 	# libvirt gives hooks a bare environment: the test's own goes into the scripts.

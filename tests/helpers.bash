@@ -239,6 +239,15 @@ fresh_root() {
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
 }
 
+# sim_systemd: systemd's and logind's side of the simulated machine's system
+# bus (sim systemd: tests/lib/sim-systemd, answering as the stand-ins do), at
+# ROOT/run/dbus/system_bus_socket, where a command below the sysroot looks
+# for the system bus; sim down ends it.
+sim_systemd() { sim systemd "$SIMROOT"; }
+
+# bus_calls: what was asked of sim_systemd's systemd and logind, a call a line.
+bus_calls() { cat "$SIMROOT/run/standin/bus-calls" 2>/dev/null; }
+
 # asked_systemd: a systemctl that logs each call to $BATS_TEST_TMPDIR/asked,
 # then does what the stand-in does, first on PATH
 asked_systemd() {

@@ -128,6 +128,8 @@ between() { events | sed -n "/^mark hook $1\$/,/^mark hook $2\$/p" | sed '1d;$d'
 
 @test "managed host devices and hook-run new's scripts: libvirt leaves what prepare bound; the machine ends as it began" {
 	sim_up "$DUAL"
+	# systemd's bus, where the scripts' vm-nosleep asks for its unit
+	sim_systemd
 	local before
 	before=$(sim_snapshot)
 	domain managed 0000:01:00.0 0000:01:00.1

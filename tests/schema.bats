@@ -112,6 +112,7 @@ json() { on_sim "$@" --json >>"$DOCS" 2>/dev/null || true; }
 	json vm-prio set nosuch
 	kill "$(cat "$BATS_TEST_TMPDIR/vcpus.pid")"
 	# vm-nosleep: held, listed, let go, and logind refusing the lock
+	sim_systemd
 	json vm-nosleep -n hold w
 	json vm-nosleep hold w
 	json vm-nosleep status

@@ -652,17 +652,21 @@ host_tools() {
 	printf "<domain><name>pin</name><vcpu>1</vcpu><cputune><vcpupin vcpu='0' cpuset='2'/></cputune></domain>" \
 		>"$BATS_TEST_TMPDIR/pin.xml"
 	before=$(sim_snapshot)
+	# vm-nosleep asks systemd on the tree's bus (tests/lib/sim-systemd), and
+	# names the program its unit runs by the path it finds on PATH
+	sim_systemd
 	for c in "dm-ctl stop" "vm-cpus isolate --domain-xml $BATS_TEST_TMPDIR/pin.xml" "vm-nosleep hold win10"; do
 		PATH=$BATS_TEST_TMPDIR/host:$BUILD:/usr/bin:/bin run "$TESTS/sim/sim" exec "$SIMROOT" -- $c
 		assert_failure 1
-		assert_line --regexp "^[a-z-]+: (systemctl|systemd-run): not run: the host's own \($BATS_TEST_TMPDIR/host/[a-z-]+\) would act on this machine, not on $SIMROOT\$"
+		assert_line --regexp "^[a-z-]+: (systemctl|systemd-inhibit): not run: the host's own \($BATS_TEST_TMPDIR/host/[a-z-]+\) would act on this machine, not on $SIMROOT\$"
 	done
 	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
 	assert_equal "$(sim_snapshot)" "$before"
+	! bus_calls | grep -q StartTransientUnit
 	# the same tools, once they say that they stand in, are run
 	sed -i '1a # vfio-utils stand-in (for this test)' "$BATS_TEST_TMPDIR"/host/*
 	PATH=$BATS_TEST_TMPDIR/host:$BUILD:/usr/bin:/bin run "$TESTS/sim/sim" exec "$SIMROOT" -- vm-nosleep hold win10
-	grep -q "systemd-run" "$BATS_TEST_TMPDIR/ran"
+	poll 5 grep -q "host/systemd-inhibit" "$BATS_TEST_TMPDIR/ran"
 }
 
 # qemu_of DOMAIN: a "QEMU" (build/vcpus, two vCPU threads) holding DOMAIN's pid file locked.
@@ -761,6 +765,7 @@ nice_of() {
 @test "vm-nosleep release lets go with its state file damaged; hold refuses, naming what keeps it aside" {
 	sim_up "$SINGLE"
 	PATH=$STANDINS:$PATH
+	sim_systemd
 	on_sim vm-nosleep hold win10 >/dev/null
 	echo 'win10 by=vm-nosleep "broken' >"$SIMROOT/run/vfio-utils/nosleep"
 	run on_sim vm-nosleep hold other
@@ -777,6 +782,7 @@ nice_of() {
 @test "vm-nosleep hold --timeout bounds a logind that does not answer: back within it, nothing held" {
 	sim_up "$SINGLE"
 	PATH=$STANDINS:$PATH
+	sim_systemd
 	mkdir -p "$SIMROOT/run/standin"
 	echo 60 >"$SIMROOT/run/standin/inhibit-list-delay"
 	SECONDS=0
@@ -877,6 +883,7 @@ nice_of() {
 @test "vm-nosleep status: a name with a carriage return forges no line; a name too long for a key is found by its unit" {
 	sim_up "$SINGLE"
 	PATH=$STANDINS:$PATH
+	sim_systemd
 	on_sim vm-nosleep hold $'evil\rwin10: vfio-utils-nosleep-win10.service active, sleep inhibited' >/dev/null
 	long=$(printf 'vm-%.0s' $(seq 30))
 	on_sim vm-nosleep hold "$long" >/dev/null
@@ -896,6 +903,7 @@ nice_of() {
 @test "vm-nosleep and vm-cpus wait on systemd under their own lock: another VM's vfio-bind goes on meanwhile" {
 	sim_up "$SINGLE"
 	PATH=$STANDINS:$PATH
+	sim_systemd
 	mkdir -p "$SIMROOT/run/standin"
 	echo 3 >"$SIMROOT/run/standin/run-delay"
 	on_sim vm-nosleep hold win10 >/dev/null &

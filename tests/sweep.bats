@@ -23,8 +23,8 @@ teardown() {
 }
 
 # What can change state: files, the pools' and cpusets' writes, locks,
-# priorities, and the host tools' start.
-CALLS=write,pwrite64,writev,openat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,fsync,fdatasync,ftruncate,flock,sched_setscheduler,setpriority,clone,clone3,vfork,execve,wait4
+# priorities, the host tools' start, and each message to systemd on the bus.
+CALLS=write,pwrite64,writev,openat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,fsync,fdatasync,ftruncate,flock,sched_setscheduler,setpriority,clone,clone3,vfork,execve,wait4,connect,sendmsg,sendto
 
 # The state files left, the lock aside.
 remembered() { ls "$SIMROOT/run/vfio-utils" 2>/dev/null | grep -v -e "^lock$" -e "\.lock$" || true; }
@@ -175,11 +175,13 @@ ns_release() { on_sim vm-nosleep release w; }
 
 @test "vm-nosleep hold killed at each call: release leaves no sleep lock and no unit" {
 	sim_up "$SINGLE"
+	sim_systemd
 	sweep locks nothing ns_release -- "$BUILD/vm-nosleep" hold w
 }
 
 @test "vm-nosleep release killed at each call: the next release lets go" {
 	sim_up "$SINGLE"
+	sim_systemd
 	sweep locks ns_hold ns_release -- "$BUILD/vm-nosleep" release w
 }
 

@@ -145,6 +145,7 @@ clean() {
 
 @test "vm-nosleep: hold, status, release, logind refusing, a dry run" {
 	sim_up "$SINGLE"
+	sim_systemd
 	vg --sim 0 vm-nosleep -n hold w
 	vg --sim 0 vm-nosleep hold --domain-xml - <<<"<domain><name>w</name></domain>"
 	vg --sim 0 vm-nosleep --json status

@@ -21,7 +21,7 @@ inhibitors() { on_sim systemd-inhibit --list --no-legend; }
 main_pid() { on_sim systemctl show -P MainPID "$1"; }
 
 @test "hold: a transient unit whose sleep lock logind lists, naming the VM; twice is nothing more; release lets it go" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	run ns hold --domain-xml - <<<"<domain><name>win10</name></domain>"
 	assert_success
 	assert_output --regexp '^win10: sleep held off by vfio-utils-nosleep-win10\.service \(PID [0-9]+\)$'
@@ -55,7 +55,7 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 }
 
 @test "two domains hold their own locks; a name systemd cannot take as it is gets escaped" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	ns hold win10 >/dev/null
 	run ns hold 'my vm-1\é'
 	assert_success
@@ -72,55 +72,76 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 }
 
 @test "logind refuses the lock: exit 1 within --timeout, the unit stopped, nothing remembered" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	mkdir -p "$SIMROOT/run/standin"
 	touch "$SIMROOT/run/standin/inhibit-fails"
-	asked_systemd
 	SECONDS=0
 	run ns --timeout 5 hold win10
 	assert_failure 1
 	[ "$SECONDS" -lt 5 ]
 	assert_output "vm-nosleep: win10: logind did not list the inhibitor of vfio-utils-nosleep-win10.service within 5 s: the unit stopped"
-	assert_equal "$(grep -c '^show -P MainPID ' "$BATS_TEST_TMPDIR/asked")" 1
+	# its main process asked for once at most (then waited on), and the unit stopped
+	(($(bus_calls | grep -c '^Get vfio-utils-nosleep-win10.service MainPID$') <= 1))
+	assert_equal "$(bus_calls | tail -1)" "StopUnit vfio-utils-nosleep-win10.service"
 	run on_sim systemctl is-active vfio-utils-nosleep-win10.service
 	assert_failure 3
 	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
-	# a unit systemd will not start: the same, said by systemd-run
+	# a unit systemd will not start: its start job failed, said in one line
 	rm "$SIMROOT/run/standin/inhibit-fails"
 	touch "$SIMROOT/run/standin/run-fails"
 	run ns hold win10
 	assert_failure 1
-	assert_line "vm-nosleep: win10: systemd-run failed (exit status 1): sleep is not held off"
+	assert_output "vm-nosleep: win10: sleep is not held off: vfio-utils-nosleep-win10.service: systemd's start job ended \"failed\" (journalctl -u vfio-utils-nosleep-win10.service)"
 	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	assert_equal "$(inhibitors)" ""
+	# systemd slower than --timeout: said, nothing held, nothing remembered
+	rm "$SIMROOT/run/standin/run-fails"
+	echo 4 >"$SIMROOT/run/standin/run-delay"
+	SECONDS=0
+	run ns --timeout 2 hold win10
+	assert_failure 1
+	[ "$SECONDS" -lt 4 ]
+	assert_output "vm-nosleep: win10: sleep is not held off: vfio-utils-nosleep-win10.service: systemd's start job did not end within 2 s"
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ]
+	# its start job was cancelled: no unit and no lock come later
+	assert_equal "$(bus_calls | tail -1)" "StopUnit vfio-utils-nosleep-win10.service"
+	sleep 3
+	run on_sim systemctl is-active vfio-utils-nosleep-win10.service
+	assert_failure 3
 	assert_equal "$(inhibitors)" ""
 }
 
 @test "logind slow to grant the lock: hold waits on the unit's process, not on systemd, until logind lists it" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	mkdir -p "$SIMROOT/run/standin"
 	echo 0.6 >"$SIMROOT/run/standin/inhibit-delay"
-	asked_systemd
 	run ns hold win10
 	assert_success
-	asked=$(cat "$BATS_TEST_TMPDIR/asked")
+	asked=$(bus_calls)
 	pid=$(main_pid vfio-utils-nosleep-win10.service)
 	assert_output "win10: sleep held off by vfio-utils-nosleep-win10.service (PID $pid)"
 	run inhibitors
 	assert_output "vfio-utils 0 root $pid systemd-inhibit sleep the VM \"win10\" is running block"
-	# systemd asked once for the unit's process; while logind had not listed
-	# its lock, that process was waited on (a pidfd), systemd not asked again
-	assert_equal "$asked" "show -P MainPID vfio-utils-nosleep-win10.service"
+	# systemd asked to start the unit, then once for its process; while
+	# logind had not listed its lock, that process was waited on (a pidfd),
+	# systemd not asked again, logind asked until it listed it
+	assert_equal "$(grep -v '^ListInhibitors $' <<<"$asked")" "StartTransientUnit vfio-utils-nosleep-win10.service
+GetUnit vfio-utils-nosleep-win10.service
+Get vfio-utils-nosleep-win10.service ActiveState
+Get vfio-utils-nosleep-win10.service MainPID
+Get vfio-utils-nosleep-win10.service StatusText"
+	(($(grep -c '^ListInhibitors $' <<<"$asked") > 1))
 	ns release win10 >/dev/null
 	assert_equal "$(inhibitors)" ""
 }
 
 @test "a unit that will not stop: release exits 1 and keeps it remembered; the next release stops it" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	ns hold win10 >/dev/null
 	touch "$SIMROOT/run/standin/vfio-utils-nosleep-win10.service.stop-fails"
 	run ns release win10
 	assert_failure 1
-	assert_line --partial "vm-nosleep: vfio-utils-nosleep-win10.service: systemctl stop failed (exit status 1)"
+	assert_output "vm-nosleep: vfio-utils-nosleep-win10.service: systemd's stop job ended \"failed\" (journalctl -u vfio-utils-nosleep-win10.service)"
 	assert_equal "$(inhibitors | wc -l)" 1
 	run cat "$SIMROOT/run/vfio-utils/nosleep"
 	assert_line "win10 by=vm-nosleep"
@@ -140,7 +161,7 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 }
 
 @test "-n: the systemd-run and systemctl lines, nothing changed; usage errors" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	run ns -n hold win10
 	assert_success
 	assert_output "systemd-run --quiet --collect --property=Type=exec --unit vfio-utils-nosleep-win10.service --description 'vfio-utils: no host sleep while the VM \"win10\" runs' -- systemd-inhibit --what=sleep --who=vfio-utils '--why=the VM \"win10\" is running' --mode=block sleep infinity"
@@ -180,6 +201,15 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 
 @test "hold with a policy: the unit runs the watcher (Type=notify); its words checked; below a sysroot the watcher talks to the tree's bus only, and with none there nothing is held" {
 	sim_up $SINGLE
+	# the tree has no system bus: hold and the watcher say which they looked for, and end
+	run ns watch --on-sleep suspend win10
+	assert_failure 1
+	assert_output "vm-nosleep: win10: the system bus, $SIMROOT/run/dbus/system_bus_socket: No such file or directory"
+	run ns hold --on-sleep suspend --timeout 3 win10
+	assert_failure 1
+	assert_output "vm-nosleep: the system bus, $SIMROOT/run/dbus/system_bus_socket: No such file or directory"
+	[ ! -e "$SIMROOT/run/vfio-utils/nosleep" ] || ! grep -q win10 "$SIMROOT/run/vfio-utils/nosleep"
+	sim_systemd
 	run ns -n hold --on-sleep suspend --on-shutdown hibernate --wait 30 win10
 	assert_success
 	assert_output --regexp "^systemd-run --quiet --collect --property=Type=notify --unit vfio-utils-nosleep-win10.service --description 'vfio-utils: no host sleep while the VM \"win10\" runs' -- /[^ ]*/vm-nosleep watch --on-sleep suspend --on-shutdown hibernate --if-late pause --wait 30 -- win10\$"
@@ -202,11 +232,9 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 	assert_failure 2
 	run ns watch --on-sleep suspend
 	assert_failure 2
-	# the tree has no system bus: the watcher says which it looked for, and ends
-	run ns watch --on-sleep suspend win10
-	assert_failure 1
-	assert_output "vm-nosleep: win10: the system bus, $SIMROOT/run/dbus/system_bus_socket: No such file or directory"
-	# so the unit stops, logind never lists a lock, and hold fails: nothing held, nothing remembered
+	# this logind grants the watcher no lock (tests/lib/sim-systemd has no
+	# Inhibit): the unit stops, logind never lists a lock, and hold fails:
+	# nothing held, nothing remembered
 	run ns hold --on-sleep suspend --timeout 3 win10
 	assert_failure 1
 	assert_output --partial "win10: logind did not list the inhibitor of vfio-utils-nosleep-win10.service"
@@ -280,7 +308,7 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 }
 
 @test "hook-run new writes the pair for every domain; libvirt's prepare holds sleep off, release lets go" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	H=$SIMROOT/etc/libvirt/hooks
 	mkdir -p "$H"
 	on_sim hook-run new win10 >/dev/null
@@ -299,7 +327,7 @@ main_pid() { on_sim systemctl show -P MainPID "$1"; }
 }
 
 @test "status with no domain held says so, and --json lists none" {
-	sim_up $SINGLE
+	sim_up $SINGLE && sim_systemd
 	run ns
 	assert_success
 	assert_output "no domain holds sleep off"

@@ -154,8 +154,8 @@ static const char *job_result(sd_bus *bus, struct job *j, const char *path, doub
  * UNIT) and wait for its end. 0 done; -EEXIST, -ENOENT (systemd's answers:
  * UNIT there already, not there); else -errno, and WHY says why.
  */
-static int job(sd_bus *bus, sd_bus_message *m, const char *unit, const char *what,
-	       int timeout_ms, char *why, size_t size)
+static int job(sd_bus *bus, sd_bus_message *m, const char *unit, const char *what, int timeout_ms,
+	       char *why, size_t size)
 {
 	sd_bus_error err = SD_BUS_ERROR_NULL;
 	sd_bus_message *reply = NULL;
@@ -166,8 +166,8 @@ static int job(sd_bus *bus, sd_bus_message *m, const char *unit, const char *wha
 	int r;
 
 	/* Matched before the call: the job may end before its reply is read. */
-	r = sd_bus_match_signal(bus, &slot, SYSTEMD1, SYSTEMD1_PATH, SYSTEMD1_MANAGER,
-				"JobRemoved", on_job_removed, &j);
+	r = sd_bus_match_signal(bus, &slot, SYSTEMD1, SYSTEMD1_PATH, SYSTEMD1_MANAGER, "JobRemoved",
+				on_job_removed, &j);
 	if (r >= 0)
 		r = sd_bus_call(bus, m, usec(timeout_ms), &err, &reply);
 	if (r < 0) {
@@ -200,8 +200,8 @@ out:
 	return r < 0 ? r : 0;
 }
 
-int bus_start(sd_bus *bus, const char *unit, const char *desc, const char *type,
-	      const char *path, char *const argv[], int timeout_ms, char *why, size_t size)
+int bus_start(sd_bus *bus, const char *unit, const char *desc, const char *type, const char *path,
+	      char *const argv[], int timeout_ms, char *why, size_t size)
 {
 	sd_bus_message *m = NULL;
 	int r;
@@ -282,7 +282,8 @@ int bus_unit_names(sd_bus *bus, const char *pattern, char *out, size_t size, int
 	int r;
 
 	out[0] = '\0';
-	/* What systemctl list-units --all PATTERN asks: every state, the units the pattern names. */
+	/* What systemctl list-units --all PATTERN asks: every state, the units the pattern names.
+	 */
 	r = sd_bus_message_new_method_call(bus, &m, SYSTEMD1, SYSTEMD1_PATH, SYSTEMD1_MANAGER,
 					   "ListUnitsByPatterns");
 	if (r >= 0)

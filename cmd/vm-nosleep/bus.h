@@ -36,8 +36,8 @@ int bus_unit(sd_bus *bus, const char *unit, struct unit_state *st, int timeout_m
  * -errno, nothing started, and WHY (SIZE bytes) says why in a line that
  * names UNIT.
  */
-int bus_start(sd_bus *bus, const char *unit, const char *desc, const char *type,
-	      const char *path, char *const argv[], int timeout_ms, char *why, size_t size);
+int bus_start(sd_bus *bus, const char *unit, const char *desc, const char *type, const char *path,
+	      char *const argv[], int timeout_ms, char *why, size_t size);
 
 /* Stop UNIT and wait for the job: 0 stopped, 1 not there to stop, -errno (WHY says why). */
 int bus_stop(sd_bus *bus, const char *unit, int timeout_ms, char *why, size_t size);

@@ -34,6 +34,7 @@
 #include "opts.h"
 #include "sysfs.h"
 #include "util.h"
+#include "bus.h"
 #include "watch.h"
 
 const char *const on_sleep_names[] = { "block", "suspend", "hibernate", NULL };
@@ -584,23 +585,6 @@ static int logind_delay_ms(struct watch *w)
 	return usec > UINT64_C(3600000000) ? 3600000 : (int)(usec / 1000);
 }
 
-static int open_bus(struct watch *w)
-{
-	char addr[4200];
-	int r;
-
-	if (!vu_sysroot()[0])
-		return sd_bus_open_system(&w->bus);
-	/* below a sysroot, the tree's own system bus, never the host's */
-	if ((r = sd_bus_new(&w->bus)) < 0)
-		return r;
-	snprintf(addr, sizeof(addr), "unix:path=%s/run/dbus/system_bus_socket", vu_sysroot());
-	if ((r = sd_bus_set_address(w->bus, addr)) < 0 ||
-	    (r = sd_bus_set_bus_client(w->bus, 1)) < 0 || (r = sd_bus_start(w->bus)) < 0)
-		w->bus = sd_bus_unref(w->bus);
-	return r;
-}
-
 /* The watcher's end: its locks let go, libvirt and the bus closed. STATUS. */
 static int watch_end(struct watch *w, int status)
 {
@@ -692,7 +676,7 @@ int watch_main(int argc, char **argv)
 	if (load_libvirt() < 0)
 		return VU_EXIT_FAIL;
 	v_set_error(NULL, quiet);
-	if ((r = open_bus(&w)) < 0) {
+	if ((r = bus_open(&w.bus)) < 0) {
 		if (vu_sysroot()[0])
 			vu_errc(r, "%s: the system bus, %s/run/dbus/system_bus_socket", w.shown,
 				vu_sysroot());
