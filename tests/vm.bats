@@ -415,13 +415,19 @@ VGA=0000:00:02.0 VGA_AUDIO=0000:00:02.1 GPU=0000:01:00.0 GPU_AUDIO=0000:01:00.1
 		assert_equal "$(sd s9c-delay.rc) $(sd s9c-1.usec)" "0 t 30000000"
 		assert_equal "$(sd s9c-default.rc) $(sd s9c-2.usec)" "0 t 5000000"
 	done
-	# The simulator's stand-ins print what logind printed, the PID aside.
+	# The simulator's stand-ins print what logind printed, the PID aside
+	# (vm-nosleep asks them on the tree's bus: tests/lib/sim-systemd).
 	PATH=$STANDINS:$PATH
 	sim_up $SINGLE
+	sim_systemd
 	on_sim vm-nosleep hold win10 >/dev/null
 	pid=$(on_sim systemctl show -P MainPID vfio-utils-nosleep-win10.service)
 	assert_equal "$(on_sim systemd-inhibit --list --no-legend)" "${line/ $(sd s9-1.pid) / $pid }"
 	assert_equal "$(on_sim systemd-inhibit --list | tr -s ' ')" "$(tr -s ' ' <"$RESULTS/$K.systemd/s9-1.table" | sed "s/ $(sd s9-1.pid) / $pid /")"
+	# and sim-systemd's logind answers on the bus what the real one did
+	assert_equal "$(busctl --json=short --address="unix:path=$SIMROOT/run/dbus/system_bus_socket" call \
+		org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager ListInhibitors |
+		jq -c '.data[0] | map(.[5] = "PID")')" "$(jq -c '.data[0] | map(.[5] = "PID")' "$RESULTS/$K.systemd/s9-1.bus")"
 }
 
 @test "10. vm-cpus under the real systemd: init.scope and the slices kept to CPU 0 through AllowedCPUs, every CPU back after" {
