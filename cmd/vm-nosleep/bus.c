@@ -30,20 +30,24 @@ static uint64_t usec(int timeout_ms)
 	return (uint64_t)(timeout_ms > 0 ? timeout_ms : 1) * 1000;
 }
 
-int bus_open(sd_bus **bus)
+int bus_open(sd_bus **bus, const char *who)
 {
 	char addr[4200];
 	int r;
 
-	if (!vu_sysroot()[0])
-		return (r = sd_bus_open_system(bus)) < 0 ? r : 0;
+	if (!vu_sysroot()[0]) {
+		if ((r = sd_bus_open_system(bus)) < 0)
+			vu_errc(r, "%s%sthe system bus", who ? who : "", who ? ": " : "");
+		return r < 0 ? r : 0;
+	}
 	/* below a sysroot, the tree's own system bus, never the host's */
-	if ((r = sd_bus_new(bus)) < 0)
-		return r;
 	snprintf(addr, sizeof(addr), "unix:path=%s/run/dbus/system_bus_socket", vu_sysroot());
-	if ((r = sd_bus_set_address(*bus, addr)) < 0 || (r = sd_bus_set_bus_client(*bus, 1)) < 0 ||
-	    (r = sd_bus_start(*bus)) < 0)
+	if ((r = sd_bus_new(bus)) < 0 || (r = sd_bus_set_address(*bus, addr)) < 0 ||
+	    (r = sd_bus_set_bus_client(*bus, 1)) < 0 || (r = sd_bus_start(*bus)) < 0) {
 		*bus = sd_bus_unref(*bus);
+		vu_errc(r, "%s%sthe system bus, %s", who ? who : "", who ? ": " : "",
+			addr + strlen("unix:path="));
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -151,11 +155,12 @@ static const char *job_result(sd_bus *bus, struct job *j, const char *path, doub
 
 /*
  * Ask systemd's manager for the job M describes (WHAT: a start or a stop of
- * UNIT) and wait for its end. 0 done; -EEXIST, -ENOENT (systemd's answers:
- * UNIT there already, not there); else -errno, and WHY says why.
+ * UNIT; BUILT, the status of writing M) and wait for its end; M is unref'd.
+ * 0 done; -EEXIST, -ENOENT (systemd's answers: UNIT there already, not
+ * there); else -errno, and WHY says why.
  */
-static int job(sd_bus *bus, sd_bus_message *m, const char *unit, const char *what, int timeout_ms,
-	       char *why, size_t size)
+static int job(sd_bus *bus, sd_bus_message *m, int built, const char *unit, const char *what,
+	       int timeout_ms, char *why, size_t size)
 {
 	sd_bus_error err = SD_BUS_ERROR_NULL;
 	sd_bus_message *reply = NULL;
@@ -163,8 +168,13 @@ static int job(sd_bus *bus, sd_bus_message *m, const char *unit, const char *wha
 	struct job j = { .unit = unit };
 	double deadline = vu_now() + timeout_ms / 1000.0;
 	const char *path, *result;
-	int r;
+	int r = built;
 
+	if (r < 0) {
+		snprintf(why, size, "%s: cannot ask systemd to %s it: %s", unit, what,
+			 strerror(-r));
+		goto out;
+	}
 	/* Matched before the call: the job may end before its reply is read. */
 	r = sd_bus_match_signal(bus, &slot, SYSTEMD1, SYSTEMD1_PATH, SYSTEMD1_MANAGER, "JobRemoved",
 				on_job_removed, &j);
@@ -197,6 +207,7 @@ out:
 	sd_bus_slot_unref(slot);
 	sd_bus_error_free(&err);
 	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
 	return r < 0 ? r : 0;
 }
 
@@ -236,13 +247,7 @@ int bus_start(sd_bus *bus, const char *unit, const char *desc, const char *type,
 		r = sd_bus_message_close_container(m);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "a(sa(sv))", 0);
-	if (r < 0) {
-		snprintf(why, size, "%s: cannot ask systemd to start it: %s", unit, strerror(-r));
-		sd_bus_message_unref(m);
-		return r;
-	}
-	r = job(bus, m, unit, "start", timeout_ms, why, size);
-	sd_bus_message_unref(m);
+	r = job(bus, m, r, unit, "start", timeout_ms, why, size);
 	if (r == -ENOENT)
 		snprintf(why, size, "%s: systemd refused to start it: no such unit", unit);
 	return r == -ENOENT ? -EIO : r;
@@ -257,13 +262,7 @@ int bus_stop(sd_bus *bus, const char *unit, int timeout_ms, char *why, size_t si
 					   "StopUnit");
 	if (r >= 0)
 		r = sd_bus_message_append(m, "ss", unit, "replace");
-	if (r < 0) {
-		snprintf(why, size, "%s: cannot ask systemd to stop it: %s", unit, strerror(-r));
-		sd_bus_message_unref(m);
-		return r;
-	}
-	r = job(bus, m, unit, "stop", timeout_ms, why, size);
-	sd_bus_message_unref(m);
+	r = job(bus, m, r, unit, "stop", timeout_ms, why, size);
 	if (r == -ENOENT)
 		return 1;
 	if (r == -EEXIST)

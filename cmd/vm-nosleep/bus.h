@@ -12,8 +12,11 @@
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
-/* The system bus: the host's, or below a sysroot the tree's own, never the host's. 0 or -errno. */
-int bus_open(sd_bus **bus);
+/*
+ * The system bus: the host's, or below a sysroot the tree's own, never the
+ * host's. 0, or -errno, said (after WHO, when not NULL).
+ */
+int bus_open(sd_bus **bus, const char *who);
 
 /* What systemd says of a unit. */
 struct unit_state {
